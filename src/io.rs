@@ -1,0 +1,177 @@
+//! Every write of a file goes through here: Parquet with the project's layout (zstd, fixed
+//! row groups, statistics), JSON, and atomic publication of output folders.
+//!
+//! A folder is published by writing into a hidden sibling `.<name>.tmp-<pid>` and renaming
+//! it into place once complete, so a reader sees the previous folder or the new one, never
+//! half of one.
+
+use polars::prelude::*;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Rows per Parquet row group in every file we write: small enough for row-group skipping on
+/// sorted keys, large enough for good compression.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    #[error("{path}: cannot write")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot encode")]
+    Encode {
+        path: PathBuf,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("{path}: cannot encode JSON")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> IoError + '_ {
+    move |source| IoError::Write { path: path.to_path_buf(), source }
+}
+
+fn encode_err(path: &Path) -> impl FnOnce(PolarsError) -> IoError + '_ {
+    move |source| IoError::Encode { path: path.to_path_buf(), source }
+}
+
+fn writer(file: File) -> ParquetWriter<BufWriter<File>> {
+    ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+        // zstd at polars' default level (3): fast to write, compact, fast to read.
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .with_row_group_size(Some(ROW_GROUP_ROWS))
+}
+
+/// Writes a whole frame as one Parquet file.
+pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), IoError> {
+    let file = File::create(path).map_err(write_err(path))?;
+    writer(file).finish(df).map_err(encode_err(path))?;
+    Ok(())
+}
+
+/// A Parquet file written chunk by chunk, in constant memory: each call to
+/// [`ParquetSink::write`] appends rows, cut into row groups of [`ROW_GROUP_ROWS`].
+pub struct ParquetSink {
+    path: PathBuf,
+    inner: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    pending: Option<DataFrame>,
+    rows: u64,
+}
+
+impl ParquetSink {
+    pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink, IoError> {
+        let file = File::create(path).map_err(write_err(path))?;
+        let inner = writer(file).batched(schema).map_err(encode_err(path))?;
+        Ok(ParquetSink { path: path.to_path_buf(), inner, pending: None, rows: 0 })
+    }
+
+    /// Appends rows. Full row groups are written at once; the rest waits for more rows.
+    pub fn write(&mut self, df: DataFrame) -> Result<(), IoError> {
+        let mut df = match self.pending.take() {
+            Some(mut p) => {
+                p.vstack_mut_owned(df).map_err(encode_err(&self.path))?;
+                p
+            }
+            None => df,
+        };
+        let full = df.height() / ROW_GROUP_ROWS * ROW_GROUP_ROWS;
+        let mut offset = 0;
+        while offset < full {
+            self.flush_slice(&df, offset, ROW_GROUP_ROWS)?;
+            offset += ROW_GROUP_ROWS;
+        }
+        if offset < df.height() {
+            let rest = df.slice(offset as i64, df.height() - offset);
+            df = rest;
+            self.pending = Some(df);
+        }
+        Ok(())
+    }
+
+    fn flush_slice(&mut self, df: &DataFrame, offset: usize, len: usize) -> Result<(), IoError> {
+        let mut group = df.slice(offset as i64, len);
+        group.rechunk_mut();
+        self.inner.write_batch(&group).map_err(encode_err(&self.path))?;
+        self.rows += len as u64;
+        Ok(())
+    }
+
+    /// Writes what is left and the footer; returns the rows written.
+    pub fn finish(mut self) -> Result<u64, IoError> {
+        if let Some(df) = self.pending.take() {
+            let h = df.height();
+            self.flush_slice(&df, 0, h)?;
+        }
+        self.inner.finish().map_err(encode_err(&self.path))?;
+        Ok(self.rows)
+    }
+}
+
+/// Writes a value as pretty JSON with a trailing newline.
+pub fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), IoError> {
+    let file = File::create(path).map_err(write_err(path))?;
+    let mut w = BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut w, value)
+        .map_err(|source| IoError::Json { path: path.to_path_buf(), source })?;
+    w.write_all(b"\n").map_err(write_err(path))?;
+    w.flush().map_err(write_err(path))
+}
+
+/// A folder being written, published atomically by [`Staging::publish`]. Dropped without
+/// publishing, it is removed and the target is left as it was.
+pub struct Staging {
+    target: PathBuf,
+    tmp: PathBuf,
+    published: bool,
+}
+
+impl Staging {
+    pub fn new(target: &Path) -> Result<Staging, IoError> {
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(write_err(parent))?;
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
+        }
+        fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
+        Ok(Staging { target: target.to_path_buf(), tmp, published: false })
+    }
+
+    /// Where to write the folder's files.
+    pub fn dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Renames the folder into place, replacing an earlier one.
+    pub fn publish(mut self) -> Result<PathBuf, IoError> {
+        if self.target.exists() {
+            let old = self.tmp.with_extension("old");
+            fs::rename(&self.target, &old).map_err(write_err(&self.target))?;
+            fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
+            fs::remove_dir_all(&old).map_err(write_err(&old))?;
+        } else {
+            fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
+        }
+        self.published = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Staging layer: one module per registry of SCHEMA.md.
+//!
+//! Each registry module states its file, its column names as constants and its contract
+//! ([`TableSpec`]): types, nullability, enum values, keys and references. This module owns
+//! what they share: opening a snapshot, checking a file's schema against the contract
+//! (naming file, column, expected and found type), and casting to the types the pipeline
+//! works with. It never joins or aggregates; row rules live in [`rules`].
+
+pub mod civil_acts;
+pub mod heads;
+pub mod individuals;
+pub mod legal_entities;
+pub mod mobile_base;
+pub mod permits;
+pub mod renames;
+pub mod rules;
+pub mod validation;
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// The column types the contract knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Date,
+    /// `Datetime` in µs or ms, either tz-aware or naive local time in Asia/Almaty. Staged as
+    /// naive Asia/Almaty wall-clock time in µs.
+    Datetime,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Str => "str",
+            Kind::Date => "date",
+            Kind::Datetime => "datetime",
+        }
+    }
+
+    /// The staged dtype every valid input is cast to.
+    pub fn dtype(self) -> DataType {
+        match self {
+            Kind::Str => DataType::String,
+            Kind::Date => DataType::Date,
+            Kind::Datetime => DataType::Datetime(TimeUnit::Microseconds, None),
+        }
+    }
+
+    fn accepts(self, found: &DataType) -> bool {
+        match (self, found) {
+            (Kind::Str, DataType::String) => true,
+            (Kind::Date, DataType::Date) => true,
+            (Kind::Datetime, DataType::Datetime(_, _)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Which identifier rules a column follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Id {
+    Iin,
+    Bin,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub nullable: bool,
+    /// Allowed values of a string enum.
+    pub values: Option<&'static [&'static str]>,
+    pub id: Option<Id>,
+    pub meaning: &'static str,
+}
+
+impl ColumnSpec {
+    pub const fn new(name: &'static str, kind: Kind, nullable: bool, meaning: &'static str) -> Self {
+        ColumnSpec { name, kind, nullable, values: None, id: None, meaning }
+    }
+
+    pub const fn one_of(mut self, values: &'static [&'static str]) -> Self {
+        self.values = Some(values);
+        self
+    }
+
+    pub const fn id(mut self, id: Id) -> Self {
+        self.id = Some(id);
+        self
+    }
+}
+
+/// A reference from a column of this table to the key of another.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    pub column: &'static str,
+    pub target: &'static TableSpec,
+    pub target_column: &'static str,
+    /// An error removes the row from later stages; a warning keeps it (the funnel then says
+    /// what became of it, e.g. `recipient_not_found`).
+    pub severity: Severity,
+}
+
+/// A `from <= to` pair (both set).
+#[derive(Debug, Clone, Copy)]
+pub struct Interval {
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TableSpec {
+    /// Table name, also the file stem.
+    pub name: &'static str,
+    /// The registry it comes from (for docs and messages).
+    pub source: &'static str,
+    pub columns: &'static [ColumnSpec],
+    /// Primary key columns (empty: none).
+    pub key: &'static [&'static str],
+    /// Column shown (masked) as the example of a failing row.
+    pub label: &'static str,
+    pub intervals: &'static [Interval],
+    pub references: &'static [Reference],
+}
+
+impl TableSpec {
+    pub fn file_name(&self) -> String {
+        format!("{}.parquet", self.name)
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn column_names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.name).collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Every registry of a snapshot, in the order the contract lists them.
+pub const TABLES: &[&TableSpec] = &[
+    &legal_entities::SPEC,
+    &renames::SPEC,
+    &heads::SPEC,
+    &permits::SPEC,
+    &individuals::SPEC,
+    &civil_acts::SPEC,
+    &mobile_base::SPEC,
+];
+
+/// Errors of the staging layer: the snapshot breaks the contract.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("snapshot folder {0} does not exist")]
+    NoSnapshot(PathBuf),
+    #[error("{file}: registry file is missing")]
+    MissingFile { file: PathBuf },
+    #[error("{file}: cannot read the Parquet file")]
+    Unreadable {
+        file: PathBuf,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("{file}: column `{column}` is missing (expected {expected})")]
+    MissingColumn { file: PathBuf, column: &'static str, expected: &'static str },
+    #[error("{file}: column `{column}` has type {found}, expected {expected}")]
+    WrongType { file: PathBuf, column: &'static str, expected: &'static str, found: String },
+}
+
+pub const ZONE: &str = "Asia/Almaty";
+
+/// A snapshot folder: one Parquet file per registry, taken on one date.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    dir: PathBuf,
+}
+
+impl Snapshot {
+    pub fn open(dir: &Path) -> Result<Snapshot, RegistryError> {
+        if !dir.is_dir() {
+            return Err(RegistryError::NoSnapshot(dir.to_path_buf()));
+        }
+        Ok(Snapshot { dir: dir.to_path_buf() })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self, table: &TableSpec) -> PathBuf {
+        self.dir.join(table.file_name())
+    }
+
+    /// Scans a registry file, checks it against the contract and returns a lazy frame of
+    /// exactly the contract's columns, cast to their staged types. Reads only metadata.
+    pub fn scan(&self, table: &TableSpec) -> Result<LazyFrame, RegistryError> {
+        let file = self.path(table);
+        if !file.is_file() {
+            return Err(RegistryError::MissingFile { file });
+        }
+        let unreadable = |source| RegistryError::Unreadable { file: file.clone(), source };
+        let mut lf = LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(&file).map_err(unreadable)?,
+            ScanArgsParquet::default(),
+        )
+        .map_err(unreadable)?;
+        let schema = lf.collect_schema().map_err(unreadable)?;
+        let mut exprs = Vec::with_capacity(table.columns.len());
+        for spec in table.columns {
+            let found = schema.get(spec.name).ok_or_else(|| RegistryError::MissingColumn {
+                file: file.clone(),
+                column: spec.name,
+                expected: spec.kind.name(),
+            })?;
+            if !spec.kind.accepts(found) {
+                return Err(RegistryError::WrongType {
+                    file: file.clone(),
+                    column: spec.name,
+                    expected: spec.kind.name(),
+                    found: found.to_string(),
+                });
+            }
+            exprs.push(stage_column(spec, found));
+        }
+        Ok(lf.select(exprs))
+    }
+}
+
+/// A registry ready for the pipeline: the rows that pass every error-severity rule, and a
+/// one-row frame (`rows`) counting the rows left out.
+pub struct Staged {
+    pub table: &'static TableSpec,
+    pub frame: LazyFrame,
+    pub left_out: LazyFrame,
+}
+
+impl Snapshot {
+    /// Stages a registry for later stages: rows failing an error-severity rule are left out
+    /// (and counted in [`Staged::left_out`]); warnings keep the row.
+    pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
+        let errors: Vec<rules::Rule> =
+            rules::rules(table).into_iter().filter(|r| r.severity == Severity::Error).collect();
+        let refs: Vec<&rules::Rule> = errors.iter().collect();
+        let bad = rules::any_failed(&refs);
+        let flagged = rules::flags(self, table, &errors)?;
+        let keep: Vec<Expr> = table.columns.iter().map(|c| col(c.name)).collect();
+        Ok(Staged {
+            table,
+            frame: flagged.clone().filter(bad.clone().not()).select(keep),
+            left_out: flagged.filter(bad).select([len().alias("rows")]),
+        })
+    }
+}
+
+/// The cast that brings a valid input column to its staged type. Timestamps with a zone are
+/// converted to Asia/Almaty wall-clock time; naive ones are taken as Asia/Almaty already.
+fn stage_column(spec: &ColumnSpec, found: &DataType) -> Expr {
+    let c = col(spec.name);
+    match (spec.kind, found) {
+        (Kind::Datetime, DataType::Datetime(_, Some(_))) => c
+            .dt()
+            .convert_time_zone(TimeZone::from_chrono(&chrono_tz::Asia::Almaty))
+            .dt()
+            .replace_time_zone(None, lit("raise"), NonExistent::Raise)
+            .cast(spec.kind.dtype()),
+        _ => c.cast(spec.kind.dtype()),
+    }
+}

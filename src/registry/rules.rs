@@ -1,0 +1,286 @@
+//! Row rules of the registry contract, each with a severity.
+//!
+//! Every rule is a boolean expression over one staged table that is true where a row fails
+//! it. [`flags`] adds one such column per rule to a scan (plus the row's position), so the
+//! same definitions drive `sdu validate` (counts, examples, quarantine) and the staging of
+//! later stages, which keep only rows that pass every error-severity rule
+//! ([`super::Snapshot::stage`]). Rules derived from the contract (nulls, enums, identifiers,
+//! keys, intervals, references) come from each table's [`TableSpec`]; the few that are
+//! specific to one registry are listed in [`custom`].
+
+use super::{
+    civil_acts, legal_entities, mobile_base, permits, renames, Id, Reference, RegistryError, Severity,
+    Snapshot, TableSpec,
+};
+use crate::ids::{check_bin, check_iin, IdError};
+use polars::prelude::*;
+
+/// Position of the row in its file (0-based), carried into the quarantine.
+pub const ROW_INDEX: &str = "row_index";
+
+#[derive(Clone)]
+enum Check {
+    /// True where the row fails.
+    Row(Expr),
+    /// The column's value (when set) must exist in another table's key.
+    Reference(Reference),
+}
+
+/// One row rule of one table.
+#[derive(Clone)]
+pub struct Rule {
+    /// Stable identifier: `table.column.check`.
+    pub id: String,
+    pub table: &'static TableSpec,
+    pub column: &'static str,
+    pub severity: Severity,
+    pub description: String,
+    check: Check,
+}
+
+impl Rule {
+    fn row(
+        table: &'static TableSpec,
+        column: &'static str,
+        check: &str,
+        severity: Severity,
+        description: String,
+        fails: Expr,
+    ) -> Rule {
+        Rule {
+            id: format!("{}.{}.{}", table.name, column, check),
+            table,
+            column,
+            severity,
+            description,
+            check: Check::Row(fails),
+        }
+    }
+}
+
+/// Codes an identifier column: 0 valid (or null), else the first failing [`IdError`].
+fn id_code(kind: Id, column: &str) -> Expr {
+    col(column).map(
+        move |c: Column| {
+            let ca = c.str()?;
+            let codes: Int32Chunked = ca
+                .iter()
+                .map(|v| {
+                    let result = match (v, kind) {
+                        (None, _) => return Some(0i32),
+                        (Some(s), Id::Iin) => check_iin(s).map(|_| ()),
+                        (Some(s), Id::Bin) => check_bin(s).map(|_| ()),
+                    };
+                    Some(match result {
+                        Ok(()) => 0,
+                        Err(IdError::Format) => 1,
+                        Err(IdError::CheckDigit) => 2,
+                        Err(IdError::DatePart) => 3,
+                        Err(IdError::KindDigit) => 4,
+                    })
+                })
+                .collect();
+            Ok(codes.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Int32)),
+    )
+}
+
+fn id_rules(table: &'static TableSpec, column: &'static str, kind: Id) -> Vec<Rule> {
+    let what = match kind {
+        Id::Iin => "IIN",
+        Id::Bin => "BIN",
+    };
+    let parts = match kind {
+        Id::Iin => "YYMMDD is a real birth date",
+        Id::Bin => "YYMM has a month 01–12",
+    };
+    let kind_digit = match kind {
+        Id::Iin => "century/sex digit is 1–6",
+        Id::Bin => "entity type digit is 4–6 and division digit 0–3",
+    };
+    [
+        (IdError::Format, 1i32, format!("{what} is exactly 12 ASCII digits")),
+        (IdError::CheckDigit, 2, format!("{what} check digit matches (two-pass mod 11)")),
+        (IdError::DatePart, 3, format!("{what} date part is plausible: {parts}")),
+        (IdError::KindDigit, 4, format!("{what} {kind_digit}")),
+    ]
+    .into_iter()
+    .map(|(e, code, d)| {
+        Rule::row(table, column, e.code(), Severity::Error, d, id_code(kind, column).eq(lit(code)))
+    })
+    .collect()
+}
+
+/// Every rule of a table, contract-derived first, then the table's own.
+pub fn rules(table: &'static TableSpec) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for c in table.columns {
+        if !c.nullable {
+            out.push(Rule::row(
+                table,
+                c.name,
+                "not_null",
+                Severity::Error,
+                format!("`{}` is set", c.name),
+                col(c.name).is_null(),
+            ));
+        }
+        if let Some(values) = c.values {
+            let allowed = Series::new("allowed".into(), values.to_vec());
+            out.push(Rule::row(
+                table,
+                c.name,
+                "enum",
+                Severity::Error,
+                format!("`{}` is one of {}", c.name, values.join(", ")),
+                col(c.name).is_not_null().and(col(c.name).is_in(lit(allowed).implode(false), false).not()),
+            ));
+        }
+        if let Some(kind) = c.id {
+            out.extend(id_rules(table, c.name, kind));
+        }
+    }
+    if !table.key.is_empty() {
+        let key = if table.key.len() == 1 {
+            col(table.key[0])
+        } else {
+            as_struct(table.key.iter().map(|k| col(*k)).collect())
+        };
+        out.push(Rule::row(
+            table,
+            table.key[0],
+            "unique",
+            Severity::Error,
+            format!(
+                "primary key ({}) is unique; every row sharing a key is quarantined",
+                table.key.join(", ")
+            ),
+            key.is_duplicated(),
+        ));
+    }
+    for i in table.intervals {
+        out.push(Rule {
+            id: format!("{}.{}.order", table.name, i.to),
+            table,
+            column: i.to,
+            severity: Severity::Error,
+            description: format!("`{}` <= `{}` when both are set", i.from, i.to),
+            check: Check::Row(col(i.from).gt(col(i.to)).fill_null(lit(false))),
+        });
+    }
+    for r in table.references {
+        out.push(Rule {
+            id: format!("{}.{}.reference", table.name, r.column),
+            table,
+            column: r.column,
+            severity: r.severity,
+            description: format!("`{}` exists in {}.{}", r.column, r.target.name, r.target_column),
+            check: Check::Reference(*r),
+        });
+    }
+    out.extend(custom(table));
+    out
+}
+
+/// Rules that belong to one registry only.
+fn custom(table: &'static TableSpec) -> Vec<Rule> {
+    match table.name {
+        n if n == permits::SPEC.name => vec![Rule::row(
+            table,
+            "holder",
+            "exactly_one",
+            Severity::Error,
+            "exactly one of `holder_bin` / `holder_iin` is set".into(),
+            col(permits::HOLDER_BIN).is_null().eq(col(permits::HOLDER_IIN).is_null()),
+        )],
+        n if n == mobile_base::SPEC.name => vec![Rule::row(
+            table,
+            mobile_base::PHONE,
+            "mobile",
+            Severity::Warning,
+            "`phone` is a Kazakhstan mobile number in E.164 (+7 and a mobile code); others cannot receive SMS".into(),
+            col(mobile_base::PHONE)
+                .map(
+                    |c: Column| {
+                        let ca = c.str()?;
+                        let out: BooleanChunked =
+                            ca.iter().map(|v| Some(v.is_some_and(|p| !mobile_base::is_mobile(p)))).collect();
+                        Ok(out.with_name(c.name().clone()).into_column())
+                    },
+                    |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+                ),
+        )],
+        n if n == renames::SPEC.name => vec![Rule::row(
+            table,
+            renames::RECORDED_AT,
+            "after_change",
+            Severity::Warning,
+            "`recorded_at` is not before `changed_on`".into(),
+            col(renames::RECORDED_AT).cast(DataType::Date).lt(col(renames::CHANGED_ON)).fill_null(lit(false)),
+        )],
+        n if n == legal_entities::SPEC.name => vec![Rule::row(
+            table,
+            legal_entities::LIQUIDATED_ON,
+            "status",
+            Severity::Warning,
+            "`liquidated_on` is set exactly when `status` is liquidated".into(),
+            col(legal_entities::STATUS)
+                .eq(lit("liquidated"))
+                .neq(col(legal_entities::LIQUIDATED_ON).is_not_null())
+                .fill_null(lit(false)),
+        )],
+        n if n == civil_acts::SPEC.name => vec![Rule::row(
+            table,
+            civil_acts::NEW_FULL_NAME,
+            "name_change",
+            Severity::Warning,
+            "a `name_change` act has both the old and the new full name".into(),
+            col(civil_acts::ACT_TYPE)
+                .eq(lit(civil_acts::NAME_CHANGE))
+                .and(col(civil_acts::OLD_FULL_NAME).is_null().or(col(civil_acts::NEW_FULL_NAME).is_null()))
+                .fill_null(lit(false)),
+        )],
+        _ => vec![],
+    }
+}
+
+/// The staged scan of a table with a row index and one boolean column per rule, named by
+/// the rule's id. Reference rules join the target's key set.
+pub fn flags(
+    snapshot: &Snapshot,
+    table: &'static TableSpec,
+    rules: &[Rule],
+) -> Result<LazyFrame, RegistryError> {
+    let mut lf = snapshot.scan(table)?.with_row_index(ROW_INDEX, None);
+    let mut row_flags = Vec::new();
+    for (n, rule) in rules.iter().enumerate() {
+        match &rule.check {
+            Check::Row(e) => row_flags.push(e.clone().alias(rule.id.as_str())),
+            Check::Reference(r) => {
+                let key = format!("__ref_key_{n}");
+                let found = format!("__ref_found_{n}");
+                let targets = snapshot
+                    .scan(r.target)?
+                    .select([col(r.target_column).alias(key.as_str())])
+                    .unique(None, UniqueKeepStrategy::Any)
+                    .with_column(lit(true).alias(found.as_str()));
+                lf = lf
+                    .left_join(targets, col(r.column), col(key.as_str()))
+                    .with_column(
+                        col(r.column)
+                            .is_not_null()
+                            .and(col(found.as_str()).is_null())
+                            .alias(rule.id.as_str()),
+                    )
+                    .drop(cols([found.as_str()]));
+            }
+        }
+    }
+    Ok(lf.with_columns(row_flags))
+}
+
+/// True where a row fails any of the given rules.
+pub fn any_failed(rules: &[&Rule]) -> Expr {
+    rules.iter().map(|r| col(r.id.as_str())).reduce(|a, b| a.or(b)).unwrap_or_else(|| lit(false))
+}

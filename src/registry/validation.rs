@@ -1,0 +1,158 @@
+//! `sdu validate`: evaluates every row rule of every registry of a snapshot and gathers,
+//! per rule, the failing rows with masked examples, and per table, the quarantined rows
+//! (every row that fails any rule, with the ids of the rules it fails).
+
+use super::rules::{any_failed, flags, rules, Rule, ROW_INDEX};
+use super::{RegistryError, Severity, Snapshot, TableSpec, TABLES};
+use crate::ids::mask;
+use polars::prelude::*;
+use serde::Serialize;
+
+/// How many masked examples a rule shows.
+const EXAMPLES: usize = 3;
+/// Column of the quarantine files: the rules a row fails.
+pub const FAILED_RULES: &str = "failed_rules";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValidationError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("{table}: evaluating the row rules failed")]
+    Evaluate {
+        table: &'static str,
+        #[source]
+        source: PolarsError,
+    },
+}
+
+/// The outcome of one rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleResult {
+    pub rule: String,
+    pub table: &'static str,
+    pub column: &'static str,
+    pub severity: Severity,
+    pub description: String,
+    pub rows_checked: u64,
+    pub failing_rows: u64,
+    /// Keys of the first failing rows, identifiers masked.
+    pub examples: Vec<String>,
+}
+
+/// The whole report plus the rows to quarantine.
+pub struct Validation {
+    pub results: Vec<RuleResult>,
+    /// Per table: failing rows with `row_index` and `failed_rules`.
+    pub quarantine: Vec<(&'static TableSpec, DataFrame)>,
+}
+
+impl Validation {
+    pub fn errors(&self) -> u64 {
+        self.results.iter().filter(|r| r.severity == Severity::Error).map(|r| r.failing_rows).sum()
+    }
+
+    pub fn warnings(&self) -> u64 {
+        self.results.iter().filter(|r| r.severity == Severity::Warning).map(|r| r.failing_rows).sum()
+    }
+}
+
+/// Validates every registry of the snapshot.
+pub fn validate(snapshot: &Snapshot) -> Result<Validation, ValidationError> {
+    let mut results = Vec::new();
+    let mut quarantine = Vec::new();
+    for table in TABLES {
+        let (r, q) = validate_table(snapshot, table)?;
+        results.extend(r);
+        quarantine.push((*table, q));
+    }
+    Ok(Validation { results, quarantine })
+}
+
+fn evaluate(table: &'static TableSpec) -> impl Fn(PolarsError) -> ValidationError {
+    move |source| ValidationError::Evaluate { table: table.name, source }
+}
+
+/// Validates one registry: one pass that keeps only failing rows.
+pub fn validate_table(
+    snapshot: &Snapshot,
+    table: &'static TableSpec,
+) -> Result<(Vec<RuleResult>, DataFrame), ValidationError> {
+    let rules = rules(table);
+    let all: Vec<&Rule> = rules.iter().collect();
+    let rows_checked = snapshot
+        .scan(table)?
+        .select([len()])
+        .collect()
+        .map_err(evaluate(table))?
+        .column("len")
+        .and_then(|c| c.u32().map(|c| c.get(0).unwrap_or(0)))
+        .map_err(evaluate(table))? as u64;
+    let failed_list = concat_str(
+        rules
+            .iter()
+            .map(|r| {
+                when(col(r.id.as_str())).then(lit(r.id.clone())).otherwise(lit(NULL).cast(DataType::String))
+            })
+            .collect::<Vec<_>>(),
+        ",",
+        true,
+    )
+    .str()
+    .split(lit(","))
+    .alias(FAILED_RULES);
+    let failing = flags(snapshot, table, &rules)?
+        .filter(any_failed(&all))
+        .sort([ROW_INDEX], SortMultipleOptions::default())
+        .collect()
+        .map_err(evaluate(table))?;
+
+    let mut results = Vec::with_capacity(rules.len());
+    let is_id = table.column(table.label).is_some_and(|c| c.id.is_some());
+    for rule in &rules {
+        let mask_col =
+            failing.column(rule.id.as_str()).and_then(|c| c.bool().cloned()).map_err(evaluate(table))?;
+        let failing_rows = mask_col.sum().unwrap_or(0) as u64;
+        let examples = failing
+            .filter(&mask_col)
+            .and_then(|df| df.column(table.label).and_then(|c| c.str().cloned()))
+            .map_err(evaluate(table))?
+            .iter()
+            .take(EXAMPLES)
+            .map(|v| match v {
+                Some(s) if is_id => mask(s),
+                Some(s) => s.to_string(),
+                None => "(null)".to_string(),
+            })
+            .collect();
+        results.push(RuleResult {
+            rule: rule.id.clone(),
+            table: table.name,
+            column: rule.column,
+            severity: rule.severity,
+            description: rule.description.clone(),
+            rows_checked,
+            failing_rows,
+            examples,
+        });
+    }
+    let mut keep: Vec<Expr> = vec![col(ROW_INDEX)];
+    keep.extend(table.columns.iter().map(|c| col(c.name)));
+    keep.push(failed_list);
+    let quarantine = failing.lazy().select(keep).collect().map_err(evaluate(table))?;
+    Ok((results, quarantine))
+}
+
+/// The report as a table (one row per rule), for Parquet.
+pub fn results_frame(results: &[RuleResult]) -> PolarsResult<DataFrame> {
+    let examples: Vec<String> = results.iter().map(|r| r.examples.join(", ")).collect();
+    DataFrame::new_infer_height(vec![
+        Column::new("rule".into(), results.iter().map(|r| r.rule.as_str()).collect::<Vec<_>>()),
+        Column::new("table".into(), results.iter().map(|r| r.table).collect::<Vec<_>>()),
+        Column::new("column".into(), results.iter().map(|r| r.column).collect::<Vec<_>>()),
+        Column::new("severity".into(), results.iter().map(|r| r.severity.name()).collect::<Vec<_>>()),
+        Column::new("description".into(), results.iter().map(|r| r.description.as_str()).collect::<Vec<_>>()),
+        Column::new("rows_checked".into(), results.iter().map(|r| r.rows_checked).collect::<Vec<_>>()),
+        Column::new("failing_rows".into(), results.iter().map(|r| r.failing_rows).collect::<Vec<_>>()),
+        Column::new("examples".into(), examples),
+    ])
+}

@@ -1,0 +1,138 @@
+//! The snapshot contract: files, columns and types are checked before any row is read, and
+//! any snapshot that follows SCHEMA.md is accepted, not only ours.
+
+use crate::common::*;
+use polars::prelude::*;
+use sdu::registry::{RegistryError, Snapshot};
+
+fn error_of(tables: std::collections::BTreeMap<&'static str, DataFrame>, table_name: &str) -> RegistryError {
+    let tmp = tempfile::tempdir().unwrap();
+    write_snapshot(tmp.path(), &tables);
+    Snapshot::open(tmp.path()).unwrap().scan(table(table_name)).err().expect("the scan must fail")
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tables = valid_snapshot();
+    tables.remove("permits");
+    write_snapshot(tmp.path(), &tables);
+    let err = Snapshot::open(tmp.path()).unwrap().scan(table("permits")).err().unwrap();
+    assert!(matches!(err, RegistryError::MissingFile { .. }));
+    assert!(err.to_string().contains("permits.parquet"), "{err}");
+}
+
+#[test]
+fn a_missing_column_is_named_with_its_type() {
+    let mut tables = valid_snapshot();
+    let df = tables["individuals"].drop("birth_date").unwrap();
+    tables.insert("individuals", df);
+    let err = error_of(tables, "individuals").to_string();
+    assert!(
+        err.contains("individuals.parquet") && err.contains("`birth_date`") && err.contains("date"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wrong_type_names_file_column_expected_and_found() {
+    let mut tables = valid_snapshot();
+    let mut df = tables["legal_entities"].clone();
+    df.with_column(Column::new("bin".into(), vec![940140000385i64, 950341000052])).unwrap();
+    tables.insert("legal_entities", df);
+    let err = error_of(tables, "legal_entities").to_string();
+    assert!(err.contains("legal_entities.parquet"), "{err}");
+    assert!(err.contains("`bin`") && err.contains("expected str") && err.contains("i64"), "{err}");
+}
+
+#[test]
+fn a_broken_parquet_file_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_snapshot(tmp.path(), &valid_snapshot());
+    std::fs::write(tmp.path().join("mobile_base.parquet"), b"not parquet at all").unwrap();
+    let err = Snapshot::open(tmp.path()).unwrap().scan(table("mobile_base")).err().unwrap();
+    assert!(err.to_string().contains("mobile_base.parquet"), "{err}");
+}
+
+#[test]
+fn extra_columns_are_ignored_and_columns_come_in_contract_order() {
+    let mut tables = valid_snapshot();
+    let mut df = tables["permits"].clone();
+    df.with_column(Column::new("comment".into(), vec!["x", "y"])).unwrap();
+    let df = df
+        .select([
+            "comment",
+            "status",
+            "permit_id",
+            "service_code",
+            "holder_bin",
+            "holder_iin",
+            "holder_name",
+            "issued_on",
+            "valid_until",
+        ])
+        .unwrap();
+    tables.insert("permits", df);
+    let tmp = tempfile::tempdir().unwrap();
+    write_snapshot(tmp.path(), &tables);
+    let out = Snapshot::open(tmp.path()).unwrap().scan(table("permits")).unwrap().collect().unwrap();
+    let names: Vec<&str> = out.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(names, table("permits").column_names());
+}
+
+#[test]
+fn timestamps_in_any_accepted_form_become_almaty_wall_clock() {
+    // 2026-03-04 05:00 UTC is 10:00 in Almaty (UTC+5 since 2024-03-01).
+    let micros = chrono::NaiveDate::from_ymd_opt(2026, 3, 4)
+        .unwrap()
+        .and_hms_opt(5, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_micros();
+    let local = chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap().and_hms_opt(10, 0, 0).unwrap();
+    let forms: Vec<(Option<TimeZone>, TimeUnit, i64)> = vec![
+        (Some(TimeZone::from_chrono(&chrono_tz::Asia::Almaty)), TimeUnit::Microseconds, micros),
+        (Some(TimeZone::UTC), TimeUnit::Milliseconds, micros / 1000),
+        (None, TimeUnit::Milliseconds, local.and_utc().timestamp_millis()),
+    ];
+    for (tz, unit, value) in forms {
+        let mut tables = valid_snapshot();
+        let mut df = tables["legal_entity_renames"].clone();
+        let ts = Int64Chunked::from_vec("recorded_at".into(), vec![value])
+            .into_datetime(unit, tz.clone())
+            .into_column();
+        df.with_column(ts).unwrap();
+        tables.insert("legal_entity_renames", df);
+        let tmp = tempfile::tempdir().unwrap();
+        write_snapshot(tmp.path(), &tables);
+        let out = Snapshot::open(tmp.path())
+            .unwrap()
+            .scan(table("legal_entity_renames"))
+            .unwrap()
+            .collect()
+            .unwrap();
+        let got = out.column("recorded_at").unwrap().datetime().unwrap().phys.get(0).unwrap();
+        assert_eq!(got, local.and_utc().timestamp_micros(), "{tz:?} {unit:?}");
+    }
+}
+
+#[test]
+fn the_binary_reports_a_schema_break_and_a_missing_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("snap");
+    let mut tables = valid_snapshot();
+    tables.remove("legal_entity_heads");
+    write_snapshot(&snap, &tables);
+    let out = sdu(&["validate", "--snapshot", "snap"], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("legal_entity_heads.parquet: registry file is missing"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.path().join("snap.validation").exists(), "nothing is published on failure");
+
+    let out = sdu(&["validate", "--snapshot", "nowhere"], tmp.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nowhere"));
+}

@@ -1,0 +1,6 @@
+//! One integration binary (each extra binary links polars again); topics are modules.
+
+mod common;
+mod contract;
+mod rules;
+mod synth;

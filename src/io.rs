@@ -117,6 +117,52 @@ impl ParquetSink {
     }
 }
 
+/// Writes a frame as CSV for people and the portal: UTF-8 with a BOM (so Excel opens Kazakh
+/// letters intact), RFC 4180 quoting and CRLF line ends. List columns are joined with `;`.
+pub fn write_csv(df: &DataFrame, path: &Path) -> Result<(), IoError> {
+    let lists: Vec<Expr> = df
+        .schema()
+        .iter()
+        .filter(|(_, dt)| matches!(dt, DataType::List(_)))
+        .map(|(name, _)| col(name.clone()).list().join(lit(";"), true))
+        .collect();
+    let mut flat = df.clone().lazy().with_columns(lists).collect().map_err(encode_err(path))?;
+    let file = File::create(path).map_err(write_err(path))?;
+    let mut w = BufWriter::new(file);
+    CsvWriter::new(&mut w)
+        .include_bom(true)
+        .include_header(true)
+        .with_line_terminator("\r\n".into())
+        .finish(&mut flat)
+        .map_err(encode_err(path))?;
+    w.flush().map_err(write_err(path))
+}
+
+/// SHA-256 of a file, as lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String, IoError> {
+    use sha2::{Digest, Sha256};
+    let mut file = File::open(path).map_err(write_err(path))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(write_err(path))?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes a Parquet file atomically: to a temporary name beside it, then renamed into place.
+pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoError> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(write_err(parent))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    write_parquet(df, &tmp)?;
+    File::open(&tmp).and_then(|f| f.sync_all()).map_err(write_err(&tmp))?;
+    fs::rename(&tmp, path).map_err(write_err(path))
+}
+
+/// Writes an empty marker file.
+pub fn touch(path: &Path) -> Result<(), IoError> {
+    File::create(path).map(|_| ()).map_err(write_err(path))
+}
+
 /// Writes a value as pretty JSON with a trailing newline.
 pub fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), IoError> {
     let file = File::create(path).map_err(write_err(path))?;

@@ -5,7 +5,11 @@
 //! [`ids`] owns the IIN/BIN rules.
 
 pub mod cmd;
+pub mod config;
 pub mod ids;
 pub mod io;
+pub mod ledger;
+pub mod pipeline;
+pub mod publish;
 pub mod registry;
 pub mod synth;

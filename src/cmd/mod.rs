@@ -2,6 +2,7 @@
 //! comments are the help text) and a `run` that resolves the arguments into a typed config,
 //! calls the layers and prints a short summary.
 
+pub mod candidates;
 pub mod demo;
 pub mod synth;
 pub mod validate;
@@ -31,6 +32,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Candidates(candidates::Args),
     Demo(demo::Args),
     Synth(synth::Args),
     Validate(validate::Args),
@@ -48,6 +50,7 @@ pub struct Failed(pub String);
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Candidates(args) => candidates::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Validate(args) => validate::run(args),
@@ -58,4 +61,54 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| format!("expected a date as YYYY-MM-DD: {e}"))
+}
+
+/// Arguments shared by the commands that run pilots on a snapshot and a date.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The snapshot folder (one Parquet file per registry).
+    #[arg(long)]
+    pub snapshot: std::path::PathBuf,
+    /// The run date (YYYY-MM-DD), Asia/Almaty.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: chrono::NaiveDate,
+    /// Run only these pilots (repeatable) [default: every pilot in force on the date].
+    #[arg(long = "pilot", value_name = "ID")]
+    pub pilot: Vec<String>,
+    /// Allow a named pilot that is not in force on the date.
+    #[arg(long)]
+    pub allow_expired: bool,
+    /// Pilots file [default: the embedded data/pilots.toml].
+    #[arg(long, value_name = "FILE")]
+    pub pilots: Option<std::path::PathBuf>,
+}
+
+/// The pilots to run: those named (each must exist, and be in force unless allowed), or
+/// every pilot in force on the date.
+pub fn select_pilots(
+    all: &[crate::config::Pilot],
+    named: &[String],
+    as_of: chrono::NaiveDate,
+    allow_expired: bool,
+) -> Result<Vec<crate::config::Pilot>, UsageError> {
+    if named.is_empty() {
+        return Ok(all.iter().filter(|p| p.in_force_on(as_of)).cloned().collect());
+    }
+    let mut out = Vec::new();
+    for id in named {
+        let p = all.iter().find(|p| &p.id == id).ok_or_else(|| {
+            let known: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
+            UsageError(format!("unknown pilot `{id}` (known: {})", known.join(", ")))
+        })?;
+        if !p.in_force_on(as_of) && !allow_expired {
+            return Err(UsageError(format!(
+                "pilot `{id}` is not in force on {as_of} (in force {} to {}); pass --allow-expired to run it anyway",
+                p.in_force_from, p.in_force_until
+            )));
+        }
+        if !out.iter().any(|o: &crate::config::Pilot| &o.id == id) {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
 }

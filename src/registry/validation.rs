@@ -107,7 +107,7 @@ pub fn validate_table(
         .map_err(evaluate(table))?;
 
     let mut results = Vec::with_capacity(rules.len());
-    let is_id = table.column(table.label).is_some_and(|c| c.id.is_some());
+    let is_iin = table.column(table.label).is_some_and(|c| c.id == Some(super::Id::Iin));
     for rule in &rules {
         let mask_col =
             failing.column(rule.id.as_str()).and_then(|c| c.bool().cloned()).map_err(evaluate(table))?;
@@ -119,7 +119,7 @@ pub fn validate_table(
             .iter()
             .take(EXAMPLES)
             .map(|v| match v {
-                Some(s) if is_id => mask(s),
+                Some(s) if is_iin => mask(s),
                 Some(s) => s.to_string(),
                 None => "(null)".to_string(),
             })

@@ -161,6 +161,18 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, SynthErro
     Ok(summary)
 }
 
+/// Writes one registry file of the world and counts its rows.
+pub(crate) fn write_table(
+    dir: &Path,
+    table: &crate::registry::TableSpec,
+    mut df: polars::prelude::DataFrame,
+    summary: &mut SynthSummary,
+) -> Result<(), SynthError> {
+    summary.rows.insert(table.name.into(), df.height() as u64);
+    io::write_parquet(&mut df, &dir.join(table.file_name()))?;
+    Ok(())
+}
+
 /// Years between two dates, as a fraction.
 pub(crate) fn years_between(a: NaiveDate, b: NaiveDate) -> f64 {
     (b - a).num_days() as f64 / 365.25

@@ -9,9 +9,8 @@ use super::frame::{almaty_at, date, date_col, datetime_col, days, frame, opt_str
 use super::names::{self, OrgName, LEGAL_FORMS};
 use super::people::World;
 use super::rng::{stream, Rng};
-use super::{progress, renames_from, years_between, SynthConfig, SynthError, SynthSummary};
+use super::{progress, renames_from, write_table, years_between, SynthConfig, SynthError, SynthSummary};
 use crate::ids::{Bin, Division, EntityType, Iin, Sex};
-use crate::io::write_parquet;
 use crate::registry::{heads as hd, legal_entities as le, permits as pm, renames as rn};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
@@ -358,7 +357,7 @@ fn write_entities(orgs: &[Org], dir: &Path, summary: &mut SynthSummary) -> Resul
             liq.push(l);
         }
     }
-    let mut df = frame(vec![
+    let df = frame(vec![
         str_col(le::BIN, bin),
         str_col(le::NAME_KK, nkk),
         str_col(le::NAME_RU, nru),
@@ -368,9 +367,7 @@ fn write_entities(orgs: &[Org], dir: &Path, summary: &mut SynthSummary) -> Resul
         str_col(le::STATUS, status),
         date_col(le::LIQUIDATED_ON, liq),
     ]);
-    summary.rows.insert(le::SPEC.name.into(), df.height() as u64);
-    write_parquet(&mut df, &dir.join(le::SPEC.file_name()))?;
-    Ok(())
+    write_table(dir, &le::SPEC, df, summary)
 }
 
 fn write_renames(orgs: &[Org], dir: &Path, summary: &mut SynthSummary) -> Result<(), SynthError> {
@@ -380,7 +377,7 @@ fn write_renames(orgs: &[Org], dir: &Path, summary: &mut SynthSummary) -> Result
         .flat_map(|(j, o)| o.renames.iter().enumerate().map(move |(k, (c, r))| (*c, *r, j, k)))
         .collect();
     events.sort_unstable();
-    let mut df = frame(vec![
+    let df = frame(vec![
         str_col(rn::EVENT_ID, (1..=events.len()).map(|s| format!("RN{s:08}")).collect()),
         str_col(rn::BIN, events.iter().map(|e| orgs[e.2].bin.clone()).collect()),
         date_col(rn::CHANGED_ON, events.iter().map(|e| Some(e.0)).collect()),
@@ -390,9 +387,7 @@ fn write_renames(orgs: &[Org], dir: &Path, summary: &mut SynthSummary) -> Result
         str_col(rn::NEW_NAME_KK, events.iter().map(|e| orgs[e.2].names[e.3 + 1].1.kk.clone()).collect()),
         str_col(rn::NEW_NAME_RU, events.iter().map(|e| orgs[e.2].names[e.3 + 1].1.ru.clone()).collect()),
     ]);
-    summary.rows.insert(rn::SPEC.name.into(), df.height() as u64);
-    write_parquet(&mut df, &dir.join(rn::SPEC.file_name()))?;
-    Ok(())
+    write_table(dir, &rn::SPEC, df, summary)
 }
 
 /// An IIN that no person in the world has (serials 9000–9999 are never issued).
@@ -516,16 +511,14 @@ fn write_heads(
             to.push(t);
         }
     }
-    let mut df = frame(vec![
+    let df = frame(vec![
         str_col(hd::BIN, bin),
         str_col(hd::IIN, iin),
         str_col(hd::ROLE, role),
         date_col(hd::FROM_DATE, from),
         date_col(hd::TO_DATE, to),
     ]);
-    summary.rows.insert(hd::SPEC.name.into(), df.height() as u64);
-    write_parquet(&mut df, &dir.join(hd::SPEC.file_name()))?;
-    Ok(())
+    write_table(dir, &hd::SPEC, df, summary)
 }
 
 /// A permit before it gets its number.
@@ -747,7 +740,7 @@ fn write_permits(
             st.push(status.clone());
         }
     }
-    let mut df = frame(vec![
+    let df = frame(vec![
         str_col(pm::PERMIT_ID, id),
         str_col(pm::SERVICE_CODE, svc),
         opt_str_col(pm::HOLDER_BIN, hbin),
@@ -757,9 +750,7 @@ fn write_permits(
         date_col(pm::VALID_UNTIL, valid),
         str_col(pm::STATUS, st),
     ]);
-    summary.rows.insert(pm::SPEC.name.into(), df.height() as u64);
-    write_parquet(&mut df, &dir.join(pm::SPEC.file_name()))?;
-    Ok(())
+    write_table(dir, &pm::SPEC, df, summary)
 }
 
 /// Writes the four ЗТ МДҚ / e-license files.

@@ -1,5 +1,7 @@
 //! One integration binary (each extra binary links polars again); topics are modules.
 
+mod candidates;
+mod candidates_run;
 mod common;
 mod contract;
 mod rules;

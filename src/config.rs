@@ -1,0 +1,234 @@
+//! Pilots as data: `data/pilots.toml` (embedded in the binary, overridable with
+//! `--pilots FILE`) parsed into typed [`Pilot`]s. A bad file is an error naming the pilot
+//! and the key.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::path::Path;
+
+/// The file shipped with the binary.
+pub const DEFAULT_PILOTS: &str = include_str!("../data/pilots.toml");
+
+/// What a decline or a missing number leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Routing {
+    /// The process ends (the recipient may still apply the ordinary way).
+    Ended,
+    /// The service is rendered the ordinary way (seed 003, §12 and §17).
+    StandardProcedure,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPilot {
+    id: String,
+    seed: String,
+    order_kk: String,
+    order_ru: String,
+    order_numbers: Vec<String>,
+    signed_on: Vec<String>,
+    title_kk: String,
+    title_ru: String,
+    services: Vec<String>,
+    in_force_from: String,
+    in_force_until: String,
+    individual_holders: bool,
+    reply_window_days: u32,
+    sends: u32,
+    on_decline: Routing,
+    on_no_mobile: Routing,
+    sms_kk: String,
+    sms_ru: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    schema_version: u32,
+    pilot: Vec<RawPilot>,
+}
+
+/// One pilot of the seeds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pilot {
+    pub id: String,
+    pub seed: String,
+    pub order_kk: String,
+    pub order_ru: String,
+    pub order_numbers: Vec<String>,
+    pub signed_on: Vec<NaiveDate>,
+    pub title_kk: String,
+    pub title_ru: String,
+    pub services: Vec<String>,
+    pub in_force_from: NaiveDate,
+    pub in_force_until: NaiveDate,
+    /// Whether individual permit holders who changed their full name are cases too.
+    pub individual_holders: bool,
+    pub reply_window_days: u32,
+    pub sends: u32,
+    pub on_decline: Routing,
+    pub on_no_mobile: Routing,
+    pub sms_kk: String,
+    pub sms_ru: String,
+}
+
+impl Pilot {
+    pub fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.in_force_from <= day && day <= self.in_force_until
+    }
+
+    /// The SMS texts for a case. Placeholders `{bin}`, `{new_name_kk}`, `{new_name_ru}` are
+    /// filled in; the seeds' texts have none and are sent verbatim.
+    pub fn render(&self, text: &str, bin: Option<&str>, new_name_kk: &str, new_name_ru: &str) -> String {
+        text.replace("{bin}", bin.unwrap_or(""))
+            .replace("{new_name_kk}", new_name_kk)
+            .replace("{new_name_ru}", new_name_ru)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid pilots file")]
+    Parse {
+        path: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{path}: schema_version {found} is not supported (expected 1)")]
+    Version { path: String, found: u32 },
+    #[error("{path}: pilot `{pilot}`, key `{key}`: {problem}")]
+    Invalid { path: String, pilot: String, key: &'static str, problem: String },
+    #[error("{path}: pilot id `{0}` appears twice", path = .1)]
+    Duplicate(String, String),
+}
+
+/// Parses a pilots file.
+pub fn parse_pilots(text: &str, path: &str) -> Result<Vec<Pilot>, ConfigError> {
+    let raw: RawFile =
+        toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.to_string(), source })?;
+    if raw.schema_version != 1 {
+        return Err(ConfigError::Version { path: path.to_string(), found: raw.schema_version });
+    }
+    let mut out: Vec<Pilot> = Vec::new();
+    for p in raw.pilot {
+        let bad = |key: &'static str, problem: String| ConfigError::Invalid {
+            path: path.to_string(),
+            pilot: p.id.clone(),
+            key,
+            problem,
+        };
+        let date = |key: &'static str, s: &str| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|e| bad(key, format!("`{s}` is not a date YYYY-MM-DD ({e})")))
+        };
+        if p.id.is_empty() || !p.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(bad("id", "must be lower-case ASCII letters, digits and dashes".into()));
+        }
+        if out.iter().any(|o| o.id == p.id) {
+            return Err(ConfigError::Duplicate(p.id.clone(), path.to_string()));
+        }
+        let from = date("in_force_from", &p.in_force_from)?;
+        let until = date("in_force_until", &p.in_force_until)?;
+        if until < from {
+            return Err(bad("in_force_until", format!("{until} is before in_force_from {from}")));
+        }
+        let signed_on = p.signed_on.iter().map(|s| date("signed_on", s)).collect::<Result<Vec<_>, _>>()?;
+        if p.services.is_empty() {
+            return Err(bad("services", "lists no service code".into()));
+        }
+        if p.reply_window_days == 0 {
+            return Err(bad("reply_window_days", "must be at least 1".into()));
+        }
+        if !(1..=2).contains(&p.sends) {
+            return Err(bad("sends", format!("must be 1 or 2, got {}", p.sends)));
+        }
+        for (key, text) in [("sms_kk", &p.sms_kk), ("sms_ru", &p.sms_ru)] {
+            if text.trim().is_empty() {
+                return Err(bad(key, "is empty".into()));
+            }
+        }
+        out.push(Pilot {
+            id: p.id,
+            seed: p.seed,
+            order_kk: p.order_kk,
+            order_ru: p.order_ru,
+            order_numbers: p.order_numbers,
+            signed_on,
+            title_kk: p.title_kk,
+            title_ru: p.title_ru,
+            services: p.services,
+            in_force_from: from,
+            in_force_until: until,
+            individual_holders: p.individual_holders,
+            reply_window_days: p.reply_window_days,
+            sends: p.sends,
+            on_decline: p.on_decline,
+            on_no_mobile: p.on_no_mobile,
+            sms_kk: p.sms_kk,
+            sms_ru: p.sms_ru,
+        });
+    }
+    Ok(out)
+}
+
+/// The embedded pilots, or those of a file.
+pub fn load_pilots(path: Option<&Path>) -> Result<Vec<Pilot>, ConfigError> {
+    match path {
+        None => parse_pilots(DEFAULT_PILOTS, "data/pilots.toml (embedded)"),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+            parse_pilots(&text, &p.display().to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_pilots_are_the_seeds() {
+        let pilots = load_pilots(None).unwrap();
+        let ids: Vec<&str> = pilots.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["sanitary", "ecology", "trusted-software"]);
+        let san = &pilots[0];
+        assert!(san.individual_holders);
+        assert_eq!(san.services.len(), 4);
+        assert!(
+            san.sms_kk.contains("1414") && san.sms_kk.contains("1 санын") && san.sms_kk.contains("2 санын")
+        );
+        assert!(san.in_force_on(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()));
+        assert!(!san.in_force_on(NaiveDate::from_ymd_opt(2026, 1, 29).unwrap()));
+        let eco = &pilots[1];
+        assert!(eco.sms_kk.contains("келісемін 1, келіспеймін 2"));
+        assert!(!eco.in_force_on(NaiveDate::from_ymd_opt(2025, 12, 15).unwrap()));
+        assert_eq!(pilots[2].on_decline, Routing::StandardProcedure);
+        assert_eq!(pilots[2].on_no_mobile, Routing::StandardProcedure);
+        assert_eq!(eco.on_no_mobile, Routing::Ended);
+    }
+
+    #[test]
+    fn bad_config_names_pilot_and_key() {
+        let bad =
+            DEFAULT_PILOTS.replacen("in_force_until = \"2027-01-29\"", "in_force_until = \"2027-13-01\"", 1);
+        let err = parse_pilots(&bad, "p.toml").unwrap_err().to_string();
+        assert!(err.contains("pilot `sanitary`") && err.contains("in_force_until"), "{err}");
+        let bad = DEFAULT_PILOTS.replacen("sends = 2", "sends = 3", 1);
+        let err = parse_pilots(&bad, "p.toml").unwrap_err().to_string();
+        assert!(err.contains("`sends`"), "{err}");
+        let bad = DEFAULT_PILOTS.replacen("on_decline = \"ended\"", "on_decline = \"maybe\"", 1);
+        let err = format!("{:#}", anyhow::Error::from(parse_pilots(&bad, "p.toml").unwrap_err()));
+        assert!(err.contains("p.toml") && err.contains("maybe"), "{err}");
+        let bad = DEFAULT_PILOTS.replacen("id = \"ecology\"", "id = \"sanitary\"", 1);
+        assert!(parse_pilots(&bad, "p.toml").unwrap_err().to_string().contains("twice"));
+    }
+}

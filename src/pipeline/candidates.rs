@@ -1,0 +1,395 @@
+//! Steps 3–8 of the seeds' algorithm (seed 000, §3–§7; identical in seeds 002 and 003):
+//! rename events in scope → permits that still carry the old name → current first head →
+//! the four criteria → recipients. In `sanitary` also the individual permit holders who
+//! changed their full name (seed 000, annex: "ұйымның атауы немесе жеке тұлғаның тегі, аты,
+//! әкесінің аты өзгеруіне").
+//!
+//! The plan starts from the small side (events) and brings in only the rows of the large
+//! registries that those events touch (semi joins), so most of `individuals` is never joined.
+
+use super::columns as c;
+use super::{day, end_of_day, event_kind, holds_on, outcome};
+use crate::config::Pilot;
+use crate::registry::{civil_acts as ca, heads as hd, individuals as ind, legal_entities as le};
+use crate::registry::{permits as pm, renames as rn};
+use chrono::NaiveDate;
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+/// The staged registries the candidates need (rows that passed validation).
+#[derive(Clone)]
+pub struct Registries {
+    pub legal_entities: LazyFrame,
+    pub renames: LazyFrame,
+    pub heads: LazyFrame,
+    pub permits: LazyFrame,
+    pub individuals: LazyFrame,
+    pub civil_acts: LazyFrame,
+}
+
+/// One pilot on one run date.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub pilot: &'a Pilot,
+    pub as_of: NaiveDate,
+}
+
+impl Scope<'_> {
+    fn services(&self) -> Expr {
+        let s = Series::new("services".into(), self.pilot.services.clone());
+        lit(s).implode(false)
+    }
+}
+
+fn str_null() -> Expr {
+    lit(NULL).cast(DataType::String)
+}
+
+/// Step 3: the rename events in scope (SCHEMA.md, "Scope"): changed on or after the pilot's
+/// start and on or before D, and recorded by the end of D.
+pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
+    r.renames
+        .clone()
+        .filter(
+            col(rn::CHANGED_ON)
+                .gt_eq(day(s.pilot.in_force_from))
+                .and(col(rn::CHANGED_ON).lt_eq(day(s.as_of)))
+                .and(col(rn::RECORDED_AT).lt(end_of_day(s.as_of))),
+        )
+        .select([
+            col(rn::EVENT_ID).alias(c::EVENT_ID),
+            lit(event_kind::RENAME).alias(c::EVENT_KIND),
+            col(rn::BIN).alias(c::BIN),
+            str_null().alias("holder_iin"),
+            col(rn::CHANGED_ON).alias(c::CHANGED_ON),
+            col(rn::OLD_NAME_KK).alias(c::OLD_NAME_KK),
+            col(rn::OLD_NAME_RU).alias(c::OLD_NAME_RU),
+            col(rn::NEW_NAME_KK).alias(c::NEW_NAME_KK),
+            col(rn::NEW_NAME_RU).alias(c::NEW_NAME_RU),
+        ])
+}
+
+/// `sanitary`: the name changes (АХАЖ) of people who hold a permit, in any status, for one
+/// of the pilot's services, by `act_date` and `registered_at` alike.
+pub fn name_change_events(r: &Registries, s: Scope) -> LazyFrame {
+    let holders = r
+        .permits
+        .clone()
+        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false).and(col(pm::HOLDER_IIN).is_not_null()))
+        .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
+        .unique(None, UniqueKeepStrategy::Any);
+    r.civil_acts
+        .clone()
+        .filter(
+            col(ca::ACT_TYPE)
+                .eq(lit(ca::NAME_CHANGE))
+                .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
+                .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
+                .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
+        )
+        .join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi))
+        .select([
+            col(ca::ACT_ID).alias(c::EVENT_ID),
+            lit(event_kind::NAME_CHANGE).alias(c::EVENT_KIND),
+            str_null().alias(c::BIN),
+            col(ca::IIN).alias("holder_iin"),
+            col(ca::ACT_DATE).alias(c::CHANGED_ON),
+            col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_KK),
+            col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_RU),
+            col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_KK),
+            col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_RU),
+        ])
+}
+
+/// Every event in scope: renames, and in pilots with individual holders their name changes.
+pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
+    let renames = rename_events(r, s);
+    if s.pilot.individual_holders {
+        concat([renames, name_change_events(r, s)], UnionArgs::default())
+    } else {
+        Ok(renames)
+    }
+}
+
+/// Step 4: per event, the pilot permits that still carry the old name: active, not expired
+/// on D, issued before the change (SCHEMA.md), held by the organization or the person.
+pub fn eligible_permits(r: &Registries, s: Scope, events: LazyFrame) -> LazyFrame {
+    let permits = r
+        .permits
+        .clone()
+        .filter(
+            col(pm::SERVICE_CODE)
+                .is_in(s.services(), false)
+                .and(col(pm::STATUS).eq(lit(pm::ACTIVE)))
+                .and(col(pm::VALID_UNTIL).is_null().or(col(pm::VALID_UNTIL).gt_eq(day(s.as_of)))),
+        )
+        .select([
+            col(pm::PERMIT_ID),
+            col(pm::SERVICE_CODE),
+            when(col(pm::HOLDER_BIN).is_not_null())
+                .then(col(pm::HOLDER_BIN))
+                .otherwise(col(pm::HOLDER_IIN))
+                .alias("holder"),
+            col(pm::ISSUED_ON),
+        ]);
+    events
+        .select([
+            col(c::EVENT_ID),
+            col(c::CHANGED_ON),
+            when(col(c::BIN).is_not_null()).then(col(c::BIN)).otherwise(col("holder_iin")).alias("holder"),
+        ])
+        .join(permits, [col("holder")], [col("holder")], JoinArgs::new(JoinType::Inner))
+        .filter(col(pm::ISSUED_ON).lt(col(c::CHANGED_ON)))
+        .group_by([col(c::EVENT_ID)])
+        .agg([
+            col(pm::PERMIT_ID).sort(SortOptions::default()).alias(c::PERMIT_IDS),
+            col(pm::SERVICE_CODE).unique().sort(SortOptions::default()).alias(c::SERVICES),
+        ])
+}
+
+/// Step 5: the current first head of each organization on D (from on or before D, not ended
+/// by D). Should the registry hold two, the one who took office last.
+pub fn current_first_heads(r: &Registries, s: Scope, bins: LazyFrame) -> LazyFrame {
+    let latest = SortMultipleOptions::default().with_order_descending_multi([true, false]);
+    r.heads
+        .clone()
+        .join(bins, [col(hd::BIN)], [col(c::BIN)], JoinArgs::new(JoinType::Semi))
+        .filter(col(hd::ROLE).eq(lit(hd::FIRST_HEAD)).and(holds_on(
+            hd::FROM_DATE,
+            Some(hd::TO_DATE),
+            s.as_of,
+        )))
+        .group_by([col(hd::BIN)])
+        .agg([
+            col(hd::IIN)
+                .sort_by([col(hd::FROM_DATE), col(hd::IIN)], latest.clone())
+                .first()
+                .alias("head_iin"),
+            col(hd::FROM_DATE)
+                .sort_by([col(hd::FROM_DATE), col(hd::IIN)], latest)
+                .first()
+                .alias(c::HEAD_FROM),
+        ])
+        .rename([hd::BIN], [c::BIN], true)
+}
+
+/// Step 6: the four criteria for each recipient on D, from ЖТ МДҚ and, for death, АХАЖ too,
+/// with the evidence (dates, the death act).
+pub fn recipient_status(r: &Registries, s: Scope, iins: LazyFrame) -> LazyFrame {
+    let death_acts = r
+        .civil_acts
+        .clone()
+        .filter(
+            col(ca::ACT_TYPE)
+                .eq(lit(ca::DEATH))
+                .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
+                .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
+        )
+        .join(iins.clone(), [col(ca::IIN)], [col(c::IIN)], JoinArgs::new(JoinType::Semi))
+        .group_by([col(ca::IIN)])
+        .agg([
+            col(ca::ACT_ID)
+                .sort_by([col(ca::ACT_DATE), col(ca::ACT_ID)], SortMultipleOptions::default())
+                .first()
+                .alias(c::DEATH_ACT_ID),
+            col(ca::ACT_DATE).min().alias(c::DEATH_ACT_DATE),
+        ]);
+    let on = |column: &str| col(column).lt_eq(day(s.as_of)).fill_null(lit(false));
+    r.individuals
+        .clone()
+        .join(iins, [col(ind::IIN)], [col(c::IIN)], JoinArgs::new(JoinType::Semi))
+        .join(death_acts, [col(ind::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Left))
+        .select([
+            col(ind::IIN).alias("person_iin"),
+            lit(true).alias("person_found"),
+            concat_str([col(ind::SURNAME), col(ind::FIRST_NAME), col(ind::PATRONYMIC)], " ", true)
+                .alias(c::RECIPIENT_NAME),
+            col(ind::KATO).alias("person_kato"),
+            // Evidence: only statuses that have begun by D are shown.
+            when(on(ind::DEATH_DATE)).then(col(ind::DEATH_DATE)).otherwise(lit(NULL)).alias(c::DEATH_DATE),
+            col(c::DEATH_ACT_ID),
+            col(c::DEATH_ACT_DATE),
+            when(on(ind::DECLARED_DEAD_ON))
+                .then(col(ind::DECLARED_DEAD_ON))
+                .otherwise(lit(NULL))
+                .alias(c::DECLARED_DEAD_ON),
+            when(on(ind::MISSING_DECLARED_ON))
+                .then(col(ind::MISSING_DECLARED_ON))
+                .otherwise(lit(NULL))
+                .alias(c::MISSING_DECLARED_ON),
+            when(on(ind::EMIGRATED_ON))
+                .then(col(ind::EMIGRATED_ON))
+                .otherwise(lit(NULL))
+                .alias(c::EMIGRATED_ON),
+            when(holds_on(ind::INCAPABLE_FROM, Some(ind::INCAPABLE_UNTIL), s.as_of))
+                .then(col(ind::INCAPABLE_FROM))
+                .otherwise(lit(NULL))
+                .alias(c::INCAPABLE_FROM),
+            when(holds_on(ind::IMPRISONED_FROM, Some(ind::IMPRISONED_UNTIL), s.as_of))
+                .then(col(ind::IMPRISONED_FROM))
+                .otherwise(lit(NULL))
+                .alias(c::IMPRISONED_FROM),
+        ])
+}
+
+/// A stable case id: the first 16 hex digits of SHA-256 over `pilot|event|recipient`. It
+/// carries no personal data and is the same in every run.
+pub fn case_id(pilot: &str, event_id: &str, iin: &str) -> String {
+    let digest = Sha256::digest(format!("{pilot}|{event_id}|{iin}").as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn case_id_expr(pilot: &str) -> Expr {
+    let pilot = pilot.to_string();
+    as_struct(vec![col(c::EVENT_ID), col(c::IIN)]).map(
+        move |column: Column| {
+            let fields = column.struct_()?.fields_as_series();
+            let (events, iins) = (fields[0].str()?, fields[1].str()?);
+            let out: StringChunked = events
+                .iter()
+                .zip(iins.iter())
+                .map(|(e, i)| match (e, i) {
+                    (Some(e), Some(i)) => Some(case_id(&pilot, e, i)),
+                    _ => None,
+                })
+                .collect();
+            Ok(out.with_name(c::CASE_ID.into()).into_column())
+        },
+        |_, _| Ok(Field::new(c::CASE_ID.into(), DataType::String)),
+    )
+}
+
+/// Steps 3–6 for one pilot: every event in scope with exactly one outcome, all its reasons,
+/// the recipient (where one was found) and the evidence. One row per event.
+pub fn evaluate(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
+    let events = events(r, s)?;
+    let orgs = r.legal_entities.clone().select([
+        col(le::BIN),
+        col(le::STATUS).alias(c::ORG_STATUS),
+        col(le::LIQUIDATED_ON).alias(c::ORG_LIQUIDATED_ON),
+        col(le::KATO).alias("org_kato"),
+    ]);
+    let bins = events
+        .clone()
+        .filter(col(c::BIN).is_not_null())
+        .select([col(c::BIN)])
+        .unique(None, UniqueKeepStrategy::Any);
+    let heads = current_first_heads(r, s, bins);
+    let with_org = events
+        .clone()
+        .join(orgs, [col(c::BIN)], [col(le::BIN)], JoinArgs::new(JoinType::Left))
+        .join(
+            eligible_permits(r, s, events),
+            [col(c::EVENT_ID)],
+            [col(c::EVENT_ID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(heads, [col(c::BIN)], [col(c::BIN)], JoinArgs::new(JoinType::Left))
+        .with_column(
+            when(col(c::EVENT_KIND).eq(lit(event_kind::RENAME)))
+                .then(col("head_iin"))
+                .otherwise(col("holder_iin"))
+                .alias(c::IIN),
+        );
+    let iins = with_org
+        .clone()
+        .filter(col(c::IIN).is_not_null())
+        .select([col(c::IIN)])
+        .unique(None, UniqueKeepStrategy::Any);
+    let evaluated = with_org.join(
+        recipient_status(r, s, iins),
+        [col(c::IIN)],
+        [col("person_iin")],
+        JoinArgs::new(JoinType::Left),
+    );
+
+    // seed 000 §6: a liquidated organization, or one without pilot permits or a head, stops
+    // the evaluation; otherwise the four criteria, first one met is the outcome.
+    let liquidated = col(c::ORG_STATUS)
+        .eq(lit("liquidated"))
+        .and(col(c::ORG_LIQUIDATED_ON).is_null().or(col(c::ORG_LIQUIDATED_ON).lt_eq(day(s.as_of))))
+        .fill_null(lit(false));
+    let no_permit = col(c::PERMIT_IDS).is_null();
+    let is_rename = col(c::EVENT_KIND).eq(lit(event_kind::RENAME));
+    let no_head = is_rename.clone().and(col("head_iin").is_null());
+    let not_found = col("person_found").is_null();
+    let dead = col(c::DEATH_DATE)
+        .is_not_null()
+        .or(col(c::DEATH_ACT_DATE).is_not_null())
+        .or(col(c::DECLARED_DEAD_ON).is_not_null())
+        .or(col(c::MISSING_DECLARED_ON).is_not_null());
+    let criteria = [
+        (outcome::DEAD_OR_MISSING, dead),
+        (outcome::ABROAD, col(c::EMIGRATED_ON).is_not_null()),
+        (outcome::INCAPABLE, col(c::INCAPABLE_FROM).is_not_null()),
+        (outcome::IMPRISONED, col(c::IMPRISONED_FROM).is_not_null()),
+    ];
+    let stops = [
+        (outcome::ORG_LIQUIDATED, is_rename.and(liquidated)),
+        (outcome::NO_PILOT_PERMIT, no_permit),
+        (outcome::NO_HEAD, no_head),
+        (outcome::RECIPIENT_NOT_FOUND, not_found),
+    ];
+    let mut chain =
+        when(stops[0].1.clone()).then(lit(stops[0].0)).when(stops[1].1.clone()).then(lit(stops[1].0));
+    for (code, cond) in stops.iter().skip(2).chain(criteria.iter()) {
+        chain = chain.when(cond.clone()).then(lit(*code));
+    }
+    let outcome_expr = chain.otherwise(lit(outcome::OFFERED)).alias(c::OUTCOME);
+    let stopped = stops.iter().map(|(_, e)| e.clone()).reduce(|a, b| a.or(b)).expect("four stops");
+    let met = concat_list(
+        criteria
+            .iter()
+            .map(|(code, cond)| when(cond.clone()).then(lit(*code)).otherwise(str_null()))
+            .collect::<Vec<_>>(),
+    )?
+    .list()
+    .eval(element().drop_nulls());
+    let reasons = when(stopped).then(concat_list([col(c::OUTCOME)])?).otherwise(met).alias(c::REASONS);
+    let region = when(col(c::EVENT_KIND).eq(lit(event_kind::RENAME)))
+        .then(col("org_kato"))
+        .otherwise(col("person_kato"))
+        .str()
+        .slice(lit(0), lit(2))
+        .alias(c::REGION);
+
+    Ok(evaluated
+        .with_columns([outcome_expr, region])
+        .with_column(reasons)
+        .with_column(
+            // A recipient only where one was found; the case id only for a recipient.
+            when(col("person_found").is_null()).then(str_null()).otherwise(col(c::IIN)).alias(c::IIN),
+        )
+        .with_column(case_id_expr(&s.pilot.id).alias(c::CASE_ID))
+        .select([
+            lit(s.pilot.id.as_str()).alias(c::PILOT),
+            col(c::EVENT_ID),
+            col(c::EVENT_KIND),
+            col(c::BIN),
+            col(c::IIN),
+            col(c::CASE_ID),
+            col(c::OUTCOME),
+            col(c::REASONS),
+            col(c::CHANGED_ON),
+            col(c::OLD_NAME_KK),
+            col(c::OLD_NAME_RU),
+            col(c::NEW_NAME_KK),
+            col(c::NEW_NAME_RU),
+            col(c::REGION),
+            col(c::PERMIT_IDS),
+            col(c::SERVICES),
+            col(c::ORG_STATUS),
+            col(c::ORG_LIQUIDATED_ON),
+            col(c::HEAD_FROM),
+            col(c::DEATH_DATE),
+            col(c::DEATH_ACT_ID),
+            col(c::DEATH_ACT_DATE),
+            col(c::DECLARED_DEAD_ON),
+            col(c::MISSING_DECLARED_ON),
+            col(c::EMIGRATED_ON),
+            col(c::INCAPABLE_FROM),
+            col(c::IMPRISONED_FROM),
+            col(c::RECIPIENT_NAME),
+        ])
+        .sort([c::EVENT_ID], SortMultipleOptions::default()))
+}

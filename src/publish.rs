@@ -1,0 +1,95 @@
+//! Publication of a run's folder for the portal and analysts: files written into a staging
+//! folder, a `manifest.json` (schema version, tool version, run id, as-of date, every input
+//! and output with SHA-256 and rows), `_SUCCESS` last, then one rename into place.
+
+use crate::io::{self, IoError, Staging};
+use polars::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Version of the published files' layout; bumped when a column changes meaning or goes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEntry {
+    pub file: String,
+    pub sha256: String,
+    pub rows: u64,
+}
+
+/// An input registry as the manifest lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputEntry {
+    pub file: String,
+    pub sha256: String,
+    pub rows: u64,
+    /// Rows left out because they failed an error-severity validation rule.
+    pub left_out: u64,
+}
+
+/// Fields of the run; the only ones that change between two runs of the same inputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub id: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub tool: &'static str,
+    pub tool_version: &'static str,
+    pub run: RunInfo,
+    pub as_of: String,
+    pub pilot: Option<String>,
+    pub snapshot: String,
+    pub inputs: Vec<InputEntry>,
+    pub outputs: Vec<FileEntry>,
+}
+
+/// A folder being filled; nothing is visible at the target until [`RunFolder::publish`].
+pub struct RunFolder {
+    staging: Staging,
+    outputs: Vec<FileEntry>,
+}
+
+impl RunFolder {
+    pub fn new(target: &Path) -> Result<RunFolder, IoError> {
+        Ok(RunFolder { staging: Staging::new(target)?, outputs: Vec::new() })
+    }
+
+    fn record(&mut self, name: &str, rows: u64) -> Result<(), IoError> {
+        let sha256 = io::sha256_file(&self.staging.dir().join(name))?;
+        self.outputs.push(FileEntry { file: name.to_string(), sha256, rows });
+        Ok(())
+    }
+
+    pub fn parquet(&mut self, name: &str, df: &mut DataFrame) -> Result<(), IoError> {
+        io::write_parquet(df, &self.staging.dir().join(name))?;
+        self.record(name, df.height() as u64)
+    }
+
+    pub fn csv(&mut self, name: &str, df: &DataFrame) -> Result<(), IoError> {
+        io::write_csv(df, &self.staging.dir().join(name))?;
+        self.record(name, df.height() as u64)
+    }
+
+    pub fn json<T: Serialize>(&mut self, name: &str, value: &T, rows: u64) -> Result<(), IoError> {
+        io::write_json(value, &self.staging.dir().join(name))?;
+        self.record(name, rows)
+    }
+
+    /// Writes the manifest and `_SUCCESS`, then renames the folder into place.
+    pub fn publish(self, mut manifest: Manifest) -> Result<PathBuf, IoError> {
+        manifest.outputs = self.outputs;
+        io::write_json(&manifest, &self.staging.dir().join("manifest.json"))?;
+        io::touch(&self.staging.dir().join("_SUCCESS"))?;
+        self.staging.publish()
+    }
+}
+
+/// A run id: the start time and the process, unique on one machine.
+pub fn run_id(started: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}-{}", started.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id())
+}

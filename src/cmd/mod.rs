@@ -4,6 +4,7 @@
 
 pub mod candidates;
 pub mod demo;
+pub mod explain;
 pub mod synth;
 pub mod validate;
 
@@ -34,6 +35,7 @@ pub struct Cli {
 pub enum Command {
     Candidates(candidates::Args),
     Demo(demo::Args),
+    Explain(explain::Args),
     Synth(synth::Args),
     Validate(validate::Args),
 }
@@ -52,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Candidates(args) => candidates::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Validate(args) => validate::run(args),
     }

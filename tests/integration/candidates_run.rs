@@ -150,3 +150,43 @@ fn pilots_are_checked_against_the_date() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(tmp.path().join("out/2026-11-23/ecology/_SUCCESS").exists());
 }
+
+#[test]
+fn csv_files_open_in_excel_with_kazakh_letters() {
+    let tmp = tempfile::tempdir().unwrap();
+    world(tmp.path());
+    candidates(tmp.path(), "2026-11-23", "out");
+    let bytes = std::fs::read(tmp.path().join("out/2026-11-23/sanitary/recipients.csv")).unwrap();
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 BOM");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("pilot,case_id,event_id,iin,bin,"), "{}", &text[..80]);
+    assert!(text.contains("\r\n"), "CRLF line ends");
+    assert!(text.contains("Құрметті көрсетілетін қызметті алушы"), "Kazakh letters intact");
+    // The SMS text has line breaks and commas: RFC 4180 quotes the field.
+    assert!(text.contains("\"Құрметті"), "quoted multi-line field");
+}
+
+#[test]
+fn explain_shows_evidence_and_masks_everyone_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    world(tmp.path());
+    candidates(tmp.path(), "2026-11-23", "out");
+    let outcomes = read(&tmp.path().join("out/2026-11-23/sanitary/outcomes.parquet"));
+    let offered = outcomes
+        .lazy()
+        .filter(col("outcome").eq(lit("offered")).and(col("event_kind").eq(lit("rename"))))
+        .collect()
+        .unwrap();
+    let bin = offered.column("bin").unwrap().str().unwrap().get(0).unwrap().to_string();
+    let head = offered.column("iin").unwrap().str().unwrap().get(0).unwrap().to_string();
+    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", &bin], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("still carries the old name") && text.contains("outcome: offered"), "{text}");
+    assert!(!text.contains(&head), "the head's IIN is masked when asked by BIN: {text}");
+    assert!(text.contains(&sdu::ids::mask(&head)));
+    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--iin", &head], tmp.path());
+    assert!(stdout(&o).contains(&head), "the IIN asked is shown: {}", stdout(&o));
+    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", "123"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -158,6 +158,19 @@ pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoErr
     fs::rename(&tmp, path).map_err(write_err(path))
 }
 
+/// A named point between two writes where a test can make the run fail, to check that a run
+/// killed there leaves every store as before the run or as after it. Set
+/// `SDU_FAIL_AT=<name>` to fail at that point; unset, this does nothing.
+pub fn fail_point(name: &str) -> Result<(), IoError> {
+    match std::env::var("SDU_FAIL_AT") {
+        Ok(v) if v == name => Err(IoError::Write {
+            path: PathBuf::from(name),
+            source: std::io::Error::other(format!("failure injected at `{name}` (SDU_FAIL_AT)")),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Writes an empty marker file.
 pub fn touch(path: &Path) -> Result<(), IoError> {
     File::create(path).map(|_| ()).map_err(write_err(path))

@@ -46,35 +46,78 @@ pub fn offers_schema() -> Schema {
         Field::new(c::BIN.into(), DataType::String),
         Field::new(c::IIN.into(), DataType::String),
         Field::new(OFFERED_ON.into(), DataType::Date),
+        Field::new(c::OLD_NAME_KK.into(), DataType::String),
+        Field::new(c::OLD_NAME_RU.into(), DataType::String),
+        Field::new(c::NEW_NAME_KK.into(), DataType::String),
+        Field::new(c::NEW_NAME_RU.into(), DataType::String),
+        Field::new(c::PERMIT_IDS.into(), DataType::List(Box::new(DataType::String))),
+        Field::new(c::PERMIT_SERVICES.into(), DataType::List(Box::new(DataType::String))),
     ])
+}
+
+/// Every offer of every pilot on or before `as_of`, one row per case (its first offer).
+pub fn offers_until(out: &Path, as_of: NaiveDate) -> Result<DataFrame, LedgerError> {
+    let root = out.join("ledger").join("offers");
+    let mut frames = Vec::new();
+    if root.is_dir() {
+        let pilots =
+            std::fs::read_dir(&root).map_err(|source| LedgerError::Read { path: root.clone(), source })?;
+        for p in pilots {
+            let dir = p.map_err(|source| LedgerError::Read { path: root.clone(), source })?.path();
+            for (day, path) in dated_files(&dir)? {
+                if day <= as_of {
+                    frames.push(scan(&path)?);
+                }
+            }
+        }
+    }
+    let all = if frames.is_empty() {
+        DataFrame::empty_with_schema(&offers_schema()).lazy()
+    } else {
+        concat(frames, UnionArgs::default())
+            .map_err(|source| LedgerError::Scan { path: root.clone(), source })?
+    };
+    all.sort([OFFERED_ON, c::CASE_ID], SortMultipleOptions::default())
+        .unique_stable(Some(cols([c::CASE_ID])), UniqueKeepStrategy::First)
+        .collect()
+        .map_err(|source| LedgerError::Scan { path: root, source })
+}
+
+fn scan(path: &Path) -> Result<LazyFrame, LedgerError> {
+    let err = |source| LedgerError::Scan { path: path.to_path_buf(), source };
+    let pl = PlRefPath::try_from_path(path).map_err(err)?;
+    LazyFrame::scan_parquet(pl, ScanArgsParquet::default()).map_err(err)
+}
+
+/// The `YYYY-MM-DD.parquet` files of a folder, by date.
+fn dated_files(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, LedgerError> {
+    let mut files = Vec::new();
+    if !dir.is_dir() {
+        return Ok(files);
+    }
+    let entries =
+        std::fs::read_dir(dir).map_err(|source| LedgerError::Read { path: dir.to_path_buf(), source })?;
+    for entry in entries {
+        let path = entry.map_err(|source| LedgerError::Read { path: dir.to_path_buf(), source })?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') || !name.ends_with(".parquet") {
+            continue;
+        }
+        let day = NaiveDate::parse_from_str(name.trim_end_matches(".parquet"), "%Y-%m-%d")
+            .map_err(|_| LedgerError::Name { path: path.clone() })?;
+        files.push((day, path));
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Cases of a pilot offered before `as_of`: `case_id` and the first date it was offered on.
 pub fn offered_before(out: &Path, pilot: &str, as_of: NaiveDate) -> Result<LazyFrame, LedgerError> {
     let dir = offers_dir(out, pilot);
     let mut frames = Vec::new();
-    if dir.is_dir() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|source| LedgerError::Read { path: dir.clone(), source })?;
-        let mut files: Vec<(NaiveDate, PathBuf)> = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|source| LedgerError::Read { path: dir.clone(), source })?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name.starts_with('.') || !name.ends_with(".parquet") {
-                continue;
-            }
-            let day = NaiveDate::parse_from_str(name.trim_end_matches(".parquet"), "%Y-%m-%d")
-                .map_err(|_| LedgerError::Name { path: path.clone() })?;
-            if day < as_of {
-                files.push((day, path));
-            }
-        }
-        files.sort();
-        for (_, path) in files {
-            let scan = |source| LedgerError::Scan { path: path.clone(), source };
-            let pl = PlRefPath::try_from_path(&path).map_err(scan)?;
-            let lf = LazyFrame::scan_parquet(pl, ScanArgsParquet::default()).map_err(scan)?;
-            frames.push(lf.select([col(c::CASE_ID), col(OFFERED_ON)]));
+    for (day, path) in dated_files(&dir)? {
+        if day < as_of {
+            frames.push(scan(&path)?.select([col(c::CASE_ID), col(OFFERED_ON)]));
         }
     }
     let all = if frames.is_empty() {
@@ -84,4 +127,39 @@ pub fn offered_before(out: &Path, pilot: &str, as_of: NaiveDate) -> Result<LazyF
             .map_err(|source| LedgerError::Scan { path: dir.clone(), source })?
     };
     Ok(all.group_by([col(c::CASE_ID)]).agg([col(OFFERED_ON).min()]))
+}
+
+/// The offers frame as cases for the campaign.
+pub fn to_offers(df: &DataFrame) -> PolarsResult<Vec<crate::campaign::Offer>> {
+    let s = |name: &str| df.column(name).and_then(|c| c.str().cloned());
+    let l = |name: &str, i: usize| -> PolarsResult<Vec<String>> {
+        Ok(match df.column(name)?.list()?.get_as_series(i) {
+            Some(series) => series.str()?.iter().flatten().map(String::from).collect(),
+            None => vec![],
+        })
+    };
+    let (case, pilot, event, bin, iin) =
+        (s(c::CASE_ID)?, s(c::PILOT)?, s(c::EVENT_ID)?, s(c::BIN)?, s(c::IIN)?);
+    let (okk, oru, nkk, nru) =
+        (s(c::OLD_NAME_KK)?, s(c::OLD_NAME_RU)?, s(c::NEW_NAME_KK)?, s(c::NEW_NAME_RU)?);
+    let on = df.column(OFFERED_ON)?.cast(&DataType::Int32)?;
+    let on = on.i32()?;
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        out.push(crate::campaign::Offer {
+            case_id: case.get(i).unwrap_or_default().to_string(),
+            pilot: pilot.get(i).unwrap_or_default().to_string(),
+            event_id: event.get(i).unwrap_or_default().to_string(),
+            bin: bin.get(i).map(String::from),
+            iin: iin.get(i).unwrap_or_default().to_string(),
+            offered_on: crate::synth::frame::date(on.get(i).unwrap_or(0)),
+            old_name_kk: okk.get(i).map(String::from),
+            old_name_ru: oru.get(i).map(String::from),
+            new_name_kk: nkk.get(i).map(String::from),
+            new_name_ru: nru.get(i).map(String::from),
+            permit_ids: l(c::PERMIT_IDS, i)?,
+            permit_services: l(c::PERMIT_SERVICES, i)?,
+        });
+    }
+    Ok(out)
 }

@@ -4,6 +4,7 @@
 //! write in [`io`] and the command line in [`cmd`]. [`synth`] makes synthetic snapshots and
 //! [`ids`] owns the IIN/BIN rules.
 
+pub mod campaign;
 pub mod cmd;
 pub mod config;
 pub mod ids;

@@ -161,8 +161,11 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
             col(c::RECIPIENT_NAME),
             col(c::NEW_NAME_KK),
             col(c::NEW_NAME_RU),
+            col(c::OLD_NAME_KK),
+            col(c::OLD_NAME_RU),
             col(c::REGION),
             col(c::PERMIT_IDS),
+            col(c::PERMIT_SERVICES),
             col(c::SERVICES),
         ])
         .collect()?;
@@ -287,8 +290,15 @@ pub fn publish_pilot(
             col(c::BIN),
             col(c::IIN),
             crate::pipeline::day(job.as_of).alias(OFFERED_ON),
+            col(c::OLD_NAME_KK),
+            col(c::OLD_NAME_RU),
+            col(c::NEW_NAME_KK),
+            col(c::NEW_NAME_RU),
+            col(c::PERMIT_IDS),
+            col(c::PERMIT_SERVICES),
         ])
         .collect()?;
+    io::fail_point("candidates:before-ledger")?;
     io::write_parquet_atomic(&mut offers, &ledger::offers_file(&job.out, &run.pilot.id, job.as_of))?;
     Ok(path)
 }

@@ -2,9 +2,14 @@
 //! comments are the help text) and a `run` that resolves the arguments into a typed config,
 //! calls the layers and prints a short summary.
 
+pub mod advance;
+pub mod campaign;
+mod campaign_common;
 pub mod candidates;
 pub mod demo;
+pub mod dispatch;
 pub mod explain;
+pub mod simulate;
 pub mod synth;
 pub mod validate;
 
@@ -34,6 +39,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Candidates(candidates::Args),
+    Dispatch(dispatch::Args),
+    Advance(advance::Args),
+    Campaign(campaign::Args),
+    SimulatePortal(simulate::Args),
     Demo(demo::Args),
     Explain(explain::Args),
     Synth(synth::Args),
@@ -53,6 +62,10 @@ pub struct Failed(pub String);
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Candidates(args) => candidates::run(args),
+        Command::Dispatch(args) => dispatch::run(args),
+        Command::Advance(args) => advance::run(args),
+        Command::Campaign(args) => campaign::run(args),
+        Command::SimulatePortal(args) => simulate::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Synth(args) => synth::run(args),

@@ -143,6 +143,9 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: LazyFrame) -> LazyFram
         .group_by([col(c::EVENT_ID)])
         .agg([
             col(pm::PERMIT_ID).sort(SortOptions::default()).alias(c::PERMIT_IDS),
+            col(pm::SERVICE_CODE)
+                .sort_by([col(pm::PERMIT_ID)], SortMultipleOptions::default())
+                .alias(c::PERMIT_SERVICES),
             col(pm::SERVICE_CODE).unique().sort(SortOptions::default()).alias(c::SERVICES),
         ])
 }
@@ -377,6 +380,7 @@ pub fn evaluate(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
             col(c::NEW_NAME_RU),
             col(c::REGION),
             col(c::PERMIT_IDS),
+            col(c::PERMIT_SERVICES),
             col(c::SERVICES),
             col(c::ORG_STATUS),
             col(c::ORG_LIQUIDATED_ON),

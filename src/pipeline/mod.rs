@@ -7,6 +7,7 @@
 
 pub mod candidates;
 pub mod funnel;
+pub mod numbers;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -31,6 +32,8 @@ pub mod columns {
     pub const REASONS: &str = "reasons";
     pub const PERMIT_IDS: &str = "permit_ids";
     pub const SERVICES: &str = "services";
+    /// The service of each permit in `permit_ids`, in the same order.
+    pub const PERMIT_SERVICES: &str = "permit_services";
     pub const ORG_STATUS: &str = "org_status";
     pub const ORG_LIQUIDATED_ON: &str = "org_liquidated_on";
     pub const HEAD_FROM: &str = "head_from_date";

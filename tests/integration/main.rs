@@ -1,5 +1,6 @@
 //! One integration binary (each extra binary links polars again); topics are modules.
 
+mod campaign;
 mod candidates;
 mod candidates_run;
 mod common;

@@ -1,0 +1,106 @@
+//! The campaign's files for the portal and e-license, as frames: the SMS outbox, the
+//! re-issue requests (one per permit of an accepted case, seed 000 §12) and the write-back of
+//! the updated holder data to SDU.
+
+use super::{short_hash, Campaign, CaseEvent, Kind, Sms};
+use crate::config::Pilot;
+use chrono::NaiveDateTime;
+use polars::prelude::*;
+
+fn datetime(name: &str, v: Vec<NaiveDateTime>) -> Column {
+    Int64Chunked::from_vec(name.into(), v.into_iter().map(|t| t.and_utc().timestamp_micros()).collect())
+        .into_datetime(TimeUnit::Microseconds, None)
+        .into_column()
+}
+
+fn strings(name: &str, v: Vec<String>) -> Column {
+    Column::new(name.into(), v)
+}
+
+fn opt_strings(name: &str, v: Vec<Option<String>>) -> Column {
+    Column::new(name.into(), v)
+}
+
+/// `sms_outbox`: what the portal sends (§11, §13).
+pub fn outbox(campaign: &Campaign, sms: &[Sms], pilots: &[Pilot]) -> PolarsResult<DataFrame> {
+    let text = |s: &Sms, kk: bool| {
+        let offer = &campaign.cases[&s.case_id].offer;
+        let pilot = pilots.iter().find(|p| p.id == s.pilot).expect("campaign pilots are known");
+        let t = if kk { &pilot.sms_kk } else { &pilot.sms_ru };
+        pilot.render(
+            t,
+            offer.bin.as_deref(),
+            offer.new_name_kk.as_deref().unwrap_or(""),
+            offer.new_name_ru.as_deref().unwrap_or(""),
+        )
+    };
+    DataFrame::new(
+        sms.len(),
+        vec![
+            strings("message_id", sms.iter().map(|s| s.message_id.clone()).collect()),
+            strings("case_id", sms.iter().map(|s| s.case_id.clone()).collect()),
+            strings("pilot", sms.iter().map(|s| s.pilot.clone()).collect()),
+            strings("phone", sms.iter().map(|s| s.phone.clone()).collect()),
+            Column::new("send_no".into(), sms.iter().map(|s| i32::from(s.send_no)).collect::<Vec<_>>()),
+            strings("text_kk", sms.iter().map(|s| text(s, true)).collect()),
+            strings("text_ru", sms.iter().map(|s| text(s, false)).collect()),
+            datetime("sent_at", sms.iter().map(|s| s.sent_at).collect()),
+            datetime("reply_due_by", sms.iter().map(|s| s.due_by).collect()),
+        ],
+    )
+}
+
+/// `elicense_requests` and `sdu_writeback` for the cases accepted by these events.
+pub fn reissues(campaign: &Campaign, events: &[CaseEvent]) -> PolarsResult<(DataFrame, DataFrame)> {
+    let mut rows = Vec::new();
+    for e in events.iter().filter(|e| e.kind == Kind::ReplyAccept) {
+        let case_id = e.case_id.as_deref().expect("an accepted reply has a case");
+        let offer = &campaign.cases[case_id].offer;
+        for (k, permit) in offer.permit_ids.iter().enumerate() {
+            let service = offer.permit_services.get(k).cloned().unwrap_or_default();
+            rows.push((offer, permit.clone(), service, e.at));
+        }
+    }
+    let individual = |o: &super::Offer| o.bin.is_none();
+    let requests = DataFrame::new(
+        rows.len(),
+        vec![
+            strings(
+                "request_id",
+                rows.iter().map(|r| short_hash(&format!("{}|{}", r.0.case_id, r.1))).collect(),
+            ),
+            strings("case_id", rows.iter().map(|r| r.0.case_id.clone()).collect()),
+            strings("pilot", rows.iter().map(|r| r.0.pilot.clone()).collect()),
+            strings("permit_id", rows.iter().map(|r| r.1.clone()).collect()),
+            strings("service_code", rows.iter().map(|r| r.2.clone()).collect()),
+            opt_strings("holder_bin", rows.iter().map(|r| r.0.bin.clone()).collect()),
+            opt_strings(
+                "holder_iin",
+                rows.iter().map(|r| individual(r.0).then(|| r.0.iin.clone())).collect(),
+            ),
+            opt_strings("old_name_kk", rows.iter().map(|r| r.0.old_name_kk.clone()).collect()),
+            opt_strings("old_name_ru", rows.iter().map(|r| r.0.old_name_ru.clone()).collect()),
+            opt_strings("new_name_kk", rows.iter().map(|r| r.0.new_name_kk.clone()).collect()),
+            opt_strings("new_name_ru", rows.iter().map(|r| r.0.new_name_ru.clone()).collect()),
+            datetime("accepted_at", rows.iter().map(|r| r.3).collect()),
+        ],
+    )?;
+    let writeback = DataFrame::new(
+        rows.len(),
+        vec![
+            strings("permit_id", rows.iter().map(|r| r.1.clone()).collect()),
+            strings("service_code", rows.iter().map(|r| r.2.clone()).collect()),
+            opt_strings("holder_bin", rows.iter().map(|r| r.0.bin.clone()).collect()),
+            opt_strings(
+                "holder_iin",
+                rows.iter().map(|r| individual(r.0).then(|| r.0.iin.clone())).collect(),
+            ),
+            opt_strings("holder_name_kk", rows.iter().map(|r| r.0.new_name_kk.clone()).collect()),
+            opt_strings("holder_name_ru", rows.iter().map(|r| r.0.new_name_ru.clone()).collect()),
+            datetime("updated_at", rows.iter().map(|r| r.3).collect()),
+            strings("case_id", rows.iter().map(|r| r.0.case_id.clone()).collect()),
+            strings("pilot", rows.iter().map(|r| r.0.pilot.clone()).collect()),
+        ],
+    )?;
+    Ok((requests, writeback))
+}

@@ -1,0 +1,29 @@
+//! Step 9 (seed 000, §9): the recipient's mobile number in МАБ: the latest `active` number
+//! registered by the time of sending, that is a Kazakhstan mobile number.
+
+use crate::registry::mobile_base as mb;
+use chrono::NaiveDateTime;
+use polars::prelude::*;
+
+/// For the given recipients (`iin` column), their latest active mobile number by `at`.
+pub fn latest_numbers(mobile: LazyFrame, iins: LazyFrame, at: NaiveDateTime) -> LazyFrame {
+    let at = lit(Scalar::new_datetime(at.and_utc().timestamp_micros(), TimeUnit::Microseconds, None));
+    let usable = col(mb::PHONE).map(
+        |c: Column| {
+            let ca = c.str()?;
+            let out: BooleanChunked = ca.iter().map(|p| Some(p.is_some_and(mb::is_mobile))).collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+    );
+    mobile
+        .join(iins, [col(mb::IIN)], [col(mb::IIN)], JoinArgs::new(JoinType::Semi))
+        .filter(col(mb::STATUS).eq(lit(mb::ACTIVE)).and(col(mb::REGISTERED_AT).lt_eq(at)).and(usable))
+        .group_by([col(mb::IIN)])
+        .agg([col(mb::PHONE)
+            .sort_by(
+                [col(mb::REGISTERED_AT), col(mb::PHONE)],
+                SortMultipleOptions::default().with_order_descending(true),
+            )
+            .first()])
+}

@@ -1,0 +1,350 @@
+//! The SMS campaign: deadline edges, every reply form's effect, duplicates and late replies,
+//! routing, the ledger round trip, and (through the binary) the whole loop on a small world,
+//! idempotent re-runs and a run killed between writes.
+
+use crate::common::*;
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use sdu::campaign::state::State;
+use sdu::campaign::{log, Campaign, Kind, Offer, Reply};
+use sdu::config::load_pilots;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn t(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap()
+}
+
+fn offer(case: &str, pilot: &str, iin: &str) -> Offer {
+    Offer {
+        case_id: case.into(),
+        pilot: pilot.into(),
+        event_id: format!("RN-{case}"),
+        bin: Some("940140000385".into()),
+        iin: iin.into(),
+        offered_on: NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(),
+        old_name_kk: Some("«Ескі» ЖШС".into()),
+        old_name_ru: Some("ТОО «Ескі»".into()),
+        new_name_kk: Some("«Жаңа» ЖШС".into()),
+        new_name_ru: Some("ТОО «Жаңа»".into()),
+        permit_ids: vec!["P1".into(), "P2".into()],
+        permit_services: vec!["san-epid-object-concl".into(), "san-normative-concl".into()],
+    }
+}
+
+const T0: &str = "2026-11-10T09:00:00";
+const PHONE: &str = "+77011234567";
+
+/// One sanitary case texted at T0 (reply due T0 + 72 h).
+fn texted() -> Campaign {
+    let mut c =
+        Campaign::load(vec![offer("c1", "sanitary", P1)], vec![], &load_pilots(None).unwrap()).unwrap();
+    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    let (events, sms) = c.dispatch(&phones, t(T0)).unwrap();
+    assert_eq!((events.len(), sms.len()), (1, 1));
+    assert_eq!(sms[0].due_by, t("2026-11-13T09:00:00"));
+    c
+}
+
+fn reply(text: &str, at: &str, with_id: bool, c: &Campaign) -> Reply {
+    Reply {
+        message_id: with_id.then(|| c.cases["c1"].sms[0].message_id.clone()),
+        phone: PHONE.into(),
+        received_at: t(at),
+        text: text.into(),
+    }
+}
+
+fn state(c: &Campaign) -> State {
+    c.cases["c1"].state
+}
+
+#[test]
+fn the_window_closes_exactly_at_72_hours() {
+    let mut c = texted();
+    let (_, sms, _) = c.advance(&[], t("2026-11-13T08:59:59")).unwrap();
+    assert!(sms.is_empty());
+    assert_eq!(state(&c), State::AwaitingReply);
+    let (_, sms, _) = c.advance(&[], t("2026-11-13T09:00:00")).unwrap();
+    assert_eq!(sms.len(), 1, "second SMS exactly at the deadline");
+    assert_eq!(sms[0].send_no, 2);
+    assert_eq!(state(&c), State::AwaitingSecondReply);
+    let (events, _, _) = c.advance(&[], t("2026-11-16T08:59:59")).unwrap();
+    assert!(events.is_empty());
+    let (events, sms, _) = c.advance(&[], t("2026-11-16T09:00:00")).unwrap();
+    assert!(sms.is_empty(), "never a third SMS");
+    assert_eq!(events[0].kind, Kind::TimedOut);
+    assert_eq!(state(&c), State::TimedOut);
+    let (events, _, _) = c.advance(&[], t("2026-11-30T09:00:00")).unwrap();
+    assert!(events.is_empty(), "terminal states are final");
+}
+
+#[test]
+fn a_reply_exactly_on_the_deadline_decides_before_the_resend() {
+    let mut c = texted();
+    let r = reply("1", "2026-11-13T09:00:00", false, &c);
+    let (events, sms, counts) = c.advance(&[r], t("2026-11-13T09:00:00")).unwrap();
+    assert_eq!(counts.accept, 1);
+    assert!(sms.is_empty(), "decided: no second SMS");
+    assert_eq!(state(&c), State::Accepted);
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn the_first_valid_reply_decides_and_later_ones_change_nothing() {
+    let mut c = texted();
+    let replies = [
+        reply("кто это?", "2026-11-10T10:00:00", true, &c),
+        reply("Иә!", "2026-11-10T10:05:00", true, &c),
+        reply("2", "2026-11-10T10:06:00", true, &c),
+    ];
+    let (_, _, counts) = c.advance(&replies, t("2026-11-11T09:00:00")).unwrap();
+    assert_eq!((counts.invalid, counts.accept, counts.late, counts.decline), (1, 1, 1, 0));
+    assert_eq!(state(&c), State::Accepted);
+    // The same replies again (the portal resends its file): recorded once.
+    let (events, _, counts) = c.advance(&replies, t("2026-11-12T09:00:00")).unwrap();
+    assert_eq!(counts.already_recorded, 3);
+    assert!(events.is_empty());
+}
+
+#[test]
+fn replies_match_by_phone_and_unknown_numbers_are_kept() {
+    let mut c = texted();
+    let by_phone = Reply {
+        message_id: None,
+        phone: "8 (701) 123-45-67".into(),
+        received_at: t("2026-11-11T12:00:00"),
+        text: "2".into(),
+    };
+    let stranger = Reply {
+        message_id: None,
+        phone: "+77770000000".into(),
+        received_at: t("2026-11-11T12:00:00"),
+        text: "1".into(),
+    };
+    let future = Reply {
+        message_id: None,
+        phone: PHONE.into(),
+        received_at: t("2026-11-20T12:00:00"),
+        text: "1".into(),
+    };
+    let (_, _, counts) = c.advance(&[by_phone, stranger, future], t("2026-11-12T09:00:00")).unwrap();
+    assert_eq!((counts.decline, counts.unmatched, counts.not_yet_received), (1, 1, 1));
+    assert_eq!(state(&c), State::Declined);
+    assert_eq!(c.unmatched.len(), 1);
+}
+
+#[test]
+fn trusted_software_routes_dead_ends_to_the_standard_procedure() {
+    let pilots = load_pilots(None).unwrap();
+    let mut c = Campaign::load(
+        vec![offer("a", "trusted-software", P1), offer("b", "trusted-software", P2)],
+        vec![],
+        &pilots,
+    )
+    .unwrap();
+    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    c.dispatch(&phones, t(T0)).unwrap();
+    assert_eq!(c.cases["b"].state, State::StandardProcedure, "no number (seed 003 §12)");
+    let r = Reply {
+        message_id: None,
+        phone: PHONE.into(),
+        received_at: t("2026-11-10T11:00:00"),
+        text: "жоқ".into(),
+    };
+    c.advance(&[r], t("2026-11-11T09:00:00")).unwrap();
+    assert_eq!(c.cases["a"].state, State::StandardProcedure, "declined (seed 003 §17)");
+    let mut s = Campaign::load(vec![offer("x", "sanitary", P3)], vec![], &pilots).unwrap();
+    s.dispatch(&HashMap::new(), t(T0)).unwrap();
+    assert_eq!(s.cases["x"].state, State::NoMobile);
+}
+
+#[test]
+fn the_ledger_round_trips_the_campaign() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pilots = load_pilots(None).unwrap();
+    let mut c = Campaign::load(vec![offer("c1", "sanitary", P1)], vec![], &pilots).unwrap();
+    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    let (mut all, _) = c.dispatch(&phones, t(T0)).unwrap();
+    let r = reply("１", "2026-11-14T10:00:00", true, &c);
+    let (more, _, _) = c.advance(&[], t("2026-11-13T09:00:00")).unwrap();
+    all.extend(more);
+    let (more, _, _) = c.advance(&[r], t("2026-11-15T09:00:00")).unwrap();
+    all.extend(more);
+    let path = log::file(tmp.path(), t(T0), log::Step::Advance);
+    sdu::io::write_parquet_atomic(&mut log::frame(&all).unwrap(), &path).unwrap();
+    let back = log::read_all(tmp.path()).unwrap();
+    assert_eq!(back, all);
+    let again = Campaign::load(vec![offer("c1", "sanitary", P1)], back, &pilots).unwrap();
+    assert_eq!(again.cases["c1"].state, State::Accepted);
+    assert_eq!(again.cases["c1"].sms.len(), 2);
+}
+
+// Through the binary: candidates → dispatch → simulate → advance, day by day.
+
+fn run(dir: &Path, args: &[&str]) -> String {
+    let o = sdu(args, dir);
+    assert!(o.status.success(), "{args:?}: {}{}", stdout(&o), stderr(&o));
+    stdout(&o)
+}
+
+fn day(d: NaiveDate) -> String {
+    d.to_string()
+}
+
+/// Runs the daily loop from `from` for `days` days into `out`; returns nothing, leaves files.
+fn daily_loop(dir: &Path, out: &str, from: NaiveDate, days: i64) {
+    for k in 0..days {
+        let d = from + Duration::days(k);
+        let at = format!("{}T09:00", day(d));
+        if k < 2 {
+            run(dir, &["candidates", "--snapshot", "w", "--as-of", &day(d), "--out", out]);
+            run(dir, &["dispatch", "--snapshot", "w", "--as-of", &day(d), "--out", out]);
+        }
+        let outboxes: Vec<String> = glob(&dir.join(out), "sms_outbox.parquet");
+        let mut args = vec!["simulate-portal", "--as-of", &at, "--seed", "3", "--out"];
+        let replies = format!("{out}-replies-{k}.parquet");
+        args.push(&replies);
+        args.push("--outbox");
+        let refs: Vec<&str> = outboxes.iter().map(|s| s.as_str()).collect();
+        args.extend(refs);
+        run(dir, &args);
+        run(dir, &["advance", "--out", out, "--as-of", &at, "--replies", &replies]);
+    }
+}
+
+fn glob(root: &Path, name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == name) {
+                found.push(p.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn status(dir: &Path, out: &str) -> String {
+    run(dir, &["campaign", "status", "--out", out])
+}
+
+#[test]
+fn every_offered_case_ends_in_one_terminal_state_within_six_days_and_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    run(
+        tmp.path(),
+        &["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23", "--clean"],
+    );
+    let from = NaiveDate::from_ymd_opt(2026, 11, 10).unwrap();
+    // Offers on days 0 and 1; day 1's last case times out on day 7 at the latest.
+    daily_loop(tmp.path(), "out", from, 8);
+    let pilots = load_pilots(None).unwrap();
+    let out = tmp.path().join("out");
+    let offers = sdu::ledger::to_offers(&sdu::ledger::offers_until(&out, NaiveDate::MAX).unwrap()).unwrap();
+    assert!(offers.len() >= 3, "the tiny world offers cases: {}", offers.len());
+    let c = Campaign::load(offers.clone(), log::read_all(&out).unwrap(), &pilots).unwrap();
+    for case in c.cases.values() {
+        assert!(case.state.is_terminal(), "case {} is {:?}", case.offer.case_id, case.state);
+        assert!(case.sms.len() <= 2);
+        let decided = case.history.iter().filter(|e| e.state_after.is_some_and(|s| s.is_terminal())).count();
+        assert_eq!(decided, 1, "exactly one terminal step");
+        let last = case.history.iter().map(|e| e.at).max().unwrap();
+        assert!(
+            last <= case.offer.offered_on.and_hms_opt(9, 0, 0).unwrap() + Duration::days(6),
+            "ended within 6 days"
+        );
+    }
+    // Accepted cases became one e-license request per permit.
+    let accepted: usize =
+        c.cases.values().filter(|k| k.state == State::Accepted).map(|k| k.offer.permit_ids.len()).sum();
+    let requests: usize = glob(&out, "elicense_requests.parquet")
+        .iter()
+        .map(|p| {
+            LazyFrame::scan_parquet(PlRefPath::new(p.as_str()), Default::default())
+                .unwrap()
+                .collect()
+                .unwrap()
+                .height()
+        })
+        .sum();
+    assert_eq!(requests, accepted);
+    assert!(status(tmp.path(), "out").contains("sanitary"));
+}
+
+#[test]
+fn re_runs_change_nothing_and_a_killed_run_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    run(dir, &["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23", "--clean"]);
+    let d0 = "2026-11-10";
+    // Uninterrupted.
+    run(dir, &["candidates", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
+    run(dir, &["dispatch", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
+    let dispatched = status(dir, "a");
+    run(dir, &["candidates", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
+    run(dir, &["dispatch", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
+    assert_eq!(status(dir, "a"), dispatched, "a re-run dispatch changes nothing");
+    let outbox = "a/2026-11-10/dispatch/sms_outbox.parquet";
+    run(dir, &["simulate-portal", "--outbox", outbox, "--as-of", "2026-11-13T09:00", "--out", "r.parquet"]);
+    run(dir, &["advance", "--out", "a", "--as-of", "2026-11-13T09:00", "--replies", "r.parquet"]);
+    let before = status(dir, "a");
+    // The same advance again: nothing changes.
+    run(dir, &["advance", "--out", "a", "--as-of", "2026-11-13T09:00", "--replies", "r.parquet"]);
+    assert_eq!(status(dir, "a"), before);
+    // Rewriting the past is refused.
+    let o = sdu(&["advance", "--out", "a", "--as-of", "2026-11-12T09:00"], dir);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
+    // Killed between the publication and the ledger write at every step, then resumed.
+    for point in ["candidates:before-ledger", "dispatch:before-ledger", "advance:before-ledger"] {
+        let b = format!("b-{}", point.split(':').next().unwrap());
+        let steps: [Vec<&str>; 3] = [
+            vec!["candidates", "--snapshot", "w", "--as-of", d0, "--out", &b],
+            vec!["dispatch", "--snapshot", "w", "--as-of", d0, "--out", &b],
+            vec!["advance", "--out", &b, "--as-of", "2026-11-13T09:00", "--replies", "r.parquet"],
+        ];
+        for step in &steps {
+            let failing = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
+                .args(step)
+                .current_dir(dir)
+                .env("SDU_FAIL_AT", point)
+                .env("SDU_LOG", "error")
+                .output()
+                .unwrap();
+            if !failing.status.success() {
+                assert!(String::from_utf8_lossy(&failing.stderr).contains("failure injected"));
+                run(dir, step);
+            }
+        }
+        assert_eq!(status(dir, &b), before, "resumed after a kill at {point}");
+    }
+}
+
+#[test]
+fn a_reply_file_with_a_broken_schema_is_rejected_and_bad_rows_quarantined() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("o")).unwrap();
+    let mut broken = df!("message_id" => ["m"], "phone" => [PHONE], "text" => ["1"]).unwrap();
+    sdu::io::write_parquet(&mut broken, &dir.join("broken.parquet")).unwrap();
+    let o =
+        sdu(&["advance", "--out", "o", "--as-of", "2026-11-13T09:00", "--replies", "broken.parquet"], dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("broken.parquet") && stderr(&o).contains("received_at"), "{}", stderr(&o));
+    let mut odd = df!(
+        "message_id" => [None::<&str>, None],
+        "phone" => [PHONE, PHONE],
+        "received_at" => ["2026-11-12T10:00:00", "yesterday"],
+        "text" => ["1", "2"]
+    )
+    .unwrap();
+    sdu::io::write_parquet(&mut odd, &dir.join("odd.parquet")).unwrap();
+    let out = run(dir, &["advance", "--out", "o", "--as-of", "2026-11-13T09:00", "--replies", "odd.parquet"]);
+    assert!(out.contains("1 quarantined") && out.contains("1 unmatched"), "{out}");
+}

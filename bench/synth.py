@@ -52,7 +52,8 @@ def median_of(runs, cmd):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True,
+                   env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)})
     try:
         import duckdb  # noqa: F401
     except ImportError:

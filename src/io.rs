@@ -171,6 +171,11 @@ pub fn fail_point(name: &str) -> Result<(), IoError> {
     }
 }
 
+/// Writes a text file.
+pub fn write_text(path: &Path, text: &str) -> Result<(), IoError> {
+    fs::write(path, text).map_err(write_err(path))
+}
+
 /// Writes an empty marker file.
 pub fn touch(path: &Path) -> Result<(), IoError> {
     File::create(path).map(|_| ()).map_err(write_err(path))

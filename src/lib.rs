@@ -13,4 +13,5 @@ pub mod ledger;
 pub mod pipeline;
 pub mod publish;
 pub mod registry;
+pub mod report;
 pub mod synth;

@@ -75,6 +75,22 @@ impl RunFolder {
         self.record(name, df.height() as u64)
     }
 
+    /// Where files are being written (for writers that make their own files, like charts;
+    /// record them with [`RunFolder::record_file`]).
+    pub fn dir(&self) -> &Path {
+        self.staging.dir()
+    }
+
+    /// Records a file some other writer put in the folder.
+    pub fn record_file(&mut self, name: &str) -> Result<(), IoError> {
+        self.record(name, 0)
+    }
+
+    pub fn text(&mut self, name: &str, text: &str) -> Result<(), IoError> {
+        io::write_text(&self.staging.dir().join(name), text)?;
+        self.record(name, text.lines().count() as u64)
+    }
+
     pub fn json<T: Serialize>(&mut self, name: &str, value: &T, rows: u64) -> Result<(), IoError> {
         io::write_json(value, &self.staging.dir().join(name))?;
         self.record(name, rows)

@@ -9,6 +9,7 @@ pub mod candidates;
 pub mod demo;
 pub mod dispatch;
 pub mod explain;
+pub mod report;
 pub mod simulate;
 pub mod synth;
 pub mod validate;
@@ -43,6 +44,7 @@ pub enum Command {
     Advance(advance::Args),
     Campaign(campaign::Args),
     SimulatePortal(simulate::Args),
+    Report(report::Args),
     Demo(demo::Args),
     Explain(explain::Args),
     Synth(synth::Args),
@@ -66,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Advance(args) => advance::run(args),
         Command::Campaign(args) => campaign::run(args),
         Command::SimulatePortal(args) => simulate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Synth(args) => synth::run(args),

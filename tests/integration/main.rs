@@ -5,5 +5,6 @@ mod candidates;
 mod candidates_run;
 mod common;
 mod contract;
+mod report;
 mod rules;
 mod synth;

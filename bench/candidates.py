@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Benchmark of `sdu candidates` (all pilots in force) on the worlds `bench/synth.py` wrote:
+wall time, CPU time and peak memory as whole processes under /usr/bin/time, median of
+several runs, beside the scan floor measured in the same run: DuckDB reading only the
+columns the job needs from the same files (a lower bound for any engine).
+
+    SCALES="small country" python3 bench/candidates.py
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/sdu-target"))
+OUT = Path(os.environ.get("BENCH_DIR", Path.home() / ".cache/sdu-bench"))
+SCALES = os.environ.get("SCALES", "small country").split()
+RUNS = int(os.environ.get("RUNS", "5"))
+RUNS_COUNTRY = int(os.environ.get("RUNS_COUNTRY", "3"))
+AS_OF = os.environ.get("AS_OF", "2026-11-23")
+
+# The columns `candidates` reads, per registry.
+NEEDED = {
+    "legal_entities": ["bin", "status", "liquidated_on", "kato"],
+    "legal_entity_renames": ["event_id", "bin", "changed_on", "recorded_at", "old_name_kk", "old_name_ru",
+                             "new_name_kk", "new_name_ru"],
+    "legal_entity_heads": ["bin", "iin", "role", "from_date", "to_date"],
+    "permits": ["permit_id", "service_code", "holder_bin", "holder_iin", "issued_on", "valid_until", "status"],
+    "individuals": ["iin", "surname", "first_name", "patronymic", "kato", "death_date", "declared_dead_on",
+                    "missing_declared_on", "emigrated_on", "incapable_from", "incapable_until",
+                    "imprisoned_from", "imprisoned_until", "birth_date", "sex"],
+    "civil_acts": ["act_id", "iin", "act_type", "act_date", "registered_at", "old_full_name", "new_full_name"],
+}
+
+SCAN_FLOOR = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute("SET threads TO 2")
+for t, cols in %r.items():
+    # Touch every value (statistics alone cannot answer this), with as little compute as possible.
+    touch = ", ".join(f"sum(length(CAST({c} AS VARCHAR)))" for c in cols)
+    con.execute(f"SELECT {touch} FROM read_parquet('{sys.argv[1]}/{t}.parquet')").fetchall()
+""" % (NEEDED,)
+
+
+def timed(cmd):
+    with tempfile.NamedTemporaryFile("r") as f:
+        subprocess.run(["/usr/bin/time", "-o", f.name, "-f", "%e %U %S %M", *cmd], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall, user, sys_, peak_kb = f.read().split()[-4:]
+    return float(wall), float(user) + float(sys_), int(peak_kb) / 1024
+
+
+def median_of(runs, cmd, before=None):
+    samples = []
+    for _ in range(runs):
+        if before:
+            before()
+        samples.append(timed(cmd))
+    return tuple(statistics.median(s[i] for s in samples) for i in range(3))
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True,
+                   env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)})
+    sdu = TARGET / "release" / "sdu"
+    print(f"machine: {os.cpu_count()} cores; as of {AS_OF}; {RUNS} runs ({RUNS_COUNTRY} at country scale), medians")
+    print(f"{'scale':<8} | {'candidates wall s':>17} {'cpu s':>7} {'peak MB':>8} | {'scan floor wall s':>17} {'cpu s':>7} "
+          f"{'peak MB':>8} | {'ratio':>6}")
+    for scale in SCALES:
+        world = OUT / scale
+        if not (world / "_synth.json").exists():
+            print(f"{scale}: no world at {world}; run bench/synth.py first", file=sys.stderr)
+            continue
+        runs = RUNS_COUNTRY if scale == "country" else RUNS
+        out = OUT / f"{scale}.candidates"
+        clean = lambda: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
+        c = median_of(runs, [str(sdu), "-q", "candidates", "--snapshot", str(world), "--as-of", AS_OF, "--out", str(out)],
+                      before=clean)
+        f = median_of(runs, [sys.executable, "-c", SCAN_FLOOR, str(world)])
+        print(f"{scale:<8} | {c[0]:>17.2f} {c[1]:>7.2f} {c[2]:>8.0f} | {f[0]:>17.2f} {f[1]:>7.2f} {f[2]:>8.0f} | "
+              f"{c[0] / f[0]:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()

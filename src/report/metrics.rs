@@ -1,0 +1,275 @@
+//! Every KPI, defined once: what counts, over what, at which date. The report, the tables and
+//! the charts all read [`Kpi`] rows computed here from the published outcomes and the case
+//! ledger as of the report date.
+//!
+//! | metric | numerator | denominator | cases |
+//! |---|---|---|---|
+//! | `events_in_scope` | events in the pilot's scope on the date | | latest published outcomes |
+//! | `outcome.<code>` | events with that outcome | events in scope | |
+//! | `first_reason.<c>` / `reason.<c>` | events excluded first by / meeting criterion c | events in scope | |
+//! | `offered` | cases offered on or before the date | | offers ledger |
+//! | `no_mobile` | offered cases without a number (ended or routed) | offered | campaign ledger |
+//! | `sms1_sent`, `sms2_sent` | cases sent a first / second SMS | offered | |
+//! | `open` | dispatched cases not yet decided or timed out | sms1_sent | |
+//! | `accepted`, `declined`, `timed_out` | cases that ended so | | |
+//! | `acceptance_rate_decided` | accepted | accepted + declined + timed_out | |
+//! | `decline_rate_decided`, `timeout_rate_decided` | declined / timed_out | same | |
+//! | `acceptance_rate_dispatched` (and decline, timeout) | accepted | sms1_sent (open included) | |
+//! | `invalid_replies` | replies that said neither 1 nor 2 | | |
+//! | `decided_after_second_sms` | accepted + declined after their second SMS | accepted + declined | |
+//! | `reply_latency_median_h`, `reply_latency_p90_h` | hours from the SMS answered to the deciding reply | | decided by reply |
+//! | `rename_to_request_median_days` | days from the rename (or name change) to the re-issue request | | accepted |
+//!
+//! Weeks are ISO weeks of the offer date (campaign metrics) or of the change (funnel
+//! metrics); regions are KATO's first two digits of the event.
+
+use crate::campaign::state::State;
+use crate::campaign::{Campaign, Kind};
+use crate::pipeline::outcome;
+use chrono::{Datelike, NaiveDate};
+use std::collections::BTreeMap;
+
+/// One KPI value in one cell (pilot × period × region).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Kpi {
+    pub pilot: String,
+    /// `total` or an ISO week `2026-W47`.
+    pub period: String,
+    /// `all` or a KATO region (2 digits).
+    pub region: String,
+    pub metric: String,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    pub value: Option<f64>,
+    /// Withheld: the cell is too small to publish (a count below the threshold).
+    pub suppressed: bool,
+}
+
+/// One evaluated event as the report needs it (from `outcomes.parquet`).
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub pilot: String,
+    pub event_id: String,
+    pub case_id: Option<String>,
+    pub outcome: String,
+    pub reasons: Vec<String>,
+    pub changed_on: NaiveDate,
+    pub region: String,
+}
+
+pub const ALL: &str = "all";
+pub const TOTAL: &str = "total";
+
+pub fn iso_week(d: NaiveDate) -> String {
+    let w = d.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// What one cell accumulates.
+#[derive(Debug, Default, Clone)]
+struct Cell {
+    counts: BTreeMap<String, f64>,
+    latencies_h: Vec<f64>,
+    to_request_days: Vec<f64>,
+}
+
+impl Cell {
+    fn add(&mut self, metric: &str, n: f64) {
+        *self.counts.entry(metric.to_string()).or_default() += n;
+    }
+
+    fn get(&self, metric: &str) -> f64 {
+        self.counts.get(metric).copied().unwrap_or(0.0)
+    }
+}
+
+fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+/// The cells an event or case falls in: every combination of (pilot | all) × (total | week)
+/// × (all | region).
+fn cells(pilot: &str, week: &str, region: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::with_capacity(8);
+    for p in [pilot, ALL] {
+        for w in [TOTAL, week] {
+            for r in [ALL, region] {
+                out.push((p.to_string(), w.to_string(), r.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Computes every KPI as of `as_of` (end of day).
+pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_cell: u64) -> Vec<Kpi> {
+    let mut table: BTreeMap<(String, String, String), Cell> = BTreeMap::new();
+    let end = as_of.succ_opt().expect("date in range").and_hms_opt(0, 0, 0).expect("midnight");
+    let mut region_of_case: BTreeMap<&str, (&str, NaiveDate)> = BTreeMap::new();
+    for e in events {
+        let week = iso_week(e.changed_on);
+        for key in cells(&e.pilot, &week, &e.region) {
+            let c = table.entry(key).or_default();
+            c.add("events_in_scope", 1.0);
+            c.add(&format!("outcome.{}", e.outcome), 1.0);
+            if outcome::CRITERIA.contains(&e.outcome.as_str()) {
+                c.add(&format!("first_reason.{}", e.outcome), 1.0);
+            }
+            for r in e.reasons.iter().filter(|r| outcome::CRITERIA.contains(&r.as_str())) {
+                c.add(&format!("reason.{r}"), 1.0);
+            }
+        }
+        if let Some(case) = &e.case_id {
+            region_of_case.insert(case, (&e.region, e.changed_on));
+        }
+    }
+    for case in campaign.cases.values() {
+        let o = &case.offer;
+        if o.offered_on > as_of {
+            continue;
+        }
+        let (region, changed) =
+            region_of_case.get(o.case_id.as_str()).copied().unwrap_or(("unknown", o.offered_on));
+        let history: Vec<_> = case.history.iter().filter(|e| e.at < end).collect();
+        let state = history.iter().rev().find_map(|e| e.state_after).unwrap_or(State::Offered);
+        let sms: Vec<_> = history.iter().filter(|e| e.kind == Kind::SmsSent).collect();
+        let invalid = history.iter().filter(|e| e.kind == Kind::ReplyInvalid).count() as f64;
+        let decision = history.iter().find(|e| matches!(e.kind, Kind::ReplyAccept | Kind::ReplyDecline));
+        for key in cells(&o.pilot, &iso_week(o.offered_on), region) {
+            let c = table.entry(key).or_default();
+            c.add("offered", 1.0);
+            c.add("invalid_replies", invalid);
+            if history.iter().any(|e| e.kind == Kind::NoNumber) {
+                c.add("no_mobile", 1.0);
+            }
+            if !sms.is_empty() {
+                c.add("sms1_sent", 1.0);
+            }
+            if sms.len() >= 2 {
+                c.add("sms2_sent", 1.0);
+            }
+            match state {
+                State::Accepted => c.add("accepted", 1.0),
+                State::Declined => c.add("declined", 1.0),
+                State::TimedOut => c.add("timed_out", 1.0),
+                State::StandardProcedure if decision.is_some() => c.add("declined", 1.0),
+                State::AwaitingReply | State::AwaitingSecondReply => c.add("open", 1.0),
+                _ => {}
+            }
+            if let Some(d) = decision {
+                let answered = sms.iter().rev().find(|s| s.at <= d.at).or(sms.first());
+                if let Some(s) = answered {
+                    c.latencies_h.push((d.at - s.at).num_seconds() as f64 / 3600.0);
+                    if s.send_no == Some(2) {
+                        c.add("decided_after_second_sms", 1.0);
+                    }
+                }
+                if d.kind == Kind::ReplyAccept {
+                    c.to_request_days.push((d.at.date() - changed).num_days() as f64);
+                    c.add("reissue_requests", o.permit_ids.len() as f64);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((pilot, period, region), mut cell) in table {
+        let breakdown = period != TOTAL || region != ALL;
+        let small = |n: f64| breakdown && n > 0.0 && n < min_cell as f64;
+        let mut push =
+            |metric: &str, num: Option<f64>, den: Option<f64>, value: Option<f64>, guard: &[f64]| {
+                let suppressed = guard.iter().any(|n| small(*n));
+                out.push(Kpi {
+                    pilot: pilot.clone(),
+                    period: period.clone(),
+                    region: region.clone(),
+                    metric: metric.to_string(),
+                    numerator: if suppressed { None } else { num },
+                    denominator: if suppressed { None } else { den },
+                    value: if suppressed { None } else { value },
+                    suppressed,
+                });
+            };
+        let scope = cell.get("events_in_scope");
+        let mut counts: Vec<(String, f64)> = vec![("events_in_scope".into(), scope)];
+        for o in outcome::ALL {
+            counts.push((format!("outcome.{o}"), cell.get(&format!("outcome.{o}"))));
+        }
+        for c in outcome::CRITERIA {
+            counts.push((format!("first_reason.{c}"), cell.get(&format!("first_reason.{c}"))));
+            counts.push((format!("reason.{c}"), cell.get(&format!("reason.{c}"))));
+        }
+        for m in [
+            "offered",
+            "no_mobile",
+            "sms1_sent",
+            "sms2_sent",
+            "open",
+            "accepted",
+            "declined",
+            "timed_out",
+            "invalid_replies",
+            "reissue_requests",
+        ] {
+            counts.push((m.to_string(), cell.get(m)));
+        }
+        for (m, n) in &counts {
+            push(m, Some(*n), None, Some(*n), &[*n]);
+        }
+        let decided = cell.get("accepted") + cell.get("declined") + cell.get("timed_out");
+        let dispatched = cell.get("sms1_sent");
+        for (name, num) in [("acceptance", "accepted"), ("decline", "declined"), ("timeout", "timed_out")] {
+            let n = cell.get(num);
+            let rate = |d: f64| if d > 0.0 { Some(n / d) } else { None };
+            push(&format!("{name}_rate_decided"), Some(n), Some(decided), rate(decided), &[n, decided]);
+            push(
+                &format!("{name}_rate_dispatched"),
+                Some(n),
+                Some(dispatched),
+                rate(dispatched),
+                &[n, dispatched],
+            );
+        }
+        let by_reply = cell.get("accepted") + cell.get("declined");
+        let after = cell.get("decided_after_second_sms");
+        push(
+            "decided_after_second_sms",
+            Some(after),
+            Some(by_reply),
+            (by_reply > 0.0).then(|| after / by_reply),
+            &[after, by_reply],
+        );
+        let n_lat = cell.latencies_h.len() as f64;
+        push("reply_latency_median_h", None, Some(n_lat), quantile(&mut cell.latencies_h, 0.5), &[n_lat]);
+        push("reply_latency_p90_h", None, Some(n_lat), quantile(&mut cell.latencies_h, 0.9), &[n_lat]);
+        let n_req = cell.to_request_days.len() as f64;
+        push(
+            "rename_to_request_median_days",
+            None,
+            Some(n_req),
+            quantile(&mut cell.to_request_days, 0.5),
+            &[n_req],
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile;
+
+    #[test]
+    fn quantiles_interpolate() {
+        assert_eq!(quantile(&mut [], 0.5), None);
+        assert_eq!(quantile(&mut [3.0], 0.9), Some(3.0));
+        assert_eq!(quantile(&mut [4.0, 1.0, 3.0, 2.0], 0.5), Some(2.5));
+        assert!(
+            (quantile(&mut (1..=10).map(f64::from).collect::<Vec<_>>(), 0.9).unwrap() - 9.1).abs() < 1e-9
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! KPI reports across pilots (SPEC §2.6). Reads only published files (the latest
+//! `outcomes.parquet` of each pilot up to the report date) and the case ledger; computes
+//! every metric once ([`metrics`]); renders tables, charts ([`charts`]) and a readable
+//! report ([`render`]) in Markdown and self-contained HTML.
+
+pub mod charts;
+pub mod metrics;
+pub mod render;
+
+use crate::campaign::{log, Campaign};
+use crate::config::Pilot;
+use crate::ledger;
+use crate::pipeline::columns as c;
+use chrono::NaiveDate;
+use metrics::{EventRow, Kpi};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// The reactive baseline (seed 001: the specialist certificate regulation of 2015): what a
+/// re-issue takes the ordinary way, with the assumptions next to the figure.
+pub struct Baseline {
+    pub source: &'static str,
+    pub steps_working_days: &'static [u32],
+    pub assumptions: &'static [&'static str],
+}
+
+pub const BASELINE: Baseline = Baseline {
+    source: "seed 001, regulation of the service «Клиникалық практикаға жіберу үшін маман сертификатын беру», §5: \
+             registration and assignment 1 working day, check of completeness 2, check against the Standard 1, \
+             result and signature 1",
+    steps_working_days: &[1, 2, 1, 1],
+    assumptions: &[
+        "the holder learns of the need to re-issue and applies on the portal (one application, no visit: the \
+         regulation's channel is www.elicense.kz / www.egov.kz); seed 004's e-service regulations likewise take \
+         the application and a quality survey from the applicant",
+        "5 working days are about 7 calendar days (a weekend in between)",
+        "the days the holder takes to notice and apply are not counted (unknown), so the reactive figure is a \
+         lower bound",
+    ],
+};
+
+impl Baseline {
+    pub fn working_days(&self) -> u32 {
+        self.steps_working_days.iter().sum()
+    }
+
+    pub fn calendar_days(&self) -> f64 {
+        f64::from(self.working_days()) * 7.0 / 5.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: cannot read the published file")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("{path}: cannot list the output folder")]
+    List {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The latest published run folder of each pilot on or before `as_of` (with `_SUCCESS`).
+pub fn latest_runs(out: &Path, as_of: NaiveDate) -> Result<Vec<(String, NaiveDate, PathBuf)>, ReportError> {
+    let mut best: std::collections::BTreeMap<String, (NaiveDate, PathBuf)> = Default::default();
+    let list =
+        |p: &Path| std::fs::read_dir(p).map_err(|source| ReportError::List { path: p.to_path_buf(), source });
+    if !out.is_dir() {
+        return Ok(vec![]);
+    }
+    for day in list(out)? {
+        let day = day.map_err(|source| ReportError::List { path: out.to_path_buf(), source })?.path();
+        let Some(date) =
+            day.file_name().and_then(|n| NaiveDate::parse_from_str(&n.to_string_lossy(), "%Y-%m-%d").ok())
+        else {
+            continue;
+        };
+        if date > as_of {
+            continue;
+        }
+        for pilot in list(&day)? {
+            let pilot = pilot.map_err(|source| ReportError::List { path: day.clone(), source })?.path();
+            if !pilot.join("outcomes.parquet").is_file() || !pilot.join("_SUCCESS").is_file() {
+                continue;
+            }
+            let id = pilot.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if best.get(&id).is_none_or(|(d, _)| *d < date) {
+                best.insert(id, (date, pilot));
+            }
+        }
+    }
+    Ok(best.into_iter().map(|(k, (d, p))| (k, d, p)).collect())
+}
+
+fn read_events(path: &Path) -> Result<Vec<EventRow>, ReportError> {
+    let err = |source| ReportError::Read { path: path.to_path_buf(), source };
+    let df =
+        LazyFrame::scan_parquet(PlRefPath::try_from_path(path).map_err(err)?, ScanArgsParquet::default())
+            .map_err(err)?
+            .select([
+                col(c::PILOT),
+                col(c::EVENT_ID),
+                col(c::CASE_ID),
+                col(c::OUTCOME),
+                col(c::REASONS),
+                col(c::CHANGED_ON).cast(DataType::Int32),
+                col(c::REGION),
+            ])
+            .collect()
+            .map_err(err)?;
+    let s = |n: &str| df.column(n).and_then(|c| c.str().cloned()).map_err(err);
+    let (pilot, event, case, outcome, region) =
+        (s(c::PILOT)?, s(c::EVENT_ID)?, s(c::CASE_ID)?, s(c::OUTCOME)?, s(c::REGION)?);
+    let changed = df.column(c::CHANGED_ON).and_then(|c| c.i32().cloned()).map_err(err)?;
+    let reasons = df.column(c::REASONS).and_then(|c| c.list().cloned()).map_err(err)?;
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let rs = reasons
+            .get_as_series(i)
+            .map(|s| s.str().map(|s| s.iter().flatten().map(String::from).collect()).unwrap_or_default())
+            .unwrap_or_default();
+        out.push(EventRow {
+            pilot: pilot.get(i).unwrap_or_default().to_string(),
+            event_id: event.get(i).unwrap_or_default().to_string(),
+            case_id: case.get(i).map(String::from),
+            outcome: outcome.get(i).unwrap_or_default().to_string(),
+            reasons: rs,
+            changed_on: crate::synth::frame::date(changed.get(i).unwrap_or(0)),
+            region: region.get(i).unwrap_or("unknown").to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Everything the report reads, as of the end of `as_of`.
+pub struct ReportInputs {
+    pub runs: Vec<(String, NaiveDate, PathBuf)>,
+    pub events: Vec<EventRow>,
+    pub campaign: Campaign,
+}
+
+pub fn load(out: &Path, as_of: NaiveDate, pilots: &[Pilot]) -> anyhow::Result<ReportInputs> {
+    let runs = latest_runs(out, as_of)?;
+    let mut events = Vec::new();
+    for (_, _, dir) in &runs {
+        events.extend(read_events(&dir.join("outcomes.parquet"))?);
+    }
+    let offers = ledger::to_offers(&ledger::offers_until(out, as_of)?)?;
+    let end = as_of.succ_opt().expect("date").and_hms_opt(0, 0, 0).expect("midnight");
+    let ledger_events = log::read_all(out)?.into_iter().filter(|e| e.at < end).collect();
+    let campaign = Campaign::load(offers, ledger_events, pilots)?;
+    Ok(ReportInputs { runs, events, campaign })
+}
+
+/// The KPI table as a frame (`kpi.parquet` / `kpi.csv`).
+pub fn kpi_frame(rows: &[Kpi]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("pilot".into(), rows.iter().map(|r| r.pilot.as_str()).collect::<Vec<_>>()),
+            Column::new("period".into(), rows.iter().map(|r| r.period.as_str()).collect::<Vec<_>>()),
+            Column::new("region".into(), rows.iter().map(|r| r.region.as_str()).collect::<Vec<_>>()),
+            Column::new("metric".into(), rows.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>()),
+            Column::new("numerator".into(), rows.iter().map(|r| r.numerator).collect::<Vec<_>>()),
+            Column::new("denominator".into(), rows.iter().map(|r| r.denominator).collect::<Vec<_>>()),
+            Column::new("value".into(), rows.iter().map(|r| r.value).collect::<Vec<_>>()),
+            Column::new("suppressed".into(), rows.iter().map(|r| r.suppressed).collect::<Vec<_>>()),
+        ],
+    )
+}

@@ -1,0 +1,260 @@
+//! KPI reports: every metric on a hand-built ledger with known answers (zero denominators and
+//! open cases included), suppression of small cells, the charts, and a pinned report.md.
+
+use crate::common::*;
+use chrono::{NaiveDate, NaiveDateTime};
+use sdu::campaign::state::State;
+use sdu::campaign::{Campaign, CaseEvent, Kind, Offer};
+use sdu::config::load_pilots;
+use sdu::report::metrics::{compute, EventRow, Kpi, ALL, TOTAL};
+use std::path::Path;
+
+fn t(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn offer(case: &str, pilot: &str) -> Offer {
+    Offer {
+        case_id: case.into(),
+        pilot: pilot.into(),
+        event_id: format!("E-{case}"),
+        bin: Some("940140000385".into()),
+        iin: P1.into(),
+        offered_on: d("2026-11-02"),
+        old_name_kk: None,
+        old_name_ru: None,
+        new_name_kk: None,
+        new_name_ru: None,
+        permit_ids: vec!["P1".into(), "P2".into()],
+        permit_services: vec!["s".into(), "s".into()],
+    }
+}
+
+fn ev(case: &str, kind: Kind, at: &str, state: Option<State>, send_no: Option<u8>) -> CaseEvent {
+    CaseEvent {
+        case_id: Some(case.into()),
+        pilot: Some("sanitary".into()),
+        kind,
+        state_after: state,
+        at: t(at),
+        send_no,
+        message_id: Some(format!("{case}-{send_no:?}")),
+        phone: Some("+77011234567".into()),
+        due_by: send_no.map(|_| t(at) + chrono::Duration::hours(72)),
+        reply_id: None,
+        reply_text: None,
+    }
+}
+
+fn event(
+    id: &str,
+    pilot: &str,
+    outcome: &str,
+    reasons: &[&str],
+    case: Option<&str>,
+    region: &str,
+) -> EventRow {
+    EventRow {
+        pilot: pilot.into(),
+        event_id: id.into(),
+        case_id: case.map(String::from),
+        outcome: outcome.into(),
+        reasons: reasons.iter().map(|s| s.to_string()).collect(),
+        changed_on: d("2026-10-28"),
+        region: region.into(),
+    }
+}
+
+/// Five sanitary cases: accepted after 2 h, declined after SMS 2, timed out, open, no number;
+/// one ecology case offered but never dispatched (zero denominators).
+fn world() -> (Vec<EventRow>, Campaign) {
+    use Kind::*;
+    use State::*;
+    let offers = ["a", "b", "c", "o", "n"]
+        .iter()
+        .map(|c| offer(c, "sanitary"))
+        .chain([offer("z", "ecology")])
+        .collect();
+    let events = vec![
+        ev("a", SmsSent, "2026-11-02T09:00", Some(AwaitingReply), Some(1)),
+        ev("a", ReplyAccept, "2026-11-02T11:00", Some(Accepted), None),
+        ev("b", SmsSent, "2026-11-02T09:00", Some(AwaitingReply), Some(1)),
+        ev("b", ReplyInvalid, "2026-11-02T10:00", None, None),
+        ev("b", SmsSent, "2026-11-05T09:00", Some(AwaitingSecondReply), Some(2)),
+        ev("b", ReplyDecline, "2026-11-05T13:00", Some(Declined), None),
+        ev("c", SmsSent, "2026-11-02T09:00", Some(AwaitingReply), Some(1)),
+        ev("c", SmsSent, "2026-11-05T09:00", Some(AwaitingSecondReply), Some(2)),
+        ev("c", Kind::TimedOut, "2026-11-08T09:00", Some(State::TimedOut), None),
+        ev("o", SmsSent, "2026-11-08T09:00", Some(AwaitingReply), Some(1)),
+        ev("n", NoNumber, "2026-11-02T09:00", Some(NoMobile), None),
+    ];
+    let campaign = Campaign::load(offers, events, &load_pilots(None).unwrap()).unwrap();
+    let mut rows = vec![
+        event("E-a", "sanitary", "offered", &[], Some("a"), "75"),
+        event("E-b", "sanitary", "offered", &[], Some("b"), "75"),
+        event("E-c", "sanitary", "offered", &[], Some("c"), "75"),
+        event("E-o", "sanitary", "offered", &[], Some("o"), "75"),
+        event("E-n", "sanitary", "offered", &[], Some("n"), "71"),
+        event(
+            "X1",
+            "sanitary",
+            "recipient_dead_or_missing",
+            &["recipient_dead_or_missing", "recipient_imprisoned"],
+            None,
+            "71",
+        ),
+        event("X2", "sanitary", "no_pilot_permit", &["no_pilot_permit"], None, "71"),
+        event("E-z", "ecology", "offered", &[], Some("z"), "10"),
+    ];
+    rows.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    (rows, campaign)
+}
+
+fn get<'a>(rows: &'a [Kpi], pilot: &str, period: &str, region: &str, metric: &str) -> &'a Kpi {
+    rows.iter()
+        .find(|k| k.pilot == pilot && k.period == period && k.region == region && k.metric == metric)
+        .unwrap_or_else(|| panic!("no {pilot}/{period}/{region}/{metric}"))
+}
+
+fn value(rows: &[Kpi], pilot: &str, metric: &str) -> Option<f64> {
+    get(rows, pilot, TOTAL, ALL, metric).value
+}
+
+#[test]
+fn every_metric_has_its_known_answer() {
+    let (events, campaign) = world();
+    let rows = compute(&events, &campaign, d("2026-11-09"), 5);
+    let v = |m: &str| value(&rows, "sanitary", m);
+    assert_eq!(v("events_in_scope"), Some(7.0));
+    assert_eq!(v("outcome.offered"), Some(5.0));
+    assert_eq!(v("first_reason.recipient_dead_or_missing"), Some(1.0));
+    assert_eq!(v("reason.recipient_imprisoned"), Some(1.0));
+    assert_eq!(v("offered"), Some(5.0));
+    assert_eq!(v("no_mobile"), Some(1.0));
+    assert_eq!(v("sms1_sent"), Some(4.0));
+    assert_eq!(v("sms2_sent"), Some(2.0));
+    assert_eq!(
+        (v("accepted"), v("declined"), v("timed_out"), v("open")),
+        (Some(1.0), Some(1.0), Some(1.0), Some(1.0))
+    );
+    assert_eq!(v("acceptance_rate_decided"), Some(1.0 / 3.0));
+    assert_eq!(v("timeout_rate_decided"), Some(1.0 / 3.0));
+    assert_eq!(v("acceptance_rate_dispatched"), Some(0.25), "open cases count in the dispatched denominator");
+    assert_eq!(v("invalid_replies"), Some(1.0));
+    assert_eq!(v("decided_after_second_sms"), Some(0.5));
+    assert_eq!(v("reply_latency_median_h"), Some(3.0), "2 h and 4 h");
+    assert!((v("reply_latency_p90_h").unwrap() - 3.8).abs() < 1e-9);
+    assert_eq!(v("rename_to_request_median_days"), Some(5.0));
+    assert_eq!(v("reissue_requests"), Some(2.0));
+    // Ecology: offered, never dispatched: every rate has a zero denominator.
+    assert_eq!(value(&rows, "ecology", "offered"), Some(1.0));
+    assert_eq!(value(&rows, "ecology", "acceptance_rate_decided"), None);
+    assert_eq!(value(&rows, "ecology", "acceptance_rate_dispatched"), None);
+    assert_eq!(value(&rows, "ecology", "reply_latency_median_h"), None);
+    // All pilots together.
+    assert_eq!(value(&rows, ALL, "offered"), Some(6.0));
+}
+
+#[test]
+fn the_date_cuts_the_ledger() {
+    let (events, campaign) = world();
+    let rows = compute(&events, &campaign, d("2026-11-04"), 5);
+    let v = |m: &str| value(&rows, "sanitary", m);
+    assert_eq!(v("accepted"), Some(1.0));
+    assert_eq!(v("open"), Some(2.0), "b and c still wait on 4 November");
+    assert_eq!(v("sms2_sent"), Some(0.0));
+}
+
+#[test]
+fn small_cells_are_suppressed_in_breakdowns_only() {
+    let (events, campaign) = world();
+    let rows = compute(&events, &campaign, d("2026-11-09"), 5);
+    let region = get(&rows, "sanitary", TOTAL, "75", "accepted");
+    assert!(region.suppressed && region.value.is_none() && region.numerator.is_none());
+    let rate = get(&rows, "sanitary", TOTAL, "75", "acceptance_rate_decided");
+    assert!(rate.suppressed, "a rate on a small count is withheld");
+    let week = get(&rows, "sanitary", "2026-W45", ALL, "offered");
+    assert!(!week.suppressed && week.value == Some(5.0), "5 is not below 5");
+    let total = get(&rows, "sanitary", TOTAL, ALL, "accepted");
+    assert!(!total.suppressed, "pilot totals are never suppressed");
+    let rows = compute(&events, &campaign, d("2026-11-09"), 1);
+    assert!(rows.iter().all(|k| !k.suppressed), "--min-cell 1 suppresses nothing");
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
+    (u32::from_be_bytes(b[16..20].try_into().unwrap()), u32::from_be_bytes(b[20..24].try_into().unwrap()))
+}
+
+#[test]
+fn the_report_pins_its_text_and_draws_every_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |args: &[&str]| {
+        let o = sdu(args, dir);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    };
+    run(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23", "--clean"]);
+    run(&["candidates", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+    run(&["dispatch", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+    for day in ["2026-11-13T09:00", "2026-11-16T09:00"] {
+        run(&[
+            "simulate-portal",
+            "--outbox",
+            "out/2026-11-10/dispatch/sms_outbox.parquet",
+            "--as-of",
+            day,
+            "--out",
+            "r.parquet",
+        ]);
+        run(&["advance", "--out", "out", "--as-of", day, "--replies", "r.parquet"]);
+    }
+    run(&["report", "--out", "out", "--as-of", "2026-11-15"]);
+    run(&["report", "--out", "out", "--as-of", "2026-11-16"]);
+    let report = dir.join("out/reports/2026-11-16");
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/snapshots/report.md");
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+        std::fs::write(&pinned, &md).unwrap();
+    }
+    assert_eq!(
+        md,
+        std::fs::read_to_string(&pinned).unwrap(),
+        "report.md changed; rerun with UPDATE_SNAPSHOTS=1 and review"
+    );
+    assert!(md.contains("Compared with the report of 2026-11-15"));
+    for chart in ["funnel-sanitary", "outcome-shares", "exclusion-reasons", "weekly-rates", "reply-latency"] {
+        assert_eq!(png_size(&report.join(format!("charts/{chart}.png"))), (1000, 560), "{chart}");
+        let svg = std::fs::read_to_string(report.join(format!("charts/{chart}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{chart}");
+    }
+    let funnel = std::fs::read_to_string(report.join("charts/funnel-sanitary.svg")).unwrap();
+    assert!(
+        funnel.contains("Оқиғалар нәтижесі")
+            && funnel.contains("no_pilot_permit")
+            && funnel.contains("offered")
+    );
+    let bars = funnel.matches("<rect").count();
+    assert!(bars >= 9, "a bar per outcome: {bars}");
+    let weekly = std::fs::read_to_string(report.join("charts/weekly-rates.svg")).unwrap();
+    assert!(weekly.contains("acceptance") && weekly.contains("timeout") && weekly.contains("<polyline"));
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("data:image/png;base64,iVBORw0KGgo"), "charts embedded");
+    assert!(!html.contains("http://") && !html.contains("https://"), "no network needed");
+    let kpi: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("kpi.json")).unwrap()).unwrap();
+    assert!(
+        kpi.as_array().unwrap().iter().any(|k| k["suppressed"] == true),
+        "tiny breakdowns are suppressed"
+    );
+    assert!(
+        report.join("kpi.parquet").is_file()
+            && report.join("kpi.csv").is_file()
+            && report.join("_SUCCESS").is_file()
+    );
+}

@@ -161,12 +161,20 @@ pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoErr
 /// A named point between two writes where a test can make the run fail, to check that a run
 /// killed there leaves every store as before the run or as after it. Set
 /// `SDU_FAIL_AT=<name>` to fail at that point; unset, this does nothing.
+/// With `SDU_FAIL_SKIP=k`, the first k passes through the point succeed.
 pub fn fail_point(name: &str) -> Result<(), IoError> {
+    static PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     match std::env::var("SDU_FAIL_AT") {
-        Ok(v) if v == name => Err(IoError::Write {
-            path: PathBuf::from(name),
-            source: std::io::Error::other(format!("failure injected at `{name}` (SDU_FAIL_AT)")),
-        }),
+        Ok(v)
+            if v == name
+                && PASSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                    >= std::env::var("SDU_FAIL_SKIP").ok().and_then(|k| k.parse().ok()).unwrap_or(0) =>
+        {
+            Err(IoError::Write {
+                path: PathBuf::from(name),
+                source: std::io::Error::other(format!("failure injected at `{name}` (SDU_FAIL_AT)")),
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -174,6 +182,17 @@ pub fn fail_point(name: &str) -> Result<(), IoError> {
 /// Writes a text file.
 pub fn write_text(path: &Path, text: &str) -> Result<(), IoError> {
     fs::write(path, text).map_err(write_err(path))
+}
+
+/// Writes a ledger file atomically when it has rows; without rows, removes an earlier one.
+pub fn write_or_remove(df: &mut DataFrame, path: &Path) -> Result<(), IoError> {
+    if df.height() > 0 {
+        write_parquet_atomic(df, path)
+    } else if path.exists() {
+        fs::remove_file(path).map_err(write_err(path))
+    } else {
+        Ok(())
+    }
 }
 
 /// Writes an empty marker file.
@@ -237,5 +256,73 @@ impl Drop for Staging {
         if !self.published {
             let _ = fs::remove_dir_all(&self.tmp);
         }
+    }
+}
+
+/// An exclusive lock on an output folder: `<dir>/.sdu.lock` holds the owner's pid and start
+/// time. A lock left by a process that no longer runs is reported and taken over; one held
+/// by a live process stops the run.
+pub struct Lock {
+    path: PathBuf,
+    /// The stale lock this one replaced, if any (pid, since).
+    pub replaced: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "{path}: another run (pid {pid}, since {since}) holds this output folder; wait for it, or stop it"
+    )]
+    Held { path: PathBuf, pid: u32, since: String },
+    #[error("{path}: cannot take the lock")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+impl Lock {
+    pub fn acquire(dir: &Path) -> Result<Lock, LockError> {
+        let path = dir.join(".sdu.lock");
+        let io = |source| LockError::Io { path: path.clone(), source };
+        fs::create_dir_all(dir).map_err(io)?;
+        let mut replaced = None;
+        for _ in 0..2 {
+            match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    let since = chrono::Utc::now().to_rfc3339();
+                    writeln!(f, "{} {since}", std::process::id()).map_err(io)?;
+                    return Ok(Lock { path, replaced });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = fs::read_to_string(&path).unwrap_or_default();
+                    let mut parts = text.split_whitespace();
+                    let pid: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                    let since = parts.next().unwrap_or("an unknown time").to_string();
+                    if pid != 0 && alive(pid) {
+                        return Err(LockError::Held { path, pid, since });
+                    }
+                    tracing::warn!(
+                        "{}: stale lock of pid {pid} (since {since}), which no longer runs: taking it over",
+                        path.display()
+                    );
+                    replaced = Some(format!("pid {pid} since {since}"));
+                    fs::remove_file(&path).map_err(io)?;
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Err(LockError::Io { path, source: std::io::Error::other("the lock file keeps reappearing") })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
     }
 }

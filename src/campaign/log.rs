@@ -89,6 +89,11 @@ fn files(out: &Path) -> Result<Vec<((NaiveDateTime, Step), PathBuf)>, LogError> 
     Ok(files)
 }
 
+/// The latest run the ledger holds, if any.
+pub fn last_run(out: &Path) -> Result<Option<(NaiveDateTime, Step)>, LogError> {
+    Ok(files(out)?.last().map(|(k, _)| *k))
+}
+
 /// Every event recorded by runs before (`at`, `step`). A later run in the ledger is an
 /// error: the past is not rewritten.
 pub fn read_before(out: &Path, at: NaiveDateTime, step: Step) -> Result<Vec<CaseEvent>, LogError> {

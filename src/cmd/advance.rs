@@ -206,7 +206,9 @@ pub fn execute(
         outputs: vec![],
     })?;
     io::fail_point("advance:before-ledger")?;
-    io::write_parquet_atomic(&mut log::frame(&events)?, &log::file(out, at, Step::Advance))?;
+    // A run that changed nothing leaves no file (and a re-run that now changes nothing
+    // removes the one it wrote before).
+    io::write_or_remove(&mut log::frame(&events)?, &log::file(out, at, Step::Advance))?;
     Ok(format!(
         "advanced to {at}: {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} quarantined), {} second SMS, {timed_out} timed out, {} re-issue requests → {}",
         counts.received,

@@ -79,24 +79,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let tally = campaign.tally();
-    print!("{:<18}", "pilot");
-    for s in State::ALL {
-        print!(" {:>10}", s.code().chars().take(10).collect::<String>());
-    }
-    println!(" {:>8}", "cases");
-    for (pilot, per) in &tally {
-        if a.pilot.as_ref().is_some_and(|p| p != pilot) {
-            continue;
+    for line in status_lines(&a.out, &pilots)? {
+        if a.pilot.as_ref().is_none_or(|p| {
+            line.starts_with("pilot") || line.starts_with(p.as_str()) || line.contains("matched no case")
+        }) {
+            println!("{line}");
         }
-        print!("{pilot:<18}");
-        for s in State::ALL {
-            print!(" {:>10}", per.get(&s).copied().unwrap_or(0));
-        }
-        println!(" {:>8}", per.values().sum::<u64>());
-    }
-    if !campaign.unmatched.is_empty() {
-        println!("{} replies matched no case", campaign.unmatched.len());
     }
     Ok(())
+}
+
+/// The status table: a header, a line per pilot, and the unmatched replies.
+pub fn status_lines(out: &std::path::Path, pilots: &[crate::config::Pilot]) -> anyhow::Result<Vec<String>> {
+    let offers = ledger::to_offers(&ledger::offers_until(out, chrono::NaiveDate::MAX)?)?;
+    let campaign = Campaign::load(offers, log::read_all(out)?, pilots)?;
+    let mut lines = Vec::new();
+    let mut head = format!("{:<18}", "pilot");
+    for s in State::ALL {
+        head.push_str(&format!(" {:>10}", s.code().chars().take(10).collect::<String>()));
+    }
+    head.push_str(&format!(" {:>8}", "cases"));
+    lines.push(head);
+    for (pilot, per) in &campaign.tally() {
+        let mut line = format!("{pilot:<18}");
+        for s in State::ALL {
+            line.push_str(&format!(" {:>10}", per.get(&s).copied().unwrap_or(0)));
+        }
+        line.push_str(&format!(" {:>8}", per.values().sum::<u64>()));
+        lines.push(line);
+    }
+    if !campaign.unmatched.is_empty() {
+        lines.push(format!("{} replies matched no case", campaign.unmatched.len()));
+    }
+    Ok(lines)
 }

@@ -299,7 +299,7 @@ pub fn publish_pilot(
         ])
         .collect()?;
     io::fail_point("candidates:before-ledger")?;
-    io::write_parquet_atomic(&mut offers, &ledger::offers_file(&job.out, &run.pilot.id, job.as_of))?;
+    io::write_or_remove(&mut offers, &ledger::offers_file(&job.out, &run.pilot.id, job.as_of))?;
     Ok(path)
 }
 
@@ -314,9 +314,14 @@ pub fn resolve(common: &super::RunArgs, out: &Path) -> anyhow::Result<Job> {
 /// Computes every pilot, then publishes them all: an error before publication publishes
 /// nothing.
 pub fn execute(job: &Job) -> anyhow::Result<Vec<(PilotRun, PathBuf)>> {
-    let started = chrono::Utc::now();
     let inputs = stage_inputs(&job.snapshot, true)
         .with_context(|| format!("reading snapshot {}", job.snapshot.dir().display()))?;
+    execute_with(job, &inputs)
+}
+
+/// As [`execute`], on registries already staged (a daily run or a backfill reads them once).
+pub fn execute_with(job: &Job, inputs: &Inputs) -> anyhow::Result<Vec<(PilotRun, PathBuf)>> {
+    let started = chrono::Utc::now();
     let mut runs = Vec::new();
     for pilot in &job.pilots {
         runs.push(run_pilot(job, &inputs, pilot)?);

@@ -56,6 +56,18 @@ pub fn execute(
     at: chrono::NaiveDateTime,
     pilots: &[crate::config::Pilot],
 ) -> anyhow::Result<String> {
+    let mobile = snapshot.stage(&mb::SPEC)?.frame;
+    execute_with(snapshot, mobile, out, at, pilots)
+}
+
+/// As [`execute`], with МАБ already staged.
+pub fn execute_with(
+    snapshot: &Snapshot,
+    mobile: LazyFrame,
+    out: &std::path::Path,
+    at: chrono::NaiveDateTime,
+    pilots: &[crate::config::Pilot],
+) -> anyhow::Result<String> {
     let started = chrono::Utc::now();
     let mut campaign = load(out, pilots, at, Step::Dispatch)?;
     let waiting: Vec<String> = campaign
@@ -64,9 +76,8 @@ pub fn execute(
         .filter(|c| c.state == crate::campaign::state::State::Offered)
         .map(|c| c.offer.iin.clone())
         .collect();
-    let staged = snapshot.stage(&mb::SPEC)?;
     let iins = DataFrame::new(waiting.len(), vec![Column::new(mb::IIN.into(), waiting)])?.lazy();
-    let numbers = latest_numbers(staged.frame, iins, at)
+    let numbers = latest_numbers(mobile, iins, at)
         .collect()
         .map_err(anyhow::Error::from)
         .context("looking up МАБ numbers")?;
@@ -107,7 +118,9 @@ pub fn execute(
         outputs: vec![],
     })?;
     io::fail_point("dispatch:before-ledger")?;
-    io::write_parquet_atomic(&mut log::frame(&events)?, &log::file(out, at, Step::Dispatch))?;
+    // A run that changed nothing leaves no file (and a re-run that now changes nothing
+    // removes the one it wrote before).
+    io::write_or_remove(&mut log::frame(&events)?, &log::file(out, at, Step::Dispatch))?;
     let no_number = events.iter().filter(|e| e.kind == crate::campaign::Kind::NoNumber).count();
     Ok(format!("dispatched at {at}: {} SMS, {no_number} without a number → {}", sms.len(), target.display()))
 }

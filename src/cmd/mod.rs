@@ -3,6 +3,7 @@
 //! calls the layers and prints a short summary.
 
 pub mod advance;
+pub mod backfill;
 pub mod campaign;
 mod campaign_common;
 pub mod candidates;
@@ -10,6 +11,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod explain;
 pub mod report;
+pub mod run;
 pub mod simulate;
 pub mod synth;
 pub mod validate;
@@ -45,6 +47,8 @@ pub enum Command {
     Campaign(campaign::Args),
     SimulatePortal(simulate::Args),
     Report(report::Args),
+    Run(run::Args),
+    Backfill(backfill::Args),
     Demo(demo::Args),
     Explain(explain::Args),
     Synth(synth::Args),
@@ -69,6 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Campaign(args) => campaign::run(args),
         Command::SimulatePortal(args) => simulate::run(args),
         Command::Report(args) => report::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Backfill(args) => backfill::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Synth(args) => synth::run(args),

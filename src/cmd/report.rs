@@ -251,28 +251,21 @@ pub fn execute(
     .map(String::from)
     .to_vec();
     blocks.push(Block::Table(head.clone(), table(&campaign_metrics)));
-    let weeks: Vec<String> = rows
-        .iter()
-        .filter(|k| k.period != TOTAL && k.pilot == ALL && k.region == ALL && k.metric == "offered")
-        .map(|k| k.period.clone())
-        .filter(|w| from.is_none_or(|f| w.as_str() >= metrics::iso_week(f).as_str()))
-        .collect::<BTreeSet<_>>()
+    let cumulative: Vec<_> = metrics::cumulative_by_week(&inputs.campaign, as_of)
         .into_iter()
+        .filter(|(w, ..)| from.is_none_or(|f| w.as_str() >= metrics::iso_week(f).as_str()))
         .collect();
-    let series: Vec<(String, Vec<Option<f64>>)> =
-        [("acceptance", "acceptance_rate_decided"), ("timeout", "timeout_rate_decided")]
-            .iter()
-            .map(|(name, m)| {
-                (
-                    name.to_string(),
-                    weeks.iter().map(|w| lookup.get(ALL, w, ALL, m).and_then(|k| k.value)).collect(),
-                )
-            })
-            .collect();
+    let weeks: Vec<String> = cumulative.iter().map(|c| c.0.clone()).collect();
+    // Points resting on fewer than --min-cell decided cases are left out (gaps).
+    let rate = |n: f64, d: f64| (d >= min_cell as f64).then(|| n / d);
+    let series = vec![
+        ("acceptance".to_string(), cumulative.iter().map(|c| rate(c.1, c.3)).collect::<Vec<_>>()),
+        ("timeout".to_string(), cumulative.iter().map(|c| rate(c.2, c.3)).collect::<Vec<_>>()),
+    ];
     charts::line_chart(
         &chart_dir,
         "weekly-rates",
-        "Апта сайынғы үлестер / Доля принятых и истёкших по неделям",
+        "Қабылдау мен мерзімі өту үлесі / Доля принятых и истёкших (нарастающим итогом по неделям)",
         &weeks,
         &series,
     )?;

@@ -31,9 +31,22 @@ pub struct Args {
     /// Plant no defects (same as --dirty-rate 0).
     #[arg(long)]
     pub clean: bool,
+    /// Share of organizations renamed a year [default: the scale's, 0.006].
+    #[arg(long)]
+    pub rename_rate: Option<f64>,
+    /// Multiplier on the shares of organizations holding pilot permits [default: the scale's].
+    #[arg(long)]
+    pub pilot_boost: Option<f64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.rename_rate.is_some_and(|r| !(0.0..=1.0).contains(&r))
+        || args.pilot_boost.is_some_and(|b| !(0.0..=20.0).contains(&b))
+    {
+        return Err(
+            super::UsageError("--rename-rate must be in 0..1 and --pilot-boost in 0..20".into()).into()
+        );
+    }
     if !(0.0..=0.05).contains(&args.dirty_rate) {
         return Err(super::UsageError(format!(
             "--dirty-rate must be between 0 and 0.05, got {}",
@@ -41,12 +54,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let cfg = SynthConfig {
-        scale: args.scale,
-        seed: args.seed,
-        as_of: args.as_of,
-        dirty_rate: if args.clean { 0.0 } else { args.dirty_rate },
-    };
+    let mut cfg =
+        SynthConfig::new(args.scale, args.seed, args.as_of, if args.clean { 0.0 } else { args.dirty_rate });
+    cfg.rename_rate = args.rename_rate;
+    cfg.pilot_boost = args.pilot_boost;
     if cfg.as_of < synth::renames_from() {
         return Err(
             super::UsageError(format!("--as-of must be on or after {}", synth::renames_from())).into()

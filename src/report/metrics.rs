@@ -273,3 +273,31 @@ mod tests {
         );
     }
 }
+
+/// Acceptance and timeout among decided cases, cumulative to each ISO week of the offer
+/// (all pilots): (week, accepted, timed out, decided), counts to date. Weekly cells are
+/// mostly too small to publish; cumulative ones grow past the threshold within weeks.
+pub fn cumulative_by_week(campaign: &Campaign, as_of: NaiveDate) -> Vec<(String, f64, f64, f64)> {
+    let end = as_of.succ_opt().expect("date in range").and_hms_opt(0, 0, 0).expect("midnight");
+    let mut per_week: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    for case in campaign.cases.values().filter(|c| c.offer.offered_on <= as_of) {
+        let state = case.history.iter().filter(|e| e.at < end).filter_map(|e| e.state_after).last();
+        let w = per_week.entry(iso_week(case.offer.offered_on)).or_default();
+        match state {
+            Some(State::Accepted) => (w.0 += 1.0, w.2 += 1.0),
+            Some(State::TimedOut) => (w.1 += 1.0, w.2 += 1.0),
+            Some(State::Declined) => ((), w.2 += 1.0),
+            _ => ((), ()),
+        };
+    }
+    let (mut a, mut t, mut d) = (0.0, 0.0, 0.0);
+    per_week
+        .into_iter()
+        .map(|(week, (wa, wt, wd))| {
+            a += wa;
+            t += wt;
+            d += wd;
+            (week, a, t, d)
+        })
+        .collect()
+}

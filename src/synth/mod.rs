@@ -82,6 +82,28 @@ pub struct SynthConfig {
     pub as_of: NaiveDate,
     /// Share of rows given a planted defect, per defect class; 0 = clean.
     pub dirty_rate: f64,
+    /// Overrides of the scale's rename rate (a year) and pilot-permit multiplier, for a world
+    /// that must show many cases at a small size (the demo). None: the scale's own.
+    pub rename_rate: Option<f64>,
+    pub pilot_boost: Option<f64>,
+}
+
+impl SynthConfig {
+    pub fn new(scale: Scale, seed: u64, as_of: NaiveDate, dirty_rate: f64) -> SynthConfig {
+        SynthConfig { scale, seed, as_of, dirty_rate, rename_rate: None, pilot_boost: None }
+    }
+
+    /// The scale's sizes and rates with the overrides applied.
+    pub fn sizes(&self) -> Sizes {
+        let mut s = self.scale.sizes();
+        if let Some(r) = self.rename_rate {
+            s.rename_rate = r;
+        }
+        if let Some(b) = self.pilot_boost {
+            s.pilot_boost = b;
+        }
+        s
+    }
 }
 
 /// The world's history starts here (statuses, deaths, emigration).
@@ -106,6 +128,7 @@ pub struct SynthSummary {
     pub seed: u64,
     pub as_of: String,
     pub dirty_rate: f64,
+    pub sizes: Option<Sizes>,
     pub rows: BTreeMap<String, u64>,
     /// Planted defects: rule id → failing rows that rule must report.
     pub planted: BTreeMap<String, u64>,
@@ -151,6 +174,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, SynthErro
         seed: cfg.seed,
         as_of: cfg.as_of.to_string(),
         dirty_rate: cfg.dirty_rate,
+        sizes: Some(cfg.sizes()),
         ..Default::default()
     };
     let world = people::generate(cfg, staging.dir(), &mut summary)?;

@@ -226,7 +226,7 @@ fn bin_plan(n: usize, seed: u64, as_of: NaiveDate) -> Vec<(i32, u32, EntityType,
 
 fn make_orgs(cfg: &SynthConfig, n: usize) -> Vec<Org> {
     let as_of = days(cfg.as_of);
-    let sizes = cfg.scale.sizes();
+    let sizes = cfg.sizes();
     let regions = names::region_weights();
     let form_weights: Vec<f64> = LEGAL_FORMS.iter().map(|f| f.2).collect();
     let mut bins = Vec::with_capacity(n);
@@ -560,7 +560,7 @@ fn status(valid_until: Option<i32>, as_of: i32, ended: bool, r: &mut Rng) -> &'s
 
 fn org_permits(cfg: &SynthConfig, j: usize, o: &Org, mean_other: f64) -> Vec<Permit> {
     let as_of = days(cfg.as_of);
-    let boost = cfg.scale.sizes().pilot_boost;
+    let boost = cfg.sizes().pilot_boost;
     let mut r = Rng::keyed(cfg.seed, stream::ORG_PERMITS, j as u64);
     let end = o.end(as_of);
     let mut out = Vec::new();
@@ -636,7 +636,7 @@ fn person_permit(cfg: &SynthConfig, world: &World, k: usize) -> Permit {
     let weights: Vec<f64> = services.iter().map(|s| SERVICES[*s].share).collect();
     let s = services[r.weighted(&weights)];
     let svc = &SERVICES[s];
-    let bias = cfg.scale.sizes().holder_name_change_bias;
+    let bias = cfg.sizes().holder_name_change_bias;
     let start = days(NaiveDate::from_ymd_opt(2005, 1, 1).unwrap());
     let (person, issued) = match world.name_changed.is_empty() {
         false if svc.pilot && r.chance(bias) => {
@@ -683,7 +683,7 @@ fn write_permits(
     dir: &Path,
     summary: &mut SynthSummary,
 ) -> Result<(), SynthError> {
-    let sizes = cfg.scale.sizes();
+    let sizes = cfg.sizes();
     let by_person = sizes.permits / 10;
     let pilot_mean: f64 =
         SERVICES.iter().filter(|s| s.pilot && !s.by_person).map(|s| s.share * sizes.pilot_boost).sum();
@@ -760,7 +760,7 @@ pub fn generate(
     dir: &Path,
     summary: &mut SynthSummary,
 ) -> Result<(), SynthError> {
-    let orgs = make_orgs(cfg, cfg.scale.sizes().legal_entities);
+    let orgs = make_orgs(cfg, cfg.sizes().legal_entities);
     write_entities(&orgs, dir, summary)?;
     write_renames(&orgs, dir, summary)?;
     write_heads(cfg, world, &orgs, dir, summary)?;

@@ -374,7 +374,7 @@ fn base(cfg: &SynthConfig, n: usize) -> World {
         seed: cfg.seed,
         as_of: days(cfg.as_of),
         dirty_rate: cfg.dirty_rate,
-        status_boost: cfg.scale.sizes().status_boost,
+        status_boost: cfg.sizes().status_boost,
         name_changed: Vec::new(),
     }
 }
@@ -635,7 +635,7 @@ fn chunk(w: &World, range: std::ops::Range<usize>) -> Chunk {
 /// Writes `individuals`, `mobile_base` and `civil_acts`, and returns the people for the
 /// organization generator.
 pub fn generate(cfg: &SynthConfig, dir: &Path, summary: &mut SynthSummary) -> Result<World, SynthError> {
-    let n = cfg.scale.sizes().individuals;
+    let n = cfg.sizes().individuals;
     let mut world = base(cfg, n);
     let bar = progress(n as u64, "individuals");
     let ind_schema = chunk(&world, 0..0).individuals.schema().as_ref().clone();
@@ -745,12 +745,12 @@ mod tests {
 
     #[test]
     fn births_come_in_iin_order() {
-        let cfg = SynthConfig {
-            scale: super::super::Scale::Tiny,
-            seed: 1,
-            as_of: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-            dirty_rate: 0.0,
-        };
+        let cfg = SynthConfig::new(
+            super::super::Scale::Tiny,
+            1,
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            0.0,
+        );
         let w = base(&cfg, 5_000);
         assert_eq!(w.len(), 5_000);
         let strings: Vec<String> = (0..w.len()).map(|i| w.iin_string(i)).collect();

@@ -5,6 +5,7 @@ mod candidates;
 mod candidates_run;
 mod common;
 mod contract;
+mod daily;
 mod report;
 mod rules;
 mod synth;

@@ -237,7 +237,11 @@ fn funnel_json(
         }
     }
     let offered = total(dimension::OUTCOME, outcome::OFFERED);
-    let previously = outcomes.column(c::PREVIOUSLY_OFFERED_ON)?.is_not_null().sum().unwrap_or(0) as u64;
+    // Offered today and already offered on an earlier date (a case whose recipient has since
+    // met a criterion keeps its earlier date but is not offered today).
+    let offered_now = outcomes.column(c::OUTCOME)?.str()?.equal(outcome::OFFERED);
+    let previously =
+        (offered_now & outcomes.column(c::PREVIOUSLY_OFFERED_ON)?.is_not_null()).sum().unwrap_or(0) as u64;
     Ok(json!({
         "pilot": pilot.id,
         "as_of": as_of.to_string(),

@@ -71,7 +71,7 @@ const READS: [&TableSpec; 6] = [
 ];
 
 fn count(lf: LazyFrame, column: &str) -> PolarsResult<u64> {
-    let df = lf.collect()?;
+    let df = crate::pipeline::collect_streaming(lf)?;
     Ok(df.column(column)?.cast(&DataType::UInt64)?.u64()?.get(0).unwrap_or(0))
 }
 
@@ -121,11 +121,11 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
 pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<PilotRun> {
     let scope = Scope { pilot, as_of: job.as_of };
     let prior = ledger::offered_before(&job.out, &pilot.id, job.as_of)?;
-    let outcomes = evaluate(&inputs.registries, scope)?
+    let plan = evaluate(&inputs.registries, scope)?
         .join(prior, [col(c::CASE_ID)], [col(c::CASE_ID)], JoinArgs::new(JoinType::Left))
         .rename([OFFERED_ON], [c::PREVIOUSLY_OFFERED_ON], true)
-        .sort([c::EVENT_ID], SortMultipleOptions::default())
-        .collect()
+        .sort([c::EVENT_ID], SortMultipleOptions::default());
+    let outcomes = crate::pipeline::collect_streaming(plan)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("evaluating pilot {}", pilot.id))?;
     let new_offer = col(c::OUTCOME).eq(lit(outcome::OFFERED)).and(col(c::PREVIOUSLY_OFFERED_ON).is_null());

@@ -83,6 +83,12 @@ pub mod event_kind {
     pub const NAME_CHANGE: &str = "name_change";
 }
 
+/// Collects a plan with polars' streaming engine: scans are read in morsels and the large
+/// registries are filtered and joined on the way in, instead of being held whole.
+pub fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
+}
+
 /// A date literal of polars' `Date` type.
 pub fn day(d: NaiveDate) -> Expr {
     lit(Scalar::new_date(crate::synth::frame::days(d)))

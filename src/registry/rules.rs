@@ -24,6 +24,9 @@ enum Check {
     Row(Expr),
     /// The column's value (when set) must exist in another table's key.
     Reference(Reference),
+    /// No two rows share these key columns. Evaluated as a join against the duplicated keys
+    /// (a group-by), which streams, rather than a window over the whole column.
+    Unique(&'static [&'static str]),
 }
 
 /// One row rule of one table.
@@ -142,22 +145,17 @@ pub fn rules(table: &'static TableSpec) -> Vec<Rule> {
         }
     }
     if !table.key.is_empty() {
-        let key = if table.key.len() == 1 {
-            col(table.key[0])
-        } else {
-            as_struct(table.key.iter().map(|k| col(*k)).collect())
-        };
-        out.push(Rule::row(
+        out.push(Rule {
+            id: format!("{}.{}.unique", table.name, table.key[0]),
             table,
-            table.key[0],
-            "unique",
-            Severity::Error,
-            format!(
+            column: table.key[0],
+            severity: Severity::Error,
+            description: format!(
                 "primary key ({}) is unique; every row sharing a key is quarantined",
                 table.key.join(", ")
             ),
-            key.is_duplicated(),
-        ));
+            check: Check::Unique(table.key),
+        });
     }
     for i in table.intervals {
         out.push(Rule {
@@ -257,6 +255,26 @@ pub fn flags(
     for (n, rule) in rules.iter().enumerate() {
         match &rule.check {
             Check::Row(e) => row_flags.push(e.clone().alias(rule.id.as_str())),
+            Check::Unique(keys) => {
+                let marker = format!("__dup_{n}");
+                let key_cols: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+                let dups = snapshot
+                    .scan(table)?
+                    .group_by(key_cols.clone())
+                    .agg([len().alias("__rows")])
+                    .filter(col("__rows").gt(lit(1)))
+                    .select(
+                        key_cols
+                            .iter()
+                            .cloned()
+                            .chain([lit(true).alias(marker.as_str())])
+                            .collect::<Vec<_>>(),
+                    );
+                lf = lf
+                    .join(dups, key_cols.clone(), key_cols, JoinArgs::new(JoinType::Left))
+                    .with_column(col(marker.as_str()).is_not_null().alias(rule.id.as_str()))
+                    .drop(cols([marker.as_str()]));
+            }
             Check::Reference(r) => {
                 let key = format!("__ref_key_{n}");
                 let found = format!("__ref_found_{n}");

@@ -48,6 +48,34 @@ pub struct Manifest {
     pub outputs: Vec<FileEntry>,
 }
 
+impl Manifest {
+    /// A manifest for a run that started at `started` and finishes now; outputs are filled in
+    /// by [`RunFolder::publish`].
+    pub fn new(
+        started: chrono::DateTime<chrono::Utc>,
+        as_of: String,
+        pilot: Option<String>,
+        snapshot: String,
+        inputs: Vec<InputEntry>,
+    ) -> Manifest {
+        Manifest {
+            schema_version: SCHEMA_VERSION,
+            tool: "sdu",
+            tool_version: env!("CARGO_PKG_VERSION"),
+            run: RunInfo {
+                id: run_id(started),
+                started_at: started.to_rfc3339(),
+                finished_at: chrono::Utc::now().to_rfc3339(),
+            },
+            as_of,
+            pilot,
+            snapshot,
+            inputs,
+            outputs: vec![],
+        }
+    }
+}
+
 /// A folder being filled; nothing is visible at the target until [`RunFolder::publish`].
 pub struct RunFolder {
     staging: Staging,

@@ -4,7 +4,7 @@ use super::campaign_common::{load, parse_time};
 use crate::campaign::{files, log, log::Step, Kind, Reply};
 use crate::config::load_pilots;
 use crate::io;
-use crate::publish::{self, InputEntry, Manifest, RunFolder, RunInfo};
+use crate::publish::{InputEntry, Manifest, RunFolder};
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use polars::prelude::*;
@@ -190,21 +190,7 @@ pub fn execute(
         "reissue_requests": requests.height(),
     });
     folder.json("advance.json", &summary, 1)?;
-    folder.publish(Manifest {
-        schema_version: publish::SCHEMA_VERSION,
-        tool: "sdu",
-        tool_version: env!("CARGO_PKG_VERSION"),
-        run: RunInfo {
-            id: publish::run_id(started),
-            started_at: started.to_rfc3339(),
-            finished_at: chrono::Utc::now().to_rfc3339(),
-        },
-        as_of: at.to_string(),
-        pilot: None,
-        snapshot: String::new(),
-        inputs,
-        outputs: vec![],
-    })?;
+    folder.publish(Manifest::new(started, at.to_string(), None, String::new(), inputs))?;
     io::fail_point("advance:before-ledger")?;
     // A run that changed nothing leaves no file (and a re-run that now changes nothing
     // removes the one it wrote before).

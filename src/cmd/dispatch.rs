@@ -5,7 +5,7 @@ use crate::campaign::{files, log, log::Step};
 use crate::config::load_pilots;
 use crate::io;
 use crate::pipeline::numbers::latest_numbers;
-use crate::publish::{self, InputEntry, Manifest, RunFolder, RunInfo};
+use crate::publish::{InputEntry, Manifest, RunFolder};
 use crate::registry::{mobile_base as mb, Snapshot};
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -102,21 +102,13 @@ pub fn execute_with(
         rows: 0,
         left_out: 0,
     }];
-    folder.publish(Manifest {
-        schema_version: publish::SCHEMA_VERSION,
-        tool: "sdu",
-        tool_version: env!("CARGO_PKG_VERSION"),
-        run: RunInfo {
-            id: publish::run_id(started),
-            started_at: started.to_rfc3339(),
-            finished_at: chrono::Utc::now().to_rfc3339(),
-        },
-        as_of: at.to_string(),
-        pilot: None,
-        snapshot: snapshot.dir().display().to_string(),
+    folder.publish(Manifest::new(
+        started,
+        at.to_string(),
+        None,
+        snapshot.dir().display().to_string(),
         inputs,
-        outputs: vec![],
-    })?;
+    ))?;
     io::fail_point("dispatch:before-ledger")?;
     // A run that changed nothing leaves no file (and a re-run that now changes nothing
     // removes the one it wrote before).

@@ -2,7 +2,7 @@
 
 use crate::config::{load_pilots, Pilot};
 use crate::pipeline::outcome;
-use crate::publish::{self, Manifest, RunFolder, RunInfo};
+use crate::publish::{Manifest, RunFolder};
 use crate::report::metrics::{self, ALL, TOTAL};
 use crate::report::render::{self, baseline_rows, show, Block, Lookup};
 use crate::report::{charts, kpi_frame, load, BASELINE};
@@ -341,20 +341,6 @@ pub fn execute(
     }
     folder.text("report.md", &render::markdown(&blocks))?;
     folder.text("report.html", &render::html(&blocks, &format!("SDU KPI report {as_of}"), &dir)?)?;
-    let path = folder.publish(Manifest {
-        schema_version: publish::SCHEMA_VERSION,
-        tool: "sdu",
-        tool_version: env!("CARGO_PKG_VERSION"),
-        run: RunInfo {
-            id: publish::run_id(started),
-            started_at: started.to_rfc3339(),
-            finished_at: chrono::Utc::now().to_rfc3339(),
-        },
-        as_of: as_of.to_string(),
-        pilot: None,
-        snapshot: String::new(),
-        inputs: vec![],
-        outputs: vec![],
-    })?;
+    let path = folder.publish(Manifest::new(started, as_of.to_string(), None, String::new(), vec![]))?;
     Ok(path)
 }

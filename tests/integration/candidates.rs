@@ -432,3 +432,44 @@ fn funnel_counts_every_reason_and_the_first() {
     assert_eq!(get("first_reason", "recipient_incapable"), 1);
     assert_eq!(get("service", "san-specialist-cert"), 2);
 }
+
+/// Writes the scenario as a snapshot folder (with the fixture's МАБ table).
+fn write_scenario(dir: &std::path::Path) {
+    let regs = scenario().registries();
+    let mut tables = crate::common::valid_snapshot();
+    for (name, lf) in [
+        ("legal_entities", regs.legal_entities),
+        ("legal_entity_renames", regs.renames),
+        ("legal_entity_heads", regs.heads),
+        ("permits", regs.permits),
+        ("individuals", regs.individuals),
+        ("civil_acts", regs.civil_acts),
+    ] {
+        tables.insert(name, lf.collect().unwrap());
+    }
+    crate::common::write_snapshot(dir, &tables);
+}
+
+#[test]
+fn an_offer_whose_recipient_later_meets_a_criterion_is_not_counted_as_offered_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_scenario(&tmp.path().join("w"));
+    let run = |day: &str| {
+        let o = crate::common::sdu(&["candidates", "--snapshot", "w", "--as-of", day, "--out", "out"], tmp.path());
+        assert!(o.status.success(), "{}", crate::common::stderr(&o));
+        let f: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(tmp.path().join(format!("out/{day}/sanitary/funnel.json"))).unwrap()).unwrap();
+        f
+    };
+    // On 5 March organization 13's head is alive: offered. He dies on 1 May.
+    let march = run("2026-03-05");
+    assert!(march["offers"]["new"].as_u64().unwrap() > 0);
+    let june = run(D);
+    let offers = &june["offers"];
+    assert_eq!(
+        offers["offered"].as_u64().unwrap(),
+        offers["new"].as_u64().unwrap() + offers["previously_offered"].as_u64().unwrap(),
+        "{offers}"
+    );
+    assert_eq!(june["by_outcome"]["recipient_dead_or_missing"], 6);
+}

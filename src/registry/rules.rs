@@ -24,6 +24,9 @@ enum Check {
     Row(Expr),
     /// The column's value (when set) must exist in another table's key.
     Reference(Reference),
+    /// An identifier column's first failing check has this code (see [`id_code`]); the code
+    /// is computed once per column however many rules read it.
+    IdCode(&'static str, Id, i32),
     /// No two rows share these key columns. Evaluated as a join against the duplicated keys
     /// (a group-by), which streams, rather than a window over the whole column.
     Unique(&'static [&'static str]),
@@ -89,6 +92,34 @@ fn id_code(kind: Id, column: &str) -> Expr {
     )
 }
 
+/// A 12-digit identifier as a number, for grouping and joining; anything else (a malformed
+/// value the format rule reports) as a hash with the top bit set, so it never meets a number.
+fn id_number(column: &str) -> Expr {
+    col(column).map(
+        |c: Column| {
+            let ca = c.str()?;
+            let out: UInt64Chunked = ca
+                .iter()
+                .map(|v| {
+                    v.map(|s| {
+                        let b = s.as_bytes();
+                        if b.len() == 12 && b.iter().all(u8::is_ascii_digit) {
+                            b.iter().fold(0u64, |a, d| a * 10 + u64::from(d - b'0'))
+                        } else {
+                            use std::hash::{Hash, Hasher};
+                            let mut h = std::collections::hash_map::DefaultHasher::new();
+                            s.hash(&mut h);
+                            h.finish() | (1 << 63)
+                        }
+                    })
+                })
+                .collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::UInt64)),
+    )
+}
+
 fn id_rules(table: &'static TableSpec, column: &'static str, kind: Id) -> Vec<Rule> {
     let what = match kind {
         Id::Iin => "IIN",
@@ -109,8 +140,13 @@ fn id_rules(table: &'static TableSpec, column: &'static str, kind: Id) -> Vec<Ru
         (IdError::KindDigit, 4, format!("{what} {kind_digit}")),
     ]
     .into_iter()
-    .map(|(e, code, d)| {
-        Rule::row(table, column, e.code(), Severity::Error, d, id_code(kind, column).eq(lit(code)))
+    .map(|(e, code, d)| Rule {
+        id: format!("{}.{}.{}", table.name, column, e.code()),
+        table,
+        column,
+        severity: Severity::Error,
+        description: d,
+        check: Check::IdCode(column, kind, code),
     })
     .collect()
 }
@@ -252,28 +288,54 @@ pub fn flags(
 ) -> Result<LazyFrame, RegistryError> {
     let mut lf = snapshot.scan(table)?.with_row_index(ROW_INDEX, None);
     let mut row_flags = Vec::new();
+    let mut coded: Vec<&str> = Vec::new();
+    for rule in rules {
+        if let Check::IdCode(column, kind, _) = rule.check {
+            if !coded.contains(&column) {
+                coded.push(column);
+                lf = lf.with_column(id_code(kind, column).alias(format!("__id_{column}").as_str()));
+            }
+        }
+    }
     for (n, rule) in rules.iter().enumerate() {
         match &rule.check {
+            Check::IdCode(column, _, code) => {
+                row_flags.push(col(format!("__id_{column}").as_str()).eq(lit(*code)).alias(rule.id.as_str()))
+            }
             Check::Row(e) => row_flags.push(e.clone().alias(rule.id.as_str())),
             Check::Unique(keys) => {
-                let marker = format!("__dup_{n}");
-                let key_cols: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
-                let dups = snapshot
-                    .scan(table)?
-                    .group_by(key_cols.clone())
-                    .agg([len().alias("__rows")])
-                    .filter(col("__rows").gt(lit(1)))
-                    .select(
-                        key_cols
-                            .iter()
-                            .cloned()
-                            .chain([lit(true).alias(marker.as_str())])
-                            .collect::<Vec<_>>(),
-                    );
-                lf = lf
-                    .join(dups, key_cols.clone(), key_cols, JoinArgs::new(JoinType::Left))
-                    .with_column(col(marker.as_str()).is_not_null().alias(rule.id.as_str()))
-                    .drop(cols([marker.as_str()]));
+                // The duplicated keys are few: find them once (grouping a 12-digit
+                // identifier as a number, several times faster than grouping strings),
+                // then flag rows by membership instead of a join over the whole table.
+                let is_id = |k: &str| table.column(k).and_then(|c| c.id).is_some();
+                let key_expr = |k: &str| if is_id(k) { id_number(k) } else { col(k) };
+                let packed = if keys.len() == 1 {
+                    key_expr(keys[0]).alias("__key")
+                } else {
+                    concat_str(
+                        keys.iter().map(|k| key_expr(k).cast(DataType::String)).collect::<Vec<_>>(),
+                        "\u{1f}",
+                        false,
+                    )
+                    .alias("__key")
+                };
+                let file = snapshot.path(table);
+                let dups = crate::pipeline::collect_streaming(
+                    snapshot
+                        .scan(table)?
+                        .select([packed.clone()])
+                        .group_by([col("__key")])
+                        .agg([len().alias("__rows")])
+                        .filter(col("__rows").gt(lit(1)))
+                        .select([col("__key")]),
+                )
+                .map_err(|source| RegistryError::Unreadable { file, source })?;
+                let keys_series = dups.column("__key").expect("selected").as_materialized_series().clone();
+                row_flags.push(if keys_series.is_empty() {
+                    lit(false).alias(rule.id.as_str())
+                } else {
+                    packed.is_in(lit(keys_series).implode(false), false).alias(rule.id.as_str())
+                });
             }
             Check::Reference(r) => {
                 let key = format!("__ref_key_{n}");
@@ -295,7 +357,8 @@ pub fn flags(
             }
         }
     }
-    Ok(lf.with_columns(row_flags))
+    let helpers: Vec<String> = coded.iter().map(|c| format!("__id_{c}")).collect();
+    Ok(lf.with_columns(row_flags).drop(cols(helpers)))
 }
 
 /// True where a row fails any of the given rules.

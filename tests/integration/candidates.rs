@@ -455,10 +455,15 @@ fn an_offer_whose_recipient_later_meets_a_criterion_is_not_counted_as_offered_ag
     let tmp = tempfile::tempdir().unwrap();
     write_scenario(&tmp.path().join("w"));
     let run = |day: &str| {
-        let o = crate::common::sdu(&["candidates", "--snapshot", "w", "--as-of", day, "--out", "out"], tmp.path());
+        let o = crate::common::sdu(
+            &["candidates", "--snapshot", "w", "--as-of", day, "--out", "out"],
+            tmp.path(),
+        );
         assert!(o.status.success(), "{}", crate::common::stderr(&o));
-        let f: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(tmp.path().join(format!("out/{day}/sanitary/funnel.json"))).unwrap()).unwrap();
+        let f: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(tmp.path().join(format!("out/{day}/sanitary/funnel.json"))).unwrap(),
+        )
+        .unwrap();
         f
     };
     // On 5 March organization 13's head is alive: offered. He dies on 1 May.

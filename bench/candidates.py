@@ -46,6 +46,23 @@ for t, cols in %r.items():
 """ % (NEEDED,)
 
 
+TWIN = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute("SET threads TO 2")
+con.execute("SET enable_progress_bar = false")
+rows = con.execute(open(sys.argv[1]).read()).fetchall()
+print(dict(rows))
+"""
+
+
+def twin_sql(world, pilot):
+    services = "(" + ", ".join(f"'{s}'" for s in pilot["services"]) + ")"
+    sql = (ROOT / "bench" / "candidates_twin.sql").read_text()
+    return sql.format(snap=world, d=AS_OF, start=pilot["in_force_from"], services=services,
+                      individuals="true" if pilot["individual_holders"] else "false")
+
+
 def timed(cmd):
     with tempfile.NamedTemporaryFile("r") as f:
         subprocess.run(["/usr/bin/time", "-o", f.name, "-f", "%e %U %S %M", *cmd], check=True,
@@ -81,8 +98,22 @@ def main():
         c = median_of(runs, [str(sdu), "-q", "candidates", "--snapshot", str(world), "--as-of", AS_OF, "--out", str(out)],
                       before=clean)
         f = median_of(runs, [sys.executable, "-c", SCAN_FLOOR, str(world)])
+        # The DuckDB twin, per pilot in force; its outcome counts must equal sdu's.
+        import json, tomllib
+        pilots = tomllib.loads((ROOT / "data" / "pilots.toml").read_text())["pilot"]
+        in_force = [p for p in pilots if p["in_force_from"] <= AS_OF <= p["in_force_until"]]
+        sql_file = OUT / f"{scale}.twin.sql"
+        sql_file.write_text("\n".join(twin_sql(world, p) for p in in_force[:1]))
+        t = median_of(runs, [sys.executable, "-c", TWIN, str(sql_file)])
+        got = subprocess.run([sys.executable, "-c", TWIN, str(sql_file)], capture_output=True, text=True, check=True).stdout
+        twin = eval(got)  # noqa: S307 (our own printed dict)
+        funnel = json.loads((out / AS_OF / in_force[0]["id"] / "funnel.json").read_text())["by_outcome"]
+        same = all(funnel.get(k, 0) == v for k, v in twin.items()) and sum(twin.values()) == sum(funnel.values())
         print(f"{scale:<8} | {c[0]:>17.2f} {c[1]:>7.2f} {c[2]:>8.0f} | {f[0]:>17.2f} {f[1]:>7.2f} {f[2]:>8.0f} | "
-              f"{c[0] / f[0]:>6.2f}")
+              f"{c[0] / f[0]:>6.2f} | duckdb twin {t[0]:.2f} s {t[1]:.2f} cpu {t[2]:.0f} MB, sdu/duckdb {c[0] / t[0]:.2f}, "
+              f"same counts: {same}")
+        if not same:
+            print(f"   sdu {funnel}\n   twin {twin}")
 
 
 if __name__ == "__main__":

@@ -174,7 +174,13 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
         recipients.with_column(m)?;
     }
     let counts = funnel::counts(outcomes.clone().lazy())?.collect()?;
-    let funnel = funnel_json(pilot, job.as_of, &outcomes, &counts, &inputs.left_out)?;
+    let orphans = count(
+        crate::pipeline::candidates::renames_of_quarantined_organizations(&inputs.registries, scope)
+            .select([len().alias("rows")]),
+        "rows",
+    )?;
+    let mut funnel = funnel_json(pilot, job.as_of, &outcomes, &counts, &inputs.left_out)?;
+    funnel["renames_of_quarantined_organizations"] = serde_json::json!(orphans);
     Ok(PilotRun { pilot: pilot.clone(), outcomes, organizations, recipients, funnel })
 }
 

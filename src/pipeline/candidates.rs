@@ -45,11 +45,37 @@ fn str_null() -> Expr {
     lit(NULL).cast(DataType::String)
 }
 
+/// Renames in scope whose organization's row was left out by validation (e.g. a duplicated
+/// BIN): they cannot be evaluated, and are counted instead.
+pub fn renames_of_quarantined_organizations(r: &Registries, s: Scope) -> LazyFrame {
+    renames_in_window(r, s).join(
+        r.legal_entities.clone().select([col(le::BIN)]),
+        [col(rn::BIN)],
+        [col(le::BIN)],
+        JoinArgs::new(JoinType::Anti),
+    )
+}
+
+fn renames_in_window(r: &Registries, s: Scope) -> LazyFrame {
+    r.renames.clone().filter(
+        col(rn::CHANGED_ON)
+            .gt_eq(day(s.pilot.in_force_from))
+            .and(col(rn::CHANGED_ON).lt_eq(day(s.as_of)))
+            .and(col(rn::RECORDED_AT).lt(end_of_day(s.as_of))),
+    )
+}
+
 /// Step 3: the rename events in scope (SCHEMA.md, "Scope"): changed on or after the pilot's
-/// start and on or before D, and recorded by the end of D.
+/// start and on or before D, and recorded by the end of D; of organizations that passed
+/// validation.
 pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
-    r.renames
-        .clone()
+    renames_in_window(r, s)
+        .join(
+            r.legal_entities.clone().select([col(le::BIN)]),
+            [col(rn::BIN)],
+            [col(le::BIN)],
+            JoinArgs::new(JoinType::Semi),
+        )
         .filter(
             col(rn::CHANGED_ON)
                 .gt_eq(day(s.pilot.in_force_from))

@@ -42,7 +42,14 @@ fn every_event_in_scope_gets_exactly_one_outcome() {
         .height();
     let kinds = outcomes.column("event_kind").unwrap().str().unwrap();
     let rename_rows = kinds.iter().filter(|k| *k == Some("rename")).count();
-    assert_eq!(rename_rows, in_scope, "every rename in scope has an outcome");
+    let funnel_early: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("funnel.json")).unwrap()).unwrap();
+    let orphans = funnel_early["renames_of_quarantined_organizations"].as_u64().unwrap() as usize;
+    assert_eq!(
+        rename_rows + orphans,
+        in_scope,
+        "every rename in scope has an outcome, or is counted as left out"
+    );
     let ids = outcomes.column("event_id").unwrap().n_unique().unwrap();
     assert_eq!(ids, outcomes.height(), "one row per event");
     let allowed: Vec<&str> = sdu::pipeline::outcome::ALL.to_vec();
@@ -189,4 +196,24 @@ fn explain_shows_evidence_and_masks_everyone_else() {
     assert!(stdout(&o).contains(&head), "the IIN asked is shown: {}", stdout(&o));
     let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", "123"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_rename_of_a_quarantined_organization_is_counted_not_evaluated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tables = valid_snapshot();
+    let le = tables["legal_entities"].clone();
+    let doubled = le.vstack(&le.slice(0, 1)).unwrap();
+    tables.insert("legal_entities", doubled);
+    write_snapshot(&tmp.path().join("w"), &tables);
+    let o = sdu(&["candidates", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = tmp.path().join("out/2026-11-23/sanitary");
+    let funnel: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("funnel.json")).unwrap()).unwrap();
+    assert_eq!(funnel["renames_of_quarantined_organizations"], 1);
+    assert_eq!(funnel["left_out_by_validation"]["legal_entities"], 2);
+    let outcomes = read(&run.join("outcomes.parquet"));
+    let kinds: Vec<Option<&str>> = outcomes.column("event_kind").unwrap().str().unwrap().iter().collect();
+    assert!(!kinds.contains(&Some("rename")), "RN1 is not evaluated: {kinds:?}");
 }

@@ -62,17 +62,6 @@ impl Kind {
     pub fn parse(code: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.code() == code)
     }
-
-    pub fn is_reply(self) -> bool {
-        matches!(
-            self,
-            Kind::ReplyAccept
-                | Kind::ReplyDecline
-                | Kind::ReplyInvalid
-                | Kind::ReplyLate
-                | Kind::ReplyUnmatched
-        )
-    }
 }
 
 /// One row of the case ledger.

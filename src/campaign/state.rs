@@ -59,18 +59,6 @@ impl State {
     pub fn is_terminal(self) -> bool {
         !matches!(self, State::Offered | State::AwaitingReply | State::AwaitingSecondReply)
     }
-
-    /// SMS sent so far in this state.
-    pub fn sms_sent(self) -> u8 {
-        match self {
-            State::Offered | State::NoMobile => 0,
-            State::AwaitingReply => 1,
-            State::AwaitingSecondReply => 2,
-            // A terminal state after SMS is reached from one of the awaiting states; the
-            // count lives in the ledger, not in the state.
-            _ => 0,
-        }
-    }
 }
 
 /// What happens to a case. `Reply` carries an understood answer; invalid and late replies

@@ -49,8 +49,6 @@ pub struct Sizes {
     /// Share of specialist-certificate holders drawn among people who changed their name
     /// (0 = as they fall).
     pub holder_name_change_bias: f64,
-    /// Multiplier on the rates of the four exclusion criteria among heads.
-    pub status_boost: f64,
 }
 
 impl Scale {
@@ -69,7 +67,6 @@ impl Scale {
             rename_rate: if tiny { 0.25 } else { 0.006 },
             pilot_boost: if tiny { 4.0 } else { 1.0 },
             holder_name_change_bias: if tiny { 0.3 } else { 0.0 },
-            status_boost: if tiny { 1.0 } else { 1.0 },
         }
     }
 }

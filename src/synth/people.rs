@@ -33,7 +33,6 @@ pub struct World {
     pub seed: u64,
     pub as_of: i32,
     pub dirty_rate: f64,
-    status_boost: f64,
     /// People with a `name_change` act, by position.
     pub name_changed: Vec<u32>,
 }
@@ -132,26 +131,21 @@ impl World {
         super::age_on(date(self.birth[i]), date(day))
     }
 
-    /// The person's original name (before any change).
-    pub fn birth_name(&self, i: usize) -> PersonName {
-        let mut rng = Rng::keyed(self.seed, stream::PERSON_NAME, i as u64);
-        names::person_name(&mut rng, self.sex(i))
-    }
-
-    /// The name after the change, if any (same stream, drawn after the birth name).
-    pub fn names(&self, i: usize) -> (PersonName, Option<PersonName>) {
+    /// The name a person was born with, and the one a change of name would give: both are
+    /// drawn from the same stream, so a person's names never depend on their fate.
+    fn names(&self, i: usize) -> (PersonName, PersonName) {
         let mut rng = Rng::keyed(self.seed, stream::PERSON_NAME, i as u64);
         let born = names::person_name(&mut rng, self.sex(i));
         let changed = names::changed_surname(&mut rng, &born, self.sex(i));
-        (born, Some(changed))
+        (born, changed)
     }
 
     /// The current name as ЖТ МДҚ holds it, and the name before a change (if there was one).
     pub fn current_name(&self, i: usize, fate: &Fate) -> (PersonName, Option<PersonName>) {
         let (born, changed) = self.names(i);
-        match (fate.name_change, changed) {
-            (Some(_), Some(new)) => (new, Some(born)),
-            _ => (born, None),
+        match fate.name_change {
+            Some(_) => (changed, Some(born)),
+            None => (born, None),
         }
     }
 
@@ -162,7 +156,6 @@ impl World {
         let as_of = self.as_of;
         let start = days(world_start());
         let female = self.female[i];
-        let boost = self.status_boost;
         let adult_from = days(date(birth).with_year(date(birth).year() + 18).unwrap_or(date(birth)));
 
         // Death: year by year from the start of the world's history.
@@ -198,21 +191,21 @@ impl World {
         let mut declared_dead = None;
         let mut missing = None;
         if death.is_none() && birth < adult_from && adult_from <= as_of {
-            if r.chance(0.0001 * boost) {
+            if r.chance(0.0001) {
                 declared_dead = Some(in_window(&mut r, adult_from));
-            } else if r.chance(0.0002 * boost) {
+            } else if r.chance(0.0002) {
                 missing = Some(in_window(&mut r, adult_from));
             }
         }
         let mut emigrated = None;
-        if r.chance(0.012 * boost) {
+        if r.chance(0.012) {
             let d = in_window(&mut r, birth);
             if alive_at(d) && d >= birth {
                 emigrated = Some(d);
             }
         }
         let mut incapable = None;
-        if adult_from <= as_of && r.chance(0.003 * boost) {
+        if adult_from <= as_of && r.chance(0.003) {
             let from = r.range(
                 i64::from(adult_from.max(days(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()))),
                 i64::from(as_of),
@@ -224,7 +217,7 @@ impl World {
         }
         let mut imprisoned = None;
         let p_prison = if female { 0.002 } else { 0.02 };
-        if adult_from <= as_of && r.chance(p_prison * boost) {
+        if adult_from <= as_of && r.chance(p_prison) {
             let from = r.range(
                 i64::from(adult_from.max(days(NaiveDate::from_ymd_opt(2012, 1, 1).unwrap()))),
                 i64::from(as_of),
@@ -374,7 +367,6 @@ fn base(cfg: &SynthConfig, n: usize) -> World {
         seed: cfg.seed,
         as_of: days(cfg.as_of),
         dirty_rate: cfg.dirty_rate,
-        status_boost: cfg.sizes().status_boost,
         name_changed: Vec::new(),
     }
 }

@@ -85,23 +85,25 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
     let mut entries = Vec::new();
     let mut left_out = BTreeMap::new();
     for t in READS {
+        let clock = std::time::Instant::now();
         let s = snapshot.stage(t)?;
+        let staged_in = clock.elapsed().as_secs_f64();
         let rows = count(snapshot.scan(t)?.select([len().alias("rows")]), "rows")
             .map_err(anyhow::Error::from)
             .with_context(|| format!("counting rows of {}", snapshot.path(t).display()))?;
-        let out = count(s.left_out.clone(), "rows")
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("validating {}", snapshot.path(t).display()))?;
+        let out = s.left_out;
         if out > 0 {
             tracing::warn!("{}: {out} rows fail validation and are left out", t.file_name());
         }
         let path = snapshot.path(t);
-        entries.push(InputEntry {
-            file: t.file_name(),
-            sha256: if hash { io::sha256_file(&path)? } else { String::new() },
-            rows,
-            left_out: out,
-        });
+        let clock = std::time::Instant::now();
+        let sha256 = if hash { io::sha256_file(&path)? } else { String::new() };
+        tracing::debug!(
+            "{}: {rows} rows staged in {staged_in:.2} s, hashed in {:.2} s",
+            t.file_name(),
+            clock.elapsed().as_secs_f64()
+        );
+        entries.push(InputEntry { file: t.file_name(), sha256, rows, left_out: out });
         left_out.insert(t.name.to_string(), out);
         staged.insert(t.name, s.frame);
     }
@@ -125,9 +127,16 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
         .join(prior, [col(c::CASE_ID)], [col(c::CASE_ID)], JoinArgs::new(JoinType::Left))
         .rename([OFFERED_ON], [c::PREVIOUSLY_OFFERED_ON], true)
         .sort([c::EVENT_ID], SortMultipleOptions::default());
+    let clock = std::time::Instant::now();
     let outcomes = crate::pipeline::collect_streaming(plan)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("evaluating pilot {}", pilot.id))?;
+    tracing::debug!(
+        "{}: {} events evaluated in {:.2} s",
+        pilot.id,
+        outcomes.height(),
+        clock.elapsed().as_secs_f64()
+    );
     let new_offer = col(c::OUTCOME).eq(lit(outcome::OFFERED)).and(col(c::PREVIOUSLY_OFFERED_ON).is_null());
     let organizations = outcomes
         .clone()

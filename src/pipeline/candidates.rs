@@ -4,8 +4,13 @@
 //! changed their full name (seed 000, annex: "ұйымның атауы немесе жеке тұлғаның тегі, аты,
 //! әкесінің аты өзгеруіне").
 //!
-//! The plan starts from the small side (events) and brings in only the rows of the large
-//! registries that those events touch (semi joins), so most of `individuals` is never joined.
+//! The plan starts from the small side and looks the large registries up by key. It runs in
+//! two rounds: the events with their organizations, permits and heads (a few thousand rows)
+//! are collected first; then the people and their death acts are read with a filter on the
+//! collected identifiers, which the Parquet scan applies as it reads. Polars pushes no join
+//! keys into a scan by itself, and a literal key filter measured faster than a semi join
+//! here (bench/RESULTS.md), besides reading every registry once instead of once per branch
+//! of the plan that uses it.
 
 use super::columns as c;
 use super::{day, end_of_day, event_kind, holds_on, outcome};
@@ -43,6 +48,17 @@ impl Scope<'_> {
 
 fn str_null() -> Expr {
     lit(NULL).cast(DataType::String)
+}
+
+/// The distinct set values of a column of a collected frame, as a literal for `is_in`.
+fn key_set(df: &DataFrame, column: &str) -> PolarsResult<Expr> {
+    let keys = df.column(column)?.as_materialized_series().drop_nulls().unique()?;
+    Ok(lit(keys).implode(false))
+}
+
+/// Rows of `lf` whose `column` is one of `keys` (a [`key_set`]).
+fn lookup(lf: LazyFrame, column: &str, keys: &Expr) -> LazyFrame {
+    lf.filter(col(column).is_in(keys.clone(), false))
 }
 
 /// Renames in scope whose organization's row was left out by validation (e.g. a duplicated
@@ -139,7 +155,9 @@ pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
 
 /// Step 4: per event, the pilot permits that still carry the old name: active, not expired
 /// on D, issued before the change (SCHEMA.md), held by the organization or the person.
-pub fn eligible_permits(r: &Registries, s: Scope, events: LazyFrame) -> LazyFrame {
+pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
+    let holder = || when(col(c::BIN).is_not_null()).then(col(c::BIN)).otherwise(col("holder_iin"));
+    let holders = events.clone().lazy().select([holder().alias("holder")]).collect()?;
     let permits = r
         .permits
         .clone()
@@ -158,13 +176,16 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: LazyFrame) -> LazyFram
                 .alias("holder"),
             col(pm::ISSUED_ON),
         ]);
-    events
-        .select([
-            col(c::EVENT_ID),
-            col(c::CHANGED_ON),
-            when(col(c::BIN).is_not_null()).then(col(c::BIN)).otherwise(col("holder_iin")).alias("holder"),
-        ])
-        .join(permits, [col("holder")], [col("holder")], JoinArgs::new(JoinType::Inner))
+    Ok(events
+        .clone()
+        .lazy()
+        .select([col(c::EVENT_ID), col(c::CHANGED_ON), holder().alias("holder")])
+        .join(
+            lookup(permits, "holder", &key_set(&holders, "holder")?),
+            [col("holder")],
+            [col("holder")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .filter(col(pm::ISSUED_ON).lt(col(c::CHANGED_ON)))
         .group_by([col(c::EVENT_ID)])
         .agg([
@@ -173,16 +194,15 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: LazyFrame) -> LazyFram
                 .sort_by([col(pm::PERMIT_ID)], SortMultipleOptions::default())
                 .alias(c::PERMIT_SERVICES),
             col(pm::SERVICE_CODE).unique().sort(SortOptions::default()).alias(c::SERVICES),
-        ])
+        ]))
 }
 
 /// Step 5: the current first head of each organization on D (from on or before D, not ended
 /// by D). Should the registry hold two, the one who took office last.
-pub fn current_first_heads(r: &Registries, s: Scope, bins: LazyFrame) -> LazyFrame {
+/// `bins` is a [`key_set`] of the organizations asked about.
+pub fn current_first_heads(r: &Registries, s: Scope, bins: &Expr) -> LazyFrame {
     let latest = SortMultipleOptions::default().with_order_descending_multi([true, false]);
-    r.heads
-        .clone()
-        .join(bins, [col(hd::BIN)], [col(c::BIN)], JoinArgs::new(JoinType::Semi))
+    lookup(r.heads.clone(), hd::BIN, bins)
         .filter(col(hd::ROLE).eq(lit(hd::FIRST_HEAD)).and(holds_on(
             hd::FROM_DATE,
             Some(hd::TO_DATE),
@@ -203,18 +223,15 @@ pub fn current_first_heads(r: &Registries, s: Scope, bins: LazyFrame) -> LazyFra
 }
 
 /// Step 6: the four criteria for each recipient on D, from ЖТ МДҚ and, for death, АХАЖ too,
-/// with the evidence (dates, the death act).
-pub fn recipient_status(r: &Registries, s: Scope, iins: LazyFrame) -> LazyFrame {
-    let death_acts = r
-        .civil_acts
-        .clone()
+/// with the evidence (dates, the death act). `iins` is a [`key_set`] of the people asked about.
+pub fn recipient_status(r: &Registries, s: Scope, iins: &Expr) -> LazyFrame {
+    let death_acts = lookup(r.civil_acts.clone(), ca::IIN, iins)
         .filter(
             col(ca::ACT_TYPE)
                 .eq(lit(ca::DEATH))
                 .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
                 .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
         )
-        .join(iins.clone(), [col(ca::IIN)], [col(c::IIN)], JoinArgs::new(JoinType::Semi))
         .group_by([col(ca::IIN)])
         .agg([
             col(ca::ACT_ID)
@@ -224,9 +241,7 @@ pub fn recipient_status(r: &Registries, s: Scope, iins: LazyFrame) -> LazyFrame 
             col(ca::ACT_DATE).min().alias(c::DEATH_ACT_DATE),
         ]);
     let on = |column: &str| col(column).lt_eq(day(s.as_of)).fill_null(lit(false));
-    r.individuals
-        .clone()
-        .join(iins, [col(ind::IIN)], [col(c::IIN)], JoinArgs::new(JoinType::Semi))
+    lookup(r.individuals.clone(), ind::IIN, iins)
         .join(death_acts, [col(ind::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Left))
         .select([
             col(ind::IIN).alias("person_iin"),
@@ -290,43 +305,48 @@ fn case_id_expr(pilot: &str) -> Expr {
 
 /// Steps 3–6 for one pilot: every event in scope with exactly one outcome, all its reasons,
 /// the recipient (where one was found) and the evidence. One row per event.
+///
+/// Collects the small side (events, their organizations, permits and heads) and returns the
+/// plan that looks their recipients up in the people's registries.
 pub fn evaluate(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    let events = events(r, s)?;
-    let orgs = r.legal_entities.clone().select([
+    use super::collect_streaming;
+    // Round 1: the events and what belongs to their organizations.
+    let events = collect_streaming(events(r, s)?)?;
+    let bins = key_set(&events, c::BIN)?;
+    let orgs = lookup(r.legal_entities.clone(), le::BIN, &bins).select([
         col(le::BIN),
         col(le::STATUS).alias(c::ORG_STATUS),
         col(le::LIQUIDATED_ON).alias(c::ORG_LIQUIDATED_ON),
         col(le::KATO).alias("org_kato"),
     ]);
-    let bins = events
-        .clone()
-        .filter(col(c::BIN).is_not_null())
-        .select([col(c::BIN)])
-        .unique(None, UniqueKeepStrategy::Any);
-    let heads = current_first_heads(r, s, bins);
-    let with_org = events
-        .clone()
-        .join(orgs, [col(c::BIN)], [col(le::BIN)], JoinArgs::new(JoinType::Left))
-        .join(
-            eligible_permits(r, s, events),
-            [col(c::EVENT_ID)],
-            [col(c::EVENT_ID)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(heads, [col(c::BIN)], [col(c::BIN)], JoinArgs::new(JoinType::Left))
-        .with_column(
-            when(col(c::EVENT_KIND).eq(lit(event_kind::RENAME)))
-                .then(col("head_iin"))
-                .otherwise(col("holder_iin"))
-                .alias(c::IIN),
-        );
-    let iins = with_org
-        .clone()
-        .filter(col(c::IIN).is_not_null())
-        .select([col(c::IIN)])
-        .unique(None, UniqueKeepStrategy::Any);
-    let evaluated = with_org.join(
-        recipient_status(r, s, iins),
+    let with_org = collect_streaming(
+        events
+            .clone()
+            .lazy()
+            .join(orgs, [col(c::BIN)], [col(le::BIN)], JoinArgs::new(JoinType::Left))
+            .join(
+                eligible_permits(r, s, &events)?,
+                [col(c::EVENT_ID)],
+                [col(c::EVENT_ID)],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                current_first_heads(r, s, &bins),
+                [col(c::BIN)],
+                [col(c::BIN)],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(
+                when(col(c::EVENT_KIND).eq(lit(event_kind::RENAME)))
+                    .then(col("head_iin"))
+                    .otherwise(col("holder_iin"))
+                    .alias(c::IIN),
+            ),
+    )?;
+    // Round 2: the recipients, looked up by their IINs.
+    let iins = key_set(&with_org, c::IIN)?;
+    let evaluated = with_org.lazy().join(
+        recipient_status(r, s, &iins),
         [col(c::IIN)],
         [col("person_iin")],
         JoinArgs::new(JoinType::Left),

@@ -243,29 +243,43 @@ impl Snapshot {
     }
 }
 
-/// A registry ready for the pipeline: the rows that pass every error-severity rule, and a
-/// one-row frame (`rows`) counting the rows left out.
+/// A registry ready for the pipeline: the rows that pass every error-severity rule, and how
+/// many rows were left out.
 pub struct Staged {
     pub table: &'static TableSpec,
     pub frame: LazyFrame,
-    pub left_out: LazyFrame,
+    pub left_out: u64,
 }
 
 impl Snapshot {
     /// Stages a registry for later stages: rows failing an error-severity rule are left out
     /// (and counted in [`Staged::left_out`]); warnings keep the row.
+    ///
+    /// The rules are evaluated here, in one streaming pass that keeps only the positions of
+    /// the failing rows; the staged frame is then a plain scan that skips those positions, so
+    /// however often later plans read it, no rule is evaluated twice.
     pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
         let errors: Vec<rules::Rule> =
             rules::rules(table).into_iter().filter(|r| r.severity == Severity::Error).collect();
         let refs: Vec<&rules::Rule> = errors.iter().collect();
-        let bad = rules::any_failed(&refs);
+        let file = self.path(table);
         let flagged = rules::flags(self, table, &errors)?;
-        let keep: Vec<Expr> = table.columns.iter().map(|c| col(c.name)).collect();
-        Ok(Staged {
-            table,
-            frame: flagged.clone().filter(bad.clone().not()).select(keep),
-            left_out: flagged.filter(bad).select([len().alias("rows")]),
-        })
+        let failing = crate::pipeline::collect_streaming(
+            flagged.filter(rules::any_failed(&refs)).select([col(rules::ROW_INDEX)]),
+        )
+        .map_err(|source| RegistryError::Unreadable { file, source })?;
+        let left_out = failing.height() as u64;
+        let frame = if left_out == 0 {
+            self.scan(table)?
+        } else {
+            let positions =
+                failing.column(rules::ROW_INDEX).expect("selected").as_materialized_series().clone();
+            self.scan(table)?
+                .with_row_index(rules::ROW_INDEX, None)
+                .filter(col(rules::ROW_INDEX).is_in(lit(positions).implode(false), false).not())
+                .drop(cols([rules::ROW_INDEX]))
+        };
+        Ok(Staged { table, frame, left_out })
     }
 }
 

@@ -112,42 +112,40 @@ pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
 }
 
 /// `sanitary`: the name changes (АХАЖ) of people who hold a permit, in any status, for one
-/// of the pilot's services, by `act_date` and `registered_at` alike.
-pub fn name_change_events(r: &Registries, s: Scope) -> LazyFrame {
-    let holders = r
-        .permits
-        .clone()
-        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false).and(col(pm::HOLDER_IIN).is_not_null()))
-        .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
-        .unique(None, UniqueKeepStrategy::Any);
-    r.civil_acts
-        .clone()
-        .filter(
+/// of the pilot's services, by `act_date` and `registered_at` alike. The acts in the window
+/// are few: collected first, their IINs are looked up among the permit holders.
+pub fn name_change_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
+    let acts = super::collect_streaming(
+        r.civil_acts.clone().filter(
             col(ca::ACT_TYPE)
                 .eq(lit(ca::NAME_CHANGE))
                 .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
                 .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
                 .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
-        )
-        .join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi))
-        .select([
-            col(ca::ACT_ID).alias(c::EVENT_ID),
-            lit(event_kind::NAME_CHANGE).alias(c::EVENT_KIND),
-            str_null().alias(c::BIN),
-            col(ca::IIN).alias("holder_iin"),
-            col(ca::ACT_DATE).alias(c::CHANGED_ON),
-            col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_KK),
-            col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_RU),
-            col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_KK),
-            col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_RU),
-        ])
+        ),
+    )?;
+    let holders = lookup(r.permits.clone(), pm::HOLDER_IIN, &key_set(&acts, ca::IIN)?)
+        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false))
+        .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
+        .unique(None, UniqueKeepStrategy::Any);
+    Ok(acts.lazy().join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi)).select([
+        col(ca::ACT_ID).alias(c::EVENT_ID),
+        lit(event_kind::NAME_CHANGE).alias(c::EVENT_KIND),
+        str_null().alias(c::BIN),
+        col(ca::IIN).alias("holder_iin"),
+        col(ca::ACT_DATE).alias(c::CHANGED_ON),
+        col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_KK),
+        col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_RU),
+        col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_KK),
+        col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_RU),
+    ]))
 }
 
 /// Every event in scope: renames, and in pilots with individual holders their name changes.
 pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
     let renames = rename_events(r, s);
     if s.pilot.individual_holders {
-        concat([renames, name_change_events(r, s)], UnionArgs::default())
+        concat([renames, name_change_events(r, s)?], UnionArgs::default())
     } else {
         Ok(renames)
     }

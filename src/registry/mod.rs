@@ -255,38 +255,58 @@ impl Snapshot {
     /// Stages a registry for later stages: rows failing an error-severity rule are left out
     /// (and counted in [`Staged::left_out`]); warnings keep the row.
     ///
-    /// The rules are evaluated here, in one streaming pass that keeps only the positions of
-    /// the failing rows; the staged frame is then a plain scan that skips those positions, so
-    /// however often later plans read it, no rule is evaluated twice.
+    /// The rules are evaluated here, in one streaming pass that keeps only the failing rows;
+    /// the staged frame is then a plain scan that skips them, so however often later plans
+    /// read it, no rule is evaluated twice. A table with a key skips them by key: every row
+    /// sharing a duplicated key fails, so the failing keys name exactly the failing rows, and
+    /// later filters on columns (unlike one on the row position) are pushed into the Parquet
+    /// scan. A table without a key skips them by position.
     pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
         let errors: Vec<rules::Rule> =
             rules::rules(table).into_iter().filter(|r| r.severity == Severity::Error).collect();
         let refs: Vec<&rules::Rule> = errors.iter().collect();
+        let by = match table.key {
+            [key] => *key,
+            _ => rules::ROW_INDEX,
+        };
         let file = self.path(table);
-        let flagged = rules::flags(self, table, &errors)?;
         let failing = crate::pipeline::collect_streaming(
-            flagged.filter(rules::any_failed(&refs)).select([col(rules::ROW_INDEX)]),
+            rules::flags(self, table, &errors)?.filter(rules::any_failed(&refs)).select([col(by)]),
         )
         .map_err(|source| RegistryError::Unreadable { file, source })?;
         let left_out = failing.height() as u64;
-        let frame = if left_out == 0 {
-            self.scan(table)?
-        } else {
-            let positions =
-                failing.column(rules::ROW_INDEX).expect("selected").as_materialized_series().clone();
-            self.scan(table)?
+        let skipped = failing.column(by).expect("selected").as_materialized_series().clone();
+        let frame = match (left_out, by) {
+            (0, _) => self.scan(table)?,
+            (_, rules::ROW_INDEX) => self
+                .scan(table)?
                 .with_row_index(rules::ROW_INDEX, None)
-                .filter(col(rules::ROW_INDEX).is_in(lit(positions).implode(false), false).not())
-                .drop(cols([rules::ROW_INDEX]))
+                .filter(col(rules::ROW_INDEX).is_in(lit(skipped).implode(false), false).not())
+                .drop(cols([rules::ROW_INDEX])),
+            // An anti join rather than a filter: a later filter (a lookup by key) is pushed
+            // below it into the scan, and the join then probes only the rows found. A missing
+            // key fails `not_null`, and a join never matches it: it is skipped explicitly.
+            (_, key) => self.scan(table)?.filter(col(key).is_not_null()).join(
+                skipped.into_frame().lazy().unique(None, UniqueKeepStrategy::Any),
+                [col(key)],
+                [col(key)],
+                JoinArgs::new(JoinType::Anti),
+            ),
         };
         Ok(Staged { table, frame, left_out })
     }
 }
 
 /// The cast that brings a valid input column to its staged type. Timestamps with a zone are
-/// converted to Asia/Almaty wall-clock time; naive ones are taken as Asia/Almaty already.
+/// converted to Asia/Almaty wall-clock time; naive ones are taken as Asia/Almaty already. A
+/// column that has its staged type already is taken as it is: a plain projection lets
+/// polars push later filters into the Parquet scan (which then decodes the other columns
+/// only for the rows that pass), where a cast, even a no-op one, stops them.
 fn stage_column(spec: &ColumnSpec, found: &DataType) -> Expr {
     let c = col(spec.name);
+    if *found == spec.kind.dtype() {
+        return c;
+    }
     match (spec.kind, found) {
         (Kind::Datetime, DataType::Datetime(_, Some(_))) => c
             .dt()

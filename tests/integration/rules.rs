@@ -242,6 +242,47 @@ fn staging_leaves_out_error_rows_and_counts_them() {
     assert_eq!(staged.left_out, 0);
 }
 
+/// The staged frame skips exactly the rows validation quarantines: by key in a keyed table
+/// (every row of a duplicated key, a row with no key), by position in a table without one.
+#[test]
+fn staged_rows_are_the_rows_outside_the_quarantine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tables = valid_snapshot();
+    let ind = &tables["individuals"];
+    // Row 0 duplicated at the end (out of key order), row 1 without an IIN.
+    let ind = set(&ind.vstack(&ind.slice(0, 1)).unwrap(), "iin", 1, null());
+    tables.insert("individuals", ind.clone());
+    // A head whose term ends before it starts (an error in a table without a key).
+    let heads = set(
+        &set(&tables["legal_entity_heads"], "from_date", 1, date("2020-01-02")),
+        "to_date",
+        1,
+        date("2020-01-01"),
+    );
+    tables.insert("legal_entity_heads", heads.clone());
+    write_snapshot(tmp.path(), &tables);
+    let snapshot = Snapshot::open(tmp.path()).unwrap();
+    for (name, all) in [("individuals", &ind), ("legal_entity_heads", &heads)] {
+        let (_, quarantine) = validate_table(&snapshot, table(name)).unwrap();
+        let quarantined: BTreeSet<u32> =
+            quarantine.column("row_index").unwrap().u32().unwrap().iter().flatten().collect();
+        let expected: Vec<u32> = (0..all.height() as u32).filter(|i| !quarantined.contains(i)).collect();
+        let expected = all.take(&IdxCa::from_vec("i".into(), expected)).unwrap();
+        let staged = snapshot.stage(table(name)).unwrap();
+        assert_eq!(staged.left_out, quarantined.len() as u64, "{name}");
+        let kept = staged.frame.collect().unwrap();
+        assert!(
+            kept.equals_missing(&expected.select(kept.get_column_names().into_iter().cloned()).unwrap()),
+            "{name}: {kept}"
+        );
+    }
+    assert_eq!(
+        snapshot.stage(table("individuals")).unwrap().left_out,
+        3,
+        "both rows of the duplicate and the null"
+    );
+}
+
 #[test]
 fn quarantine_keeps_the_row_and_names_its_rules() {
     let tmp = tempfile::tempdir().unwrap();

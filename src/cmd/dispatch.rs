@@ -6,10 +6,9 @@ use crate::config::load_pilots;
 use crate::io;
 use crate::pipeline::numbers::latest_numbers;
 use crate::publish::{InputEntry, Manifest, RunFolder};
-use crate::registry::{mobile_base as mb, Snapshot};
+use crate::registry::{mobile_base as mb, Snapshot, Staged};
 use anyhow::Context;
 use chrono::NaiveDate;
-use polars::prelude::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -56,14 +55,14 @@ pub fn execute(
     at: chrono::NaiveDateTime,
     pilots: &[crate::config::Pilot],
 ) -> anyhow::Result<String> {
-    let mobile = snapshot.stage(&mb::SPEC)?.frame;
-    execute_with(snapshot, mobile, out, at, pilots)
+    let mobile = snapshot.stage(&mb::SPEC)?;
+    execute_with(snapshot, &mobile, out, at, pilots)
 }
 
 /// As [`execute`], with МАБ already staged.
 pub fn execute_with(
     snapshot: &Snapshot,
-    mobile: LazyFrame,
+    mobile: &Staged,
     out: &std::path::Path,
     at: chrono::NaiveDateTime,
     pilots: &[crate::config::Pilot],
@@ -76,9 +75,7 @@ pub fn execute_with(
         .filter(|c| c.state == crate::campaign::state::State::Offered)
         .map(|c| c.offer.iin.clone())
         .collect();
-    let iins = DataFrame::new(waiting.len(), vec![Column::new(mb::IIN.into(), waiting)])?.lazy();
-    let numbers = latest_numbers(mobile, iins, at)
-        .collect()
+    let numbers = crate::pipeline::collect_streaming(latest_numbers(mobile.frame.clone(), &waiting, at))
         .map_err(anyhow::Error::from)
         .context("looking up МАБ numbers")?;
     let phones: HashMap<String, String> = numbers
@@ -99,8 +96,8 @@ pub fn execute_with(
     let inputs = vec![InputEntry {
         file: mb::SPEC.file_name(),
         sha256: io::sha256_file(&path)?,
-        rows: 0,
-        left_out: 0,
+        rows: mobile.rows,
+        left_out: mobile.left_out,
     }];
     folder.publish(Manifest::new(
         started,

@@ -6,10 +6,9 @@ use super::candidates::{self, Inputs, Job};
 use crate::campaign::log::{self, Step};
 use crate::config::{load_pilots, Pilot};
 use crate::io::Lock;
-use crate::registry::{mobile_base as mb, Snapshot};
+use crate::registry::{mobile_base as mb, Snapshot, Staged};
 use anyhow::Context;
 use chrono::NaiveDate;
-use polars::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -66,35 +65,19 @@ pub struct DaySummary {
 pub struct Runner {
     pub snapshot: Snapshot,
     pub inputs: Inputs,
-    pub mobile: LazyFrame,
+    pub mobile: Staged,
     pub pilots: Vec<Pilot>,
     pub out: PathBuf,
 }
 
 impl Runner {
-    /// Stages every registry; with `materialize`, keeps the staged rows in memory so many
-    /// days reuse them (a backfill), at the cost of holding them.
-    pub fn open(
-        snapshot: &Path,
-        out: &Path,
-        pilots: Vec<Pilot>,
-        materialize: bool,
-    ) -> anyhow::Result<Runner> {
+    /// Stages every registry once (the row rules run here); each day then reads the staged
+    /// files again, looking up only the keys it needs, so memory stays that of one day.
+    pub fn open(snapshot: &Path, out: &Path, pilots: Vec<Pilot>) -> anyhow::Result<Runner> {
         let snapshot = Snapshot::open(snapshot).map_err(|e| super::UsageError(e.to_string()))?;
-        let mut inputs = candidates::stage_inputs(&snapshot, true)
+        let inputs = candidates::stage_inputs(&snapshot, true)
             .with_context(|| format!("reading snapshot {}", snapshot.dir().display()))?;
-        let mut mobile = snapshot.stage(&mb::SPEC)?.frame;
-        if materialize {
-            let keep = |lf: LazyFrame| -> anyhow::Result<LazyFrame> { Ok(lf.collect()?.lazy()) };
-            let r = &mut inputs.registries;
-            r.legal_entities = keep(r.legal_entities.clone())?;
-            r.renames = keep(r.renames.clone())?;
-            r.heads = keep(r.heads.clone())?;
-            r.permits = keep(r.permits.clone())?;
-            r.individuals = keep(r.individuals.clone())?;
-            r.civil_acts = keep(r.civil_acts.clone())?;
-            mobile = keep(mobile)?;
-        }
+        let mobile = snapshot.stage(&mb::SPEC)?;
         Ok(Runner { snapshot, inputs, mobile, pilots, out: out.to_path_buf() })
     }
 
@@ -123,7 +106,7 @@ impl Runner {
         } else {
             s.dispatch = Some(super::dispatch::execute_with(
                 &self.snapshot,
-                self.mobile.clone(),
+                &self.mobile,
                 &self.out,
                 at,
                 &self.pilots,
@@ -150,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let lock = Lock::acquire(&args.out)?;
-    let ctx = Runner::open(&args.snapshot, &args.out, pilots, false)?;
+    let ctx = Runner::open(&args.snapshot, &args.out, pilots)?;
     let mut s = ctx.day(args.as_of, &args.replies, !args.no_report)?;
     s.stale_lock_replaced = lock.replaced.clone();
     print_summary(&s, args.json)?;

@@ -243,11 +243,13 @@ impl Snapshot {
     }
 }
 
-/// A registry ready for the pipeline: the rows that pass every error-severity rule, and how
-/// many rows were left out.
+/// A registry ready for the pipeline: the rows that pass every error-severity rule, how
+/// many rows the file has and how many were left out.
+#[derive(Clone)]
 pub struct Staged {
     pub table: &'static TableSpec,
     pub frame: LazyFrame,
+    pub rows: u64,
     pub left_out: u64,
 }
 
@@ -258,42 +260,64 @@ impl Snapshot {
     /// The rules are evaluated here, in one streaming pass that keeps only the failing rows;
     /// the staged frame is then a plain scan that skips them, so however often later plans
     /// read it, no rule is evaluated twice. A table with a key skips them by key: every row
-    /// sharing a duplicated key fails, so the failing keys name exactly the failing rows, and
-    /// later filters on columns (unlike one on the row position) are pushed into the Parquet
-    /// scan. A table without a key skips them by position.
+    /// sharing a duplicated key fails, so the failing keys name exactly the failing rows. A
+    /// table without a key skips them by all their values. Either way later filters on
+    /// columns (unlike one on the row position) are pushed into the Parquet scan.
     pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
         let errors: Vec<rules::Rule> =
             rules::rules(table).into_iter().filter(|r| r.severity == Severity::Error).collect();
         let refs: Vec<&rules::Rule> = errors.iter().collect();
-        let by = match table.key {
-            [key] => *key,
-            _ => rules::ROW_INDEX,
+        // A row of a table without a key is named by all its columns: equal rows fail the
+        // same rules.
+        let by: Vec<&str> = match table.key {
+            [key] => vec![*key],
+            _ => table.column_names(),
         };
         let file = self.path(table);
         let failing = crate::pipeline::collect_streaming(
-            rules::flags(self, table, &errors)?.filter(rules::any_failed(&refs)).select([col(by)]),
+            rules::flags(self, table, &errors)?
+                .filter(rules::any_failed(&refs))
+                .select(by.iter().map(|c| col(*c)).collect::<Vec<_>>()),
         )
         .map_err(|source| RegistryError::Unreadable { file, source })?;
         let left_out = failing.height() as u64;
-        let skipped = failing.column(by).expect("selected").as_materialized_series().clone();
-        let frame = match (left_out, by) {
+        let rows = self.rows(table)?;
+        let skipped = failing.lazy().unique(None, UniqueKeepStrategy::Any);
+        let on: Vec<Expr> = by.iter().map(|c| col(*c)).collect();
+        // An anti join rather than a filter: a later filter (a lookup by key) is pushed below
+        // it into the scan, and the join then probes only the rows found.
+        let frame = match (left_out, table.key) {
             (0, _) => self.scan(table)?,
-            (_, rules::ROW_INDEX) => self
-                .scan(table)?
-                .with_row_index(rules::ROW_INDEX, None)
-                .filter(col(rules::ROW_INDEX).is_in(lit(skipped).implode(false), false).not())
-                .drop(cols([rules::ROW_INDEX])),
-            // An anti join rather than a filter: a later filter (a lookup by key) is pushed
-            // below it into the scan, and the join then probes only the rows found. A missing
-            // key fails `not_null`, and a join never matches it: it is skipped explicitly.
-            (_, key) => self.scan(table)?.filter(col(key).is_not_null()).join(
-                skipped.into_frame().lazy().unique(None, UniqueKeepStrategy::Any),
-                [col(key)],
-                [col(key)],
+            // A missing key fails `not_null`; it is skipped explicitly.
+            (_, [key]) => self.scan(table)?.filter(col(*key).is_not_null()).join(
+                skipped,
+                on.clone(),
+                on,
                 JoinArgs::new(JoinType::Anti),
             ),
+            _ => self.scan(table)?.join(
+                skipped,
+                on.clone(),
+                on,
+                JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Anti) },
+            ),
         };
-        Ok(Staged { table, frame, left_out })
+        Ok(Staged { table, frame, rows, left_out })
+    }
+}
+
+impl Snapshot {
+    /// The number of rows of a registry file (from its metadata).
+    pub fn rows(&self, table: &TableSpec) -> Result<u64, RegistryError> {
+        let unreadable = |source| RegistryError::Unreadable { file: self.path(table), source };
+        let n = self.scan(table)?.select([len().alias("rows")]).collect().map_err(unreadable)?;
+        Ok(n.column("rows")
+            .and_then(|c| c.cast(&DataType::UInt64))
+            .map_err(unreadable)?
+            .u64()
+            .map_err(unreadable)?
+            .get(0)
+            .unwrap_or(0))
     }
 }
 

@@ -2,7 +2,10 @@
 """Benchmark of `sdu candidates` (all pilots in force) on the worlds `bench/synth.py` wrote:
 wall time, CPU time and peak memory as whole processes under /usr/bin/time, median of
 several runs, beside the scan floor measured in the same run: DuckDB reading only the
-columns the job needs from the same files (a lower bound for any engine).
+columns the job needs from the same files (a lower bound for any engine), and the DuckDB
+twin (bench/candidates_twin.sql), whose outcome counts are checked against sdu's. Then the
+campaign's day at each scale: `dispatch` on the candidates' offers, and `advance` three days
+later with simulated replies (each median of the same number of runs, from a fresh copy).
 
     SCALES="small country" python3 bench/candidates.py
 """
@@ -12,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +23,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/sdu-targe
 OUT = Path(os.environ.get("BENCH_DIR", Path.home() / ".cache/sdu-bench"))
 SCALES = os.environ.get("SCALES", "small country").split()
 RUNS = int(os.environ.get("RUNS", "5"))
-RUNS_COUNTRY = int(os.environ.get("RUNS_COUNTRY", "3"))
+RUNS_COUNTRY = int(os.environ.get("RUNS_COUNTRY", "5"))
 AS_OF = os.environ.get("AS_OF", "2026-11-23")
 
 # The columns `candidates` reads, per registry.
@@ -114,6 +118,35 @@ def main():
               f"same counts: {same}")
         if not same:
             print(f"   sdu {funnel}\n   twin {twin}")
+        campaign_day(sdu, world, out, runs)
+
+
+def campaign_day(sdu, world, candidates_out, runs):
+    """`dispatch` of the day's offers at 09:00, then `advance` to 09:00 three days later with
+    the simulated replies received by then; each on a fresh copy of the folder before it."""
+    work = OUT / "campaign.work"
+    dispatched = OUT / "campaign.dispatched"
+    replies = OUT / "campaign.replies.parquet"
+
+    def fresh(source):
+        def before():
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.copytree(source, work)
+        return before
+
+    d = median_of(runs, [str(sdu), "-q", "dispatch", "--snapshot", str(world), "--as-of", AS_OF, "--out", str(work)],
+                  before=fresh(candidates_out))
+    shutil.rmtree(dispatched, ignore_errors=True)
+    shutil.copytree(work, dispatched)
+    later = (date.fromisoformat(AS_OF) + timedelta(days=3)).isoformat() + "T09:00"
+    subprocess.run([str(sdu), "-q", "simulate-portal", "--outbox", str(dispatched / AS_OF / "dispatch" / "sms_outbox.parquet"),
+                    "--as-of", later, "--out", str(replies)], check=True, stdout=subprocess.DEVNULL)
+    a = median_of(runs, [str(sdu), "-q", "advance", "--out", str(work), "--as-of", later, "--replies", str(replies)],
+                  before=fresh(dispatched))
+    print(f"{'':<8}   dispatch {d[0]:.2f} s {d[1]:.2f} cpu {d[2]:.0f} MB; advance ({later}) {a[0]:.2f} s "
+          f"{a[1]:.2f} cpu {a[2]:.0f} MB")
+    for p in (work, dispatched):
+        shutil.rmtree(p, ignore_errors=True)
 
 
 if __name__ == "__main__":

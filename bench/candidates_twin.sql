@@ -16,7 +16,7 @@ le AS (
 ),
 rn AS (
   SELECT event_id, bin, changed_on, recorded_at FROM read_parquet('{snap}/legal_entity_renames.parquet')
-  WHERE bin IN (SELECT bin FROM read_parquet('{snap}/legal_entities.parquet'))
+  WHERE bin IN (SELECT bin FROM le)  -- renames of organizations left out by validation are left out too
   QUALIFY count(*) OVER (PARTITION BY event_id) = 1
 ),
 hd AS (

@@ -102,15 +102,12 @@ fn id_number(column: &str) -> Expr {
                 .iter()
                 .map(|v| {
                     v.map(|s| {
-                        let b = s.as_bytes();
-                        if b.len() == 12 && b.iter().all(u8::is_ascii_digit) {
-                            b.iter().fold(0u64, |a, d| a * 10 + u64::from(d - b'0'))
-                        } else {
+                        digits12(s).unwrap_or_else(|| {
                             use std::hash::{Hash, Hasher};
                             let mut h = std::collections::hash_map::DefaultHasher::new();
                             s.hash(&mut h);
                             h.finish() | (1 << 63)
-                        }
+                        })
                     })
                 })
                 .collect();
@@ -326,6 +323,24 @@ pub fn flags(
                     packed.is_in(lit(dups).implode(false), false).alias(rule.id.as_str())
                 });
             }
+            Check::Reference(r) if r.target.column(r.target_column).is_some_and(|c| c.id.is_some()) => {
+                // Identifiers: the target's keys as sorted numbers, looked up by binary
+                // search (a hash join would first build a table of all 20 M IINs).
+                let keys = std::sync::Arc::new(IdSet::read(snapshot, r.target, r.target_column)?);
+                row_flags.push(
+                    col(r.column)
+                        .map(
+                            move |c: Column| {
+                                let ca = c.str()?;
+                                let out: BooleanChunked =
+                                    ca.iter().map(|v| Some(v.is_some_and(|v| !keys.contains(v)))).collect();
+                                Ok(out.with_name(c.name().clone()).into_column())
+                            },
+                            |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+                        )
+                        .alias(rule.id.as_str()),
+                );
+            }
             Check::Reference(r) => {
                 let key = format!("__ref_key_{n}");
                 let found = format!("__ref_found_{n}");
@@ -378,6 +393,51 @@ fn duplicated_keys(snapshot: &Snapshot, table: &TableSpec, packed: Expr) -> Resu
     })
 }
 
+/// The values of an identifier column, for membership tests: 12-digit values as sorted
+/// numbers, anything else (malformed values, few) as strings.
+struct IdSet {
+    numbers: Vec<u64>,
+    others: std::collections::HashSet<String>,
+}
+
+impl IdSet {
+    fn read(snapshot: &Snapshot, table: &TableSpec, column: &str) -> Result<IdSet, RegistryError> {
+        let unreadable = |source| RegistryError::Unreadable { file: snapshot.path(table), source };
+        let df = crate::pipeline::collect_streaming(snapshot.scan(table)?.select([col(column)]))
+            .map_err(unreadable)?;
+        let values = df.column(column).expect("selected").str().map_err(unreadable)?;
+        let mut set = IdSet { numbers: Vec::with_capacity(values.len()), others: Default::default() };
+        for v in values.iter().flatten() {
+            match digits12(v) {
+                Some(n) => set.numbers.push(n),
+                None => {
+                    set.others.insert(v.to_string());
+                }
+            }
+        }
+        if !set.numbers.is_sorted() {
+            use rayon::slice::ParallelSliceMut;
+            set.numbers.par_sort_unstable();
+        }
+        set.numbers.dedup();
+        Ok(set)
+    }
+
+    fn contains(&self, v: &str) -> bool {
+        match digits12(v) {
+            Some(n) => self.numbers.binary_search(&n).is_ok(),
+            None => self.others.contains(v),
+        }
+    }
+}
+
+/// A value of exactly 12 ASCII digits, as a number.
+fn digits12(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    (b.len() == 12 && b.iter().all(u8::is_ascii_digit))
+        .then(|| b.iter().fold(0u64, |a, d| a * 10 + u64::from(d - b'0')))
+}
+
 /// The values that occur more than once, each once, in ascending order.
 fn repeated<T: Ord + Copy + Send>(mut values: Vec<T>) -> Vec<T> {
     use rayon::slice::ParallelSliceMut;
@@ -418,6 +478,20 @@ mod tests {
             let expected: Vec<u64> = counts.into_iter().filter(|&(_, n)| n > 1).map(|(v, _)| v).collect();
             prop_assert_eq!(repeated(values), expected);
         }
+    }
+
+    #[test]
+    fn id_sets_hold_numbers_and_malformed_values_alike() {
+        let set = super::IdSet {
+            numbers: vec![12_345_678_901, 900_101_300_257],
+            others: ["90010130025".to_string()].into_iter().collect(),
+        };
+        assert!(set.contains("012345678901"), "leading zeros are kept in the number");
+        assert!(set.contains("900101300257"));
+        assert!(set.contains("90010130025"), "a malformed value matches itself");
+        assert!(!set.contains("900101300258"));
+        assert!(!set.contains("12345678901"), "not the number without its leading zero");
+        assert_eq!(super::digits12("00000000000a"), None);
     }
 
     #[test]

@@ -100,11 +100,14 @@ pub fn validate_table(
     .str()
     .split(lit(","))
     .alias(FAILED_RULES);
-    let failing = flags(snapshot, table, &rules)?
-        .filter(any_failed(&all))
-        .sort([ROW_INDEX], SortMultipleOptions::default())
-        .collect()
-        .map_err(evaluate(table))?;
+    let clock = std::time::Instant::now();
+    let failing = crate::pipeline::collect_streaming(
+        flags(snapshot, table, &rules)?
+            .filter(any_failed(&all))
+            .sort([ROW_INDEX], SortMultipleOptions::default()),
+    )
+    .map_err(evaluate(table))?;
+    tracing::debug!("{}: rules evaluated in {:.2} s", table.file_name(), clock.elapsed().as_secs_f64());
 
     let mut results = Vec::with_capacity(rules.len());
     let is_iin = table.column(table.label).is_some_and(|c| c.id == Some(super::Id::Iin));

@@ -60,6 +60,23 @@ print(dict(rows))
 """
 
 
+# The twin's staged registries, and the file whose kept rows (`rows - left_out` in sdu's
+# manifest) they must equal.
+TWIN_STAGING = {"le": "legal_entities.parquet", "pm": "permits.parquet", "ind": "individuals.parquet",
+                "ca": "civil_acts.parquet"}
+
+TWIN_STAGED = r"""
+import duckdb, sys
+sql = open(sys.argv[1]).read()
+macros, body = sql.split("WITH\n", 1)
+ctes = body.rsplit("\nSELECT CASE", 1)[0]
+con = duckdb.connect()
+con.execute("SET threads TO 2")
+con.execute(macros)
+print({t: con.execute("WITH " + ctes + f"\nSELECT count(*) FROM {t}").fetchone()[0] for t in %r})
+""" % (list(TWIN_STAGING),)
+
+
 def twin_sql(world, pilot):
     services = "(" + ", ".join(f"'{s}'" for s in pilot["services"]) + ")"
     sql = (ROOT / "bench" / "candidates_twin.sql").read_text()
@@ -113,9 +130,18 @@ def main():
         twin = eval(got)  # noqa: S307 (our own printed dict)
         funnel = json.loads((out / AS_OF / in_force[0]["id"] / "funnel.json").read_text())["by_outcome"]
         same = all(funnel.get(k, 0) == v for k, v in twin.items()) and sum(twin.values()) == sum(funnel.values())
+        # The twin's staging keeps exactly the rows sdu's validation keeps.
+        staged = eval(subprocess.run([sys.executable, "-c", TWIN_STAGED, str(sql_file)], capture_output=True,  # noqa: S307
+                                     text=True, check=True).stdout)
+        manifest = json.loads((out / AS_OF / in_force[0]["id"] / "manifest.json").read_text())
+        kept = {e["file"]: e["rows"] - e["left_out"] for e in manifest["inputs"]}
+        same_staging = all(staged[t] == kept[f] for t, f in TWIN_STAGING.items())
+        if not same_staging:
+            print(f"   staging differs: twin {staged}, sdu {kept}")
+        same = same and same_staging
         print(f"{scale:<8} | {c[0]:>17.2f} {c[1]:>7.2f} {c[2]:>8.0f} | {f[0]:>17.2f} {f[1]:>7.2f} {f[2]:>8.0f} | "
               f"{c[0] / f[0]:>6.2f} | duckdb twin {t[0]:.2f} s {t[1]:.2f} cpu {t[2]:.0f} MB, sdu/duckdb {c[0] / t[0]:.2f}, "
-              f"same counts: {same}")
+              f"same counts (outcomes and staged rows): {same}")
         if not same:
             print(f"   sdu {funnel}\n   twin {twin}")
         campaign_day(sdu, world, out, runs)

@@ -72,6 +72,7 @@ macros, body = sql.split("WITH\n", 1)
 ctes = body.rsplit("\nSELECT CASE", 1)[0]
 con = duckdb.connect()
 con.execute("SET threads TO 2")
+con.execute("SET enable_progress_bar = false")
 con.execute(macros)
 print({t: con.execute("WITH " + ctes + f"\nSELECT count(*) FROM {t}").fetchone()[0] for t in %r})
 """ % (list(TWIN_STAGING),)

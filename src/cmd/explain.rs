@@ -4,7 +4,7 @@
 use super::candidates::{self, Inputs};
 use crate::config::{load_pilots, Pilot};
 use crate::ids::{check_bin, check_iin, mask};
-use crate::pipeline::candidates::{evaluate, Scope};
+use crate::pipeline::candidates::{evaluate, renames_of_quarantined_organizations, Scope};
 use crate::pipeline::columns as c;
 use crate::pipeline::{day, end_of_day, event_kind, outcome};
 use crate::registry::{civil_acts as ca, heads as hd, permits as pm, renames as rn, Snapshot};
@@ -182,7 +182,19 @@ fn explain_pilot(
             writeln!(out, "  rename {id}: not in scope: ЗТ МДҚ recorded it after {as_of}")?;
         }
     }
-    if evaluated.height() == 0 {
+    // In scope, but the organization's own row failed validation: counted, not evaluated.
+    let orphans = renames_of_quarantined_organizations(&regs, Scope { pilot, as_of }).collect()?;
+    for i in 0..orphans.height() {
+        writeln!(
+            out,
+            "  rename {} (ЗТ МДҚ) of {}: in scope, but not evaluated: the organization's row in \
+             legal_entities fails validation (see `sdu validate`); counted in funnel.json as \
+             renames_of_quarantined_organizations",
+            text(&orphans, rn::EVENT_ID, i).unwrap_or_default(),
+            text(&orphans, rn::BIN, i).unwrap_or_default()
+        )?;
+    }
+    if evaluated.height() == 0 && orphans.height() == 0 {
         writeln!(
             out,
             "  no event in scope for this {}",

@@ -216,4 +216,12 @@ fn a_rename_of_a_quarantined_organization_is_counted_not_evaluated() {
     let outcomes = read(&run.join("outcomes.parquet"));
     let kinds: Vec<Option<&str>> = outcomes.column("event_kind").unwrap().str().unwrap().iter().collect();
     assert!(!kinds.contains(&Some("rename")), "RN1 is not evaluated: {kinds:?}");
+    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", ORG_A], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("rename RN1 (ЗТ МДҚ)") && text.contains("renames_of_quarantined_organizations"),
+        "{text}"
+    );
+    assert!(!text.contains("no event in scope"), "{text}");
 }

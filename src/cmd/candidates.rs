@@ -341,7 +341,7 @@ pub fn execute_with(job: &Job, inputs: &Inputs) -> anyhow::Result<Vec<(PilotRun,
     let started = chrono::Utc::now();
     let mut runs = Vec::new();
     for pilot in &job.pilots {
-        runs.push(run_pilot(job, &inputs, pilot)?);
+        runs.push(run_pilot(job, inputs, pilot)?);
     }
     let info = RunInfo {
         id: publish::run_id(started),
@@ -350,7 +350,7 @@ pub fn execute_with(job: &Job, inputs: &Inputs) -> anyhow::Result<Vec<(PilotRun,
     };
     let mut done = Vec::new();
     for mut run in runs {
-        let path = publish_pilot(job, &inputs, &mut run, &info)
+        let path = publish_pilot(job, inputs, &mut run, &info)
             .with_context(|| format!("publishing pilot {}", run.pilot.id))?;
         done.push((run, path));
     }

@@ -113,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let pilots = load_pilots(args.pilots.as_deref()).map_err(|e| super::UsageError(format!("{e:#}")))?;
     let _lock = Lock::acquire(&args.out)?;
-    let runner = Runner::open(&args.snapshot, &args.out, pilots)?;
+    let runner = Runner::open(&args.snapshot, &args.out, pilots, true)?;
     let report =
         execute(&runner, args.from, args.to, args.simulate_portal.then_some(args.seed), args.json, false)?;
     if let Some(r) = report {

@@ -103,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
     }
     let _lock = Lock::acquire(&out)?;
-    let runner = super::run::Runner::open(&world, &out, load_pilots(None)?)?;
+    let runner = super::run::Runner::open(&world, &out, load_pilots(None)?, true)?;
     println!("3. replaying every day from {} to {} with the SIMULATED portal...", args.from, args.to);
     let report = super::backfill::execute(&runner, args.from, args.to, Some(7), false, true)?
         .context("the backfill wrote no report")?;

@@ -4,7 +4,7 @@
 use crate::config::{load_pilots, Pilot};
 use crate::io;
 use crate::ledger::{self, OFFERED_ON};
-use crate::pipeline::candidates::{evaluate, Registries, Scope};
+use crate::pipeline::candidates::{events, judged, with_organizations, Registries, Scope};
 use crate::pipeline::columns as c;
 use crate::pipeline::funnel::{self, dimension, DIMENSION, EVENTS, KEY};
 use crate::pipeline::{event_kind, outcome};
@@ -117,11 +117,29 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
     Ok(Inputs { registries, entries, left_out })
 }
 
+/// Steps 3–6 for one pilot: every event in scope with its outcome, reasons and evidence.
+/// The pipeline's three steps, each collected (streaming) before the next looks its keys up.
+pub fn evaluate(r: &Registries, s: Scope) -> PolarsResult<DataFrame> {
+    let collect = crate::pipeline::collect_streaming;
+    let clock = std::time::Instant::now();
+    let lap = |step: &str, rows: usize| {
+        tracing::debug!("{}: {step}: {rows} rows at {:.2} s", s.pilot.id, clock.elapsed().as_secs_f64())
+    };
+    let events = collect(events(r, s)?)?;
+    lap("events", events.height());
+    let with_org = collect(with_organizations(r, s, &events)?)?;
+    lap("organizations, permits, heads", with_org.height());
+    let judged = collect(judged(r, s, &with_org)?)?;
+    lap("recipients and outcomes", judged.height());
+    Ok(judged)
+}
+
 /// Evaluates one pilot: outcomes of every event, the new offers, the funnel.
 pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<PilotRun> {
     let scope = Scope { pilot, as_of: job.as_of };
     let prior = ledger::offered_before(&job.out, &pilot.id, job.as_of)?;
     let plan = evaluate(&inputs.registries, scope)?
+        .lazy()
         .join(prior, [col(c::CASE_ID)], [col(c::CASE_ID)], JoinArgs::new(JoinType::Left))
         .rename([OFFERED_ON], [c::PREVIOUSLY_OFFERED_ON], true)
         .sort([c::EVENT_ID], SortMultipleOptions::default());

@@ -1,10 +1,11 @@
 //! `sdu explain`: why one organization or person was or was not offered, pilot by pilot,
 //! with the evidence (registry, row, date) that decided each step.
 
+use super::candidates::evaluate;
 use super::candidates::{self, Inputs};
 use crate::config::{load_pilots, Pilot};
 use crate::ids::{check_bin, check_iin, mask};
-use crate::pipeline::candidates::{evaluate, renames_of_quarantined_organizations, Scope};
+use crate::pipeline::candidates::{renames_of_quarantined_organizations, Scope};
 use crate::pipeline::columns as c;
 use crate::pipeline::{day, end_of_day, event_kind, outcome};
 use crate::registry::{civil_acts as ca, heads as hd, permits as pm, renames as rn, Snapshot};
@@ -165,7 +166,7 @@ fn explain_pilot(
             .filter(col(ca::ACT_TYPE).neq(lit(ca::NAME_CHANGE)).or(col(ca::IIN).eq(lit(i.as_str())))),
         None => regs.civil_acts.filter(col(ca::ACT_TYPE).neq(lit(ca::NAME_CHANGE))),
     };
-    let evaluated = evaluate(&regs, Scope { pilot, as_of })?.collect()?;
+    let evaluated = evaluate(&regs, Scope { pilot, as_of })?;
     let recorded_late = inputs
         .registries
         .renames

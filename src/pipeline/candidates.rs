@@ -4,13 +4,14 @@
 //! changed their full name (seed 000, annex: "ұйымның атауы немесе жеке тұлғаның тегі, аты,
 //! әкесінің аты өзгеруіне").
 //!
-//! The plan starts from the small side and looks the large registries up by key. It runs in
-//! two rounds: the events with their organizations, permits and heads (a few thousand rows)
-//! are collected first; then the people and their death acts are read with a filter on the
-//! collected identifiers, which the Parquet scan applies as it reads. Polars pushes no join
-//! keys into a scan by itself, and a literal key filter measured faster than a semi join
-//! here (bench/RESULTS.md), besides reading every registry once instead of once per branch
-//! of the plan that uses it.
+//! The plan starts from the small side and looks the large registries up by key, in three
+//! steps that the caller collects in turn (`sdu::cmd::candidates::evaluate` does it): [`events`] (a few thousand
+//! rows); [`with_organizations`] (their organizations, permits and heads, looked up by the
+//! events' BINs and holders); [`judged`] (the recipients, looked up by their IINs, and the
+//! outcome). Each step takes the previous one's rows and filters the registries on their keys
+//! as literals, which the Parquet scan applies as it reads: polars pushes no join keys into a
+//! scan by itself, and the literal filter measured faster than a semi join (bench/RESULTS.md),
+//! besides reading every registry once instead of once per branch of one large plan.
 
 use super::columns as c;
 use super::{day, end_of_day, event_kind, holds_on, outcome};
@@ -50,7 +51,7 @@ fn str_null() -> Expr {
     lit(NULL).cast(DataType::String)
 }
 
-/// The distinct set values of a column of a collected frame, as a literal for `is_in`.
+/// The distinct set values of a column of the previous step's rows, as a literal for `is_in`.
 fn key_set(df: &DataFrame, column: &str) -> PolarsResult<Expr> {
     let keys = df.column(column)?.as_materialized_series().drop_nulls().unique()?;
     Ok(lit(keys).implode(false))
@@ -113,22 +114,28 @@ pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
 
 /// `sanitary`: the name changes (АХАЖ) of people who hold a permit, in any status, for one
 /// of the pilot's services, by `act_date` and `registered_at` alike. The acts in the window
-/// are few: collected first, their IINs are looked up among the permit holders.
-pub fn name_change_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    let acts = super::collect_streaming(
-        r.civil_acts.clone().filter(
-            col(ca::ACT_TYPE)
-                .eq(lit(ca::NAME_CHANGE))
-                .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
-                .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
-                .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
-        ),
-    )?;
-    let holders = lookup(r.permits.clone(), pm::HOLDER_IIN, &key_set(&acts, ca::IIN)?)
-        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false))
+/// are few: the permit holders are matched against them (a join built on the acts' side).
+pub fn name_change_events(r: &Registries, s: Scope) -> LazyFrame {
+    let acts = r.civil_acts.clone().filter(
+        col(ca::ACT_TYPE)
+            .eq(lit(ca::NAME_CHANGE))
+            .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
+            .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
+            .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
+    );
+    let holders = r
+        .permits
+        .clone()
+        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false).and(col(pm::HOLDER_IIN).is_not_null()))
         .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
+        .join(
+            acts.clone().select([col(ca::IIN)]),
+            [col(ca::IIN)],
+            [col(ca::IIN)],
+            JoinArgs::new(JoinType::Semi),
+        )
         .unique(None, UniqueKeepStrategy::Any);
-    Ok(acts.lazy().join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi)).select([
+    acts.join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi)).select([
         col(ca::ACT_ID).alias(c::EVENT_ID),
         lit(event_kind::NAME_CHANGE).alias(c::EVENT_KIND),
         str_null().alias(c::BIN),
@@ -138,14 +145,14 @@ pub fn name_change_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
         col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_RU),
         col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_KK),
         col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_RU),
-    ]))
+    ])
 }
 
 /// Every event in scope: renames, and in pilots with individual holders their name changes.
 pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
     let renames = rename_events(r, s);
     if s.pilot.individual_holders {
-        concat([renames, name_change_events(r, s)?], UnionArgs::default())
+        concat([renames, name_change_events(r, s)], UnionArgs::default())
     } else {
         Ok(renames)
     }
@@ -155,7 +162,10 @@ pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
 /// on D, issued before the change (SCHEMA.md), held by the organization or the person.
 pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
     let holder = || when(col(c::BIN).is_not_null()).then(col(c::BIN)).otherwise(col("holder_iin"));
-    let holders = events.clone().lazy().select([holder().alias("holder")]).collect()?;
+    let holders = events.column(c::BIN)?.as_materialized_series().clone();
+    let holders = holders
+        .zip_with(holders.is_not_null().as_ref(), events.column("holder_iin")?.as_materialized_series())?;
+    let holders = DataFrame::new_infer_height(vec![holders.with_name("holder".into()).into_column()])?;
     let permits = r
         .permits
         .clone()
@@ -301,49 +311,42 @@ fn case_id_expr(pilot: &str) -> Expr {
     )
 }
 
-/// Steps 3–6 for one pilot: every event in scope with exactly one outcome, all its reasons,
-/// the recipient (where one was found) and the evidence. One row per event.
-///
-/// Collects the small side (events, their organizations, permits and heads) and returns the
-/// plan that looks their recipients up in the people's registries.
-pub fn evaluate(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    use super::collect_streaming;
-    // Round 1: the events and what belongs to their organizations.
-    let events = collect_streaming(events(r, s)?)?;
-    let bins = key_set(&events, c::BIN)?;
+/// Step 3 to 5 for the events in scope (the rows of [`events`]): each with its organization
+/// (status, liquidation, region), its eligible permits and its current first head, and the
+/// recipient's IIN (the head, or the individual holder).
+pub fn with_organizations(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
+    let bins = key_set(events, c::BIN)?;
     let orgs = lookup(r.legal_entities.clone(), le::BIN, &bins).select([
         col(le::BIN),
         col(le::STATUS).alias(c::ORG_STATUS),
         col(le::LIQUIDATED_ON).alias(c::ORG_LIQUIDATED_ON),
         col(le::KATO).alias("org_kato"),
     ]);
-    let with_org = collect_streaming(
-        events
-            .clone()
-            .lazy()
-            .join(orgs, [col(c::BIN)], [col(le::BIN)], JoinArgs::new(JoinType::Left))
-            .join(
-                eligible_permits(r, s, &events)?,
-                [col(c::EVENT_ID)],
-                [col(c::EVENT_ID)],
-                JoinArgs::new(JoinType::Left),
-            )
-            .join(
-                current_first_heads(r, s, &bins),
-                [col(c::BIN)],
-                [col(c::BIN)],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(
-                when(col(c::EVENT_KIND).eq(lit(event_kind::RENAME)))
-                    .then(col("head_iin"))
-                    .otherwise(col("holder_iin"))
-                    .alias(c::IIN),
-            ),
-    )?;
-    // Round 2: the recipients, looked up by their IINs.
-    let iins = key_set(&with_org, c::IIN)?;
-    let evaluated = with_org.lazy().join(
+    Ok(events
+        .clone()
+        .lazy()
+        .join(orgs, [col(c::BIN)], [col(le::BIN)], JoinArgs::new(JoinType::Left))
+        .join(
+            eligible_permits(r, s, events)?,
+            [col(c::EVENT_ID)],
+            [col(c::EVENT_ID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(current_first_heads(r, s, &bins), [col(c::BIN)], [col(c::BIN)], JoinArgs::new(JoinType::Left))
+        .with_column(
+            when(col(c::EVENT_KIND).eq(lit(event_kind::RENAME)))
+                .then(col("head_iin"))
+                .otherwise(col("holder_iin"))
+                .alias(c::IIN),
+        ))
+}
+
+/// Step 6 for the rows of [`with_organizations`]: every event in scope with exactly one
+/// outcome, all its reasons, the recipient (where one was found) and the evidence. One row
+/// per event, sorted by event id.
+pub fn judged(r: &Registries, s: Scope, with_org: &DataFrame) -> PolarsResult<LazyFrame> {
+    let iins = key_set(with_org, c::IIN)?;
+    let evaluated = with_org.clone().lazy().join(
         recipient_status(r, s, &iins),
         [col(c::IIN)],
         [col("person_iin")],

@@ -1,10 +1,11 @@
 //! Steps 3–8 on hand-built registries: one organization (or person) per scenario, every
-//! scope rule and every outcome and reason, evaluated in one plan and checked exactly.
+//! scope rule and every outcome and reason, evaluated by the pipeline's steps and checked exactly.
 
 use polars::prelude::*;
+use sdu::cmd::candidates::evaluate;
 use sdu::config::{load_pilots, Pilot};
 use sdu::ids::{Bin, Division, EntityType, Iin, Sex};
-use sdu::pipeline::candidates::{evaluate, Registries, Scope};
+use sdu::pipeline::candidates::{Registries, Scope};
 use sdu::pipeline::funnel;
 use sdu::synth::frame::{almaty_at, date_col, datetime_col, days, opt_str_col, str_col};
 use std::collections::BTreeMap;
@@ -198,7 +199,7 @@ type Results = BTreeMap<String, (String, Vec<String>, Option<String>)>;
 fn run(world: &World, pilot_id: &str) -> (Results, DataFrame) {
     let p = pilot(pilot_id);
     let regs = world.registries();
-    let df = evaluate(&regs, Scope { pilot: &p, as_of: date(D) }).unwrap().collect().unwrap();
+    let df = evaluate(&regs, Scope { pilot: &p, as_of: date(D) }).unwrap();
     let mut out = BTreeMap::new();
     for i in 0..df.height() {
         let s = |c: &str| df.column(c).unwrap().str().unwrap().get(i).map(String::from);
@@ -413,7 +414,7 @@ fn funnel_counts_every_reason_and_the_first() {
     let p = pilot("sanitary");
     let regs = scenario().registries();
     let evaluated = evaluate(&regs, Scope { pilot: &p, as_of: date(D) }).unwrap();
-    let counts = funnel::counts(evaluated).unwrap().collect().unwrap();
+    let counts = funnel::counts(evaluated.lazy()).unwrap().collect().unwrap();
     let get = |dim: &str, key: &str| -> u32 {
         let f = counts
             .clone()

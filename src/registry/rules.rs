@@ -385,11 +385,14 @@ fn duplicated_keys(snapshot: &Snapshot, table: &TableSpec, packed: Expr) -> Resu
             let ca = keys.u64().map_err(unreadable)?;
             Series::new("__key".into(), repeated(ca.iter().flatten().collect()))
         }
-        DataType::String => {
-            let ca = keys.str().map_err(unreadable)?;
+        // Any other key (a date, say) is compared as its text.
+        _ => {
+            let text = keys.cast(&DataType::String).map_err(unreadable)?;
+            let ca = text.str().map_err(unreadable)?;
             Series::new("__key".into(), repeated(ca.iter().flatten().collect()))
+                .cast(keys.dtype())
+                .map_err(unreadable)?
         }
-        other => unreachable!("a packed key is a number or a string, not {other}"),
     })
 }
 

@@ -143,16 +143,9 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
         .join(prior, [col(c::CASE_ID)], [col(c::CASE_ID)], JoinArgs::new(JoinType::Left))
         .rename([OFFERED_ON], [c::PREVIOUSLY_OFFERED_ON], true)
         .sort([c::EVENT_ID], SortMultipleOptions::default());
-    let clock = std::time::Instant::now();
     let outcomes = crate::pipeline::collect_streaming(plan)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("evaluating pilot {}", pilot.id))?;
-    tracing::debug!(
-        "{}: {} events evaluated in {:.2} s",
-        pilot.id,
-        outcomes.height(),
-        clock.elapsed().as_secs_f64()
-    );
     let new_offer = col(c::OUTCOME).eq(lit(outcome::OFFERED)).and(col(c::PREVIOUSLY_OFFERED_ON).is_null());
     let organizations = outcomes
         .clone()

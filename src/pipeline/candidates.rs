@@ -51,10 +51,9 @@ fn str_null() -> Expr {
     lit(NULL).cast(DataType::String)
 }
 
-/// The distinct set values of a column of the previous step's rows, as a literal for `is_in`.
-fn key_set(df: &DataFrame, column: &str) -> PolarsResult<Expr> {
-    let keys = df.column(column)?.as_materialized_series().drop_nulls().unique()?;
-    Ok(lit(keys).implode(false))
+/// The distinct set values of the previous step's keys, as a literal for `is_in`.
+fn key_set(keys: &Column) -> PolarsResult<Expr> {
+    Ok(lit(keys.as_materialized_series().drop_nulls().unique()?).implode(false))
 }
 
 /// Rows of `lf` whose `column` is one of `keys` (a [`key_set`]).
@@ -162,10 +161,9 @@ pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
 /// on D, issued before the change (SCHEMA.md), held by the organization or the person.
 pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
     let holder = || when(col(c::BIN).is_not_null()).then(col(c::BIN)).otherwise(col("holder_iin"));
-    let holders = events.column(c::BIN)?.as_materialized_series().clone();
-    let holders = holders
-        .zip_with(holders.is_not_null().as_ref(), events.column("holder_iin")?.as_materialized_series())?;
-    let holders = DataFrame::new_infer_height(vec![holders.with_name("holder".into()).into_column()])?;
+    // An event has a BIN or a holder IIN: the holders are both columns' values.
+    let mut holders = events.column(c::BIN)?.clone();
+    holders.append(events.column("holder_iin")?)?;
     let permits = r
         .permits
         .clone()
@@ -189,7 +187,7 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsR
         .lazy()
         .select([col(c::EVENT_ID), col(c::CHANGED_ON), holder().alias("holder")])
         .join(
-            lookup(permits, "holder", &key_set(&holders, "holder")?),
+            lookup(permits, "holder", &key_set(&holders)?),
             [col("holder")],
             [col("holder")],
             JoinArgs::new(JoinType::Inner),
@@ -315,7 +313,7 @@ fn case_id_expr(pilot: &str) -> Expr {
 /// (status, liquidation, region), its eligible permits and its current first head, and the
 /// recipient's IIN (the head, or the individual holder).
 pub fn with_organizations(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
-    let bins = key_set(events, c::BIN)?;
+    let bins = key_set(events.column(c::BIN)?)?;
     let orgs = lookup(r.legal_entities.clone(), le::BIN, &bins).select([
         col(le::BIN),
         col(le::STATUS).alias(c::ORG_STATUS),
@@ -345,7 +343,7 @@ pub fn with_organizations(r: &Registries, s: Scope, events: &DataFrame) -> Polar
 /// outcome, all its reasons, the recipient (where one was found) and the evidence. One row
 /// per event, sorted by event id.
 pub fn judged(r: &Registries, s: Scope, with_org: &DataFrame) -> PolarsResult<LazyFrame> {
-    let iins = key_set(with_org, c::IIN)?;
+    let iins = key_set(with_org.column(c::IIN)?)?;
     let evaluated = with_org.clone().lazy().join(
         recipient_status(r, s, &iins),
         [col(c::IIN)],

@@ -178,6 +178,12 @@ pub enum RegistryError {
         #[source]
         source: PolarsError,
     },
+    #[error("{file}: evaluating the row rules failed")]
+    Evaluate {
+        file: PathBuf,
+        #[source]
+        source: PolarsError,
+    },
     #[error("{file}: column `{column}` is missing (expected {expected})")]
     MissingColumn { file: PathBuf, column: &'static str, expected: &'static str },
     #[error("{file}: column `{column}` has type {found}, expected {expected}")]
@@ -279,7 +285,7 @@ impl Snapshot {
                 .filter(rules::any_failed(&refs))
                 .select(by.iter().map(|c| col(*c)).collect::<Vec<_>>()),
         )
-        .map_err(|source| RegistryError::Unreadable { file, source })?;
+        .map_err(|source| RegistryError::Evaluate { file, source })?;
         let left_out = failing.height() as u64;
         let rows = self.rows(table)?;
         let skipped = failing.lazy().unique(None, UniqueKeepStrategy::Any);
@@ -304,9 +310,7 @@ impl Snapshot {
         };
         Ok(Staged { table, frame, rows, left_out })
     }
-}
 
-impl Snapshot {
     /// The number of rows of a registry file (from its metadata).
     pub fn rows(&self, table: &TableSpec) -> Result<u64, RegistryError> {
         let unreadable = |source| RegistryError::Unreadable { file: self.path(table), source };

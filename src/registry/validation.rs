@@ -79,14 +79,7 @@ pub fn validate_table(
 ) -> Result<(Vec<RuleResult>, DataFrame), ValidationError> {
     let rules = rules(table);
     let all: Vec<&Rule> = rules.iter().collect();
-    let rows_checked = snapshot
-        .scan(table)?
-        .select([len()])
-        .collect()
-        .map_err(evaluate(table))?
-        .column("len")
-        .and_then(|c| c.u32().map(|c| c.get(0).unwrap_or(0)))
-        .map_err(evaluate(table))? as u64;
+    let rows_checked = snapshot.rows(table)?;
     let failed_list = concat_str(
         rules
             .iter()

@@ -6,7 +6,7 @@
 //!     cargo run --release --example lookup -- ~/.cache/sdu-bench/country [keys]
 
 use polars::prelude::*;
-use sdu::pipeline::collect_streaming;
+use sdu::frames::collect_streaming;
 use sdu::registry::{individuals as ind, Snapshot};
 use std::time::Instant;
 

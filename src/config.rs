@@ -32,7 +32,14 @@ struct RawPilot {
     title_ru: String,
     services: Vec<String>,
     in_force_from: String,
-    in_force_until: String,
+    in_force_from_basis: String,
+    #[serde(default)]
+    in_force_from_assumed: bool,
+    /// The last day, or else `term` (and `term_from`).
+    in_force_until: Option<String>,
+    term: Option<String>,
+    term_from: Option<String>,
+    in_force_until_basis: String,
     individual_holders: bool,
     reply_window_days: u32,
     sends: u32,
@@ -61,8 +68,18 @@ pub struct Pilot {
     pub title_kk: String,
     pub title_ru: String,
     pub services: Vec<String>,
+    /// The first day the order applies (inclusive).
     pub in_force_from: NaiveDate,
+    /// How the first day was read from the order (clause, and the article that counts it).
+    pub in_force_from_basis: String,
+    /// The order gives no date for the first day: it is our assumption.
+    pub in_force_from_assumed: bool,
+    /// The last day the order applies (inclusive).
     pub in_force_until: NaiveDate,
+    /// How the last day was read from the order.
+    pub in_force_until_basis: String,
+    /// The term as the order states it, when it is a duration ("12 months", "1 year").
+    pub term: Option<String>,
     /// Whether individual permit holders who changed their full name are cases too.
     pub individual_holders: bool,
     pub reply_window_days: u32,
@@ -84,6 +101,38 @@ impl Pilot {
         text.replace("{bin}", bin.unwrap_or(""))
             .replace("{new_name_kk}", new_name_kk)
             .replace("{new_name_ru}", new_name_ru)
+    }
+}
+
+/// A term given in whole months or years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    pub months: u32,
+}
+
+impl Term {
+    /// Parses "12 months", "1 month", "1 year", "2 years".
+    pub fn parse(s: &str) -> Result<Term, String> {
+        let bad = || format!("`{s}` is not a term such as \"12 months\" or \"1 year\"");
+        let (n, unit) = s.trim().split_once(char::is_whitespace).ok_or_else(bad)?;
+        let n: u32 = n.parse().map_err(|_| bad())?;
+        let months = match unit.trim() {
+            "month" | "months" => n,
+            "year" | "years" => n * 12,
+            _ => return Err(bad()),
+        };
+        if months == 0 {
+            return Err(bad());
+        }
+        Ok(Term { months })
+    }
+
+    /// The last day of a term counted from `from`, as Kazakh law counts it: the term runs
+    /// from the next day (Civil Code art. 172) and a term in months or years expires on the
+    /// corresponding day of its last month, or that month's last day when it has no such
+    /// day (art. 173). The day it expires is the last day the order applies.
+    pub fn last_day(self, from: NaiveDate) -> Option<NaiveDate> {
+        from.checked_add_months(chrono::Months::new(self.months))
     }
 }
 
@@ -136,7 +185,32 @@ pub fn parse_pilots(text: &str, path: &str) -> Result<Vec<Pilot>, ConfigError> {
             return Err(ConfigError::Duplicate(p.id.clone(), path.to_string()));
         }
         let from = date("in_force_from", &p.in_force_from)?;
-        let until = date("in_force_until", &p.in_force_until)?;
+        let until = match (&p.in_force_until, &p.term) {
+            (Some(u), None) => date("in_force_until", u)?,
+            (None, Some(t)) => {
+                let counted_from = match &p.term_from {
+                    Some(f) => date("term_from", f)?,
+                    None => from,
+                };
+                let term = Term::parse(t).map_err(|e| bad("term", e))?;
+                term.last_day(counted_from)
+                    .ok_or_else(|| bad("term", format!("`{t}` ends beyond the calendar")))?
+            }
+            _ => {
+                return Err(bad(
+                    "in_force_until",
+                    "give either in_force_until or term, not both or neither".into(),
+                ))
+            }
+        };
+        for (key, basis) in [
+            ("in_force_from_basis", &p.in_force_from_basis),
+            ("in_force_until_basis", &p.in_force_until_basis),
+        ] {
+            if basis.trim().is_empty() {
+                return Err(bad(key, "must say how the bound was read from the order".into()));
+            }
+        }
         if until < from {
             return Err(bad("in_force_until", format!("{until} is before in_force_from {from}")));
         }
@@ -166,7 +240,11 @@ pub fn parse_pilots(text: &str, path: &str) -> Result<Vec<Pilot>, ConfigError> {
             title_ru: p.title_ru,
             services: p.services,
             in_force_from: from,
+            in_force_from_basis: p.in_force_from_basis,
+            in_force_from_assumed: p.in_force_from_assumed,
             in_force_until: until,
+            in_force_until_basis: p.in_force_until_basis,
+            term: p.term,
             individual_holders: p.individual_holders,
             reply_window_days: p.reply_window_days,
             sends: p.sends,
@@ -216,12 +294,70 @@ mod tests {
         assert_eq!(eco.on_no_mobile, Routing::Ended);
     }
 
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn terms_end_on_the_corresponding_day() {
+        let t = |s: &str| Term::parse(s).unwrap();
+        assert_eq!(t("12 months").last_day(day(2026, 1, 30)), Some(day(2027, 1, 30)));
+        assert_eq!(t("1 year").last_day(day(2025, 5, 8)), Some(day(2026, 5, 8)));
+        assert_eq!(
+            t("1 month").last_day(day(2026, 1, 31)),
+            Some(day(2026, 2, 28)),
+            "no such day: the month's last"
+        );
+        assert_eq!(t("1 year").last_day(day(2024, 2, 29)), Some(day(2025, 2, 28)));
+        assert_eq!(t("2 years"), Term { months: 24 });
+        for bad in ["", "12", "months", "0 months", "twelve months", "12 weeks", "-1 year"] {
+            assert!(Term::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Every bound of every pilot: the day before the first, the first, the last, the day
+    /// after (seed 000 §8, seed 002 §7, seed 003 §7).
+    #[test]
+    fn pilots_are_in_force_exactly_on_their_terms() {
+        let pilots = load_pilots(None).unwrap();
+        let bounds = [
+            ("sanitary", day(2026, 1, 30), day(2027, 1, 30), false),
+            ("ecology", day(2025, 1, 23), day(2025, 12, 14), false),
+            ("trusted-software", day(2025, 5, 9), day(2026, 5, 8), true),
+        ];
+        for (id, first, last, assumed) in bounds {
+            let p = pilots.iter().find(|p| p.id == id).unwrap();
+            assert_eq!(
+                (p.in_force_from, p.in_force_until, p.in_force_from_assumed),
+                (first, last, assumed),
+                "{id}"
+            );
+            assert!(!p.in_force_on(first.pred_opt().unwrap()), "{id}: the day before the first");
+            assert!(p.in_force_on(first) && p.in_force_on(last), "{id}: first and last day");
+            assert!(!p.in_force_on(last.succ_opt().unwrap()), "{id}: the day after the last");
+            assert!(p.in_force_until_basis.contains('§') && p.in_force_from_basis.contains('§'), "{id}");
+        }
+    }
+
     #[test]
     fn bad_config_names_pilot_and_key() {
         let bad =
-            DEFAULT_PILOTS.replacen("in_force_until = \"2027-01-29\"", "in_force_until = \"2027-13-01\"", 1);
+            DEFAULT_PILOTS.replacen("in_force_until = \"2025-12-14\"", "in_force_until = \"2025-13-01\"", 1);
         let err = parse_pilots(&bad, "p.toml").unwrap_err().to_string();
-        assert!(err.contains("pilot `sanitary`") && err.contains("in_force_until"), "{err}");
+        assert!(err.contains("pilot `ecology`") && err.contains("in_force_until"), "{err}");
+        let bad = DEFAULT_PILOTS.replacen("term = \"12 months\"", "term = \"12 moons\"", 1);
+        let err = parse_pilots(&bad, "p.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("pilot `sanitary`") && err.contains("`term`") && err.contains("12 moons"),
+            "{err}"
+        );
+        let bad = DEFAULT_PILOTS.replacen(
+            "term = \"12 months\"",
+            "term = \"12 months\"\nin_force_until = \"2027-01-30\"",
+            1,
+        );
+        let err = parse_pilots(&bad, "p.toml").unwrap_err().to_string();
+        assert!(err.contains("either in_force_until or term"), "{err}");
         let bad = DEFAULT_PILOTS.replacen("sends = 2", "sends = 3", 1);
         let err = parse_pilots(&bad, "p.toml").unwrap_err().to_string();
         assert!(err.contains("`sends`"), "{err}");

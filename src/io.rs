@@ -288,7 +288,7 @@ fn alive(pid: u32) -> bool {
 
 impl Lock {
     pub fn acquire(dir: &Path) -> Result<Lock, LockError> {
-        let path = dir.join(".sdu.lock");
+        let path = crate::layout::lock_file(dir);
         let io = |source| LockError::Io { path: path.clone(), source };
         fs::create_dir_all(dir).map_err(io)?;
         let mut replaced = None;

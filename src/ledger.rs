@@ -1,9 +1,10 @@
 //! The durable memory of cases under the output folder, shared by the candidate lists and
-//! the campaign: `<out>/ledger/offers/<pilot>/<as-of>.parquet` holds the cases a run offered
+//! the campaign: `<out>/ledger/offers/<pilot>/<as-of>.parquet` ([`layout::offers_file`]) holds the cases a run offered
 //! for a pilot on that date. A case (pilot + event + recipient) offered on an earlier date is never offered
 //! again; re-running a date rewrites that date's file with the same rows, so runs stay
 //! idempotent.
 
+use crate::layout;
 use crate::pipeline::columns as c;
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -29,14 +30,6 @@ pub enum LedgerError {
     Name { path: PathBuf },
 }
 
-pub fn offers_dir(out: &Path, pilot: &str) -> PathBuf {
-    out.join("ledger").join("offers").join(pilot)
-}
-
-pub fn offers_file(out: &Path, pilot: &str, as_of: NaiveDate) -> PathBuf {
-    offers_dir(out, pilot).join(format!("{as_of}.parquet"))
-}
-
 /// The columns of an offers file.
 pub fn offers_schema() -> Schema {
     Schema::from_iter([
@@ -57,17 +50,14 @@ pub fn offers_schema() -> Schema {
 
 /// Every offer of every pilot on or before `as_of`, one row per case (its first offer).
 pub fn offers_until(out: &Path, as_of: NaiveDate) -> Result<DataFrame, LedgerError> {
-    let root = out.join("ledger").join("offers");
+    let root = layout::offers_root(out);
     let mut frames = Vec::new();
-    if root.is_dir() {
-        let pilots =
-            std::fs::read_dir(&root).map_err(|source| LedgerError::Read { path: root.clone(), source })?;
-        for p in pilots {
-            let dir = p.map_err(|source| LedgerError::Read { path: root.clone(), source })?.path();
-            for (day, path) in dated_files(&dir)? {
-                if day <= as_of {
-                    frames.push(scan(&path)?);
-                }
+    let pilots =
+        layout::visible_entries(&root).map_err(|source| LedgerError::Read { path: root.clone(), source })?;
+    for dir in pilots {
+        for (day, path) in dated_files(&dir)? {
+            if day <= as_of {
+                frames.push(scan(&path)?);
             }
         }
     }
@@ -92,15 +82,11 @@ fn scan(path: &Path) -> Result<LazyFrame, LedgerError> {
 /// The `YYYY-MM-DD.parquet` files of a folder, by date.
 fn dated_files(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, LedgerError> {
     let mut files = Vec::new();
-    if !dir.is_dir() {
-        return Ok(files);
-    }
-    let entries =
-        std::fs::read_dir(dir).map_err(|source| LedgerError::Read { path: dir.to_path_buf(), source })?;
-    for entry in entries {
-        let path = entry.map_err(|source| LedgerError::Read { path: dir.to_path_buf(), source })?.path();
+    let entries = layout::visible_entries(dir)
+        .map_err(|source| LedgerError::Read { path: dir.to_path_buf(), source })?;
+    for path in entries {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with('.') || !name.ends_with(".parquet") {
+        if !name.ends_with(".parquet") {
             continue;
         }
         let day = NaiveDate::parse_from_str(name.trim_end_matches(".parquet"), "%Y-%m-%d")
@@ -113,7 +99,7 @@ fn dated_files(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, LedgerError> {
 
 /// Cases of a pilot offered before `as_of`: `case_id` and the first date it was offered on.
 pub fn offered_before(out: &Path, pilot: &str, as_of: NaiveDate) -> Result<LazyFrame, LedgerError> {
-    let dir = offers_dir(out, pilot);
+    let dir = layout::offers_dir(out, pilot);
     let mut frames = Vec::new();
     for (day, path) in dated_files(&dir)? {
         if day < as_of {
@@ -152,7 +138,7 @@ pub fn to_offers(df: &DataFrame) -> PolarsResult<Vec<crate::campaign::Offer>> {
             event_id: event.get(i).unwrap_or_default().to_string(),
             bin: bin.get(i).map(String::from),
             iin: iin.get(i).unwrap_or_default().to_string(),
-            offered_on: crate::synth::frame::date(on.get(i).unwrap_or(0)),
+            offered_on: crate::time::date(on.get(i).unwrap_or(0)),
             old_name_kk: okk.get(i).map(String::from),
             old_name_ru: oru.get(i).map(String::from),
             new_name_kk: nkk.get(i).map(String::from),

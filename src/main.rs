@@ -2,7 +2,8 @@
 //! (0 ok, 1 runtime failure, 2 usage or configuration error).
 
 use clap::Parser;
-use sdu::cmd::{self, Cli, Failed, UsageError};
+use sdu::cmd::{self, Cli};
+use sdu::jobs::UsageError;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -22,17 +23,14 @@ fn main() -> ExitCode {
         .init();
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<UsageError>() => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-        Err(e) if e.is::<Failed>() => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            // A usage error anywhere in the chain (under the context added on the way up).
+            if e.chain().any(|c| c.is::<UsageError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! and output with SHA-256 and rows), `_SUCCESS` last, then one rename into place.
 
 use crate::io::{self, IoError, Staging};
+use crate::layout;
 use polars::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -127,8 +128,8 @@ impl RunFolder {
     /// Writes the manifest and `_SUCCESS`, then renames the folder into place.
     pub fn publish(self, mut manifest: Manifest) -> Result<PathBuf, IoError> {
         manifest.outputs = self.outputs;
-        io::write_json(&manifest, &self.staging.dir().join("manifest.json"))?;
-        io::touch(&self.staging.dir().join("_SUCCESS"))?;
+        io::write_json(&manifest, &self.staging.dir().join(layout::MANIFEST))?;
+        io::touch(&self.staging.dir().join(layout::SUCCESS))?;
         self.staging.publish()
     }
 }

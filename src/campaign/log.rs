@@ -5,6 +5,7 @@
 //! reads only what came before it.
 
 use super::{state::State, CaseEvent, Kind};
+use crate::layout;
 use chrono::NaiveDateTime;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -24,12 +25,10 @@ impl Step {
         }
     }
 
-    fn parse(s: &str) -> Option<Step> {
+    pub fn parse(s: &str) -> Option<Step> {
         [Step::Dispatch, Step::Advance].into_iter().find(|x| x.name() == s)
     }
 }
-
-const STAMP: &str = "%Y-%m-%dT%H-%M-%S";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -53,36 +52,25 @@ pub enum LogError {
     Later { at: NaiveDateTime, later: NaiveDateTime, path: PathBuf },
 }
 
-pub fn dir(out: &Path) -> PathBuf {
-    out.join("ledger").join("campaign")
-}
-
+/// The ledger file of the run of `step` at `at`.
 pub fn file(out: &Path, at: NaiveDateTime, step: Step) -> PathBuf {
-    dir(out).join(format!("{}-{}.parquet", at.format(STAMP), step.name()))
+    layout::campaign_file(out, at, step.name())
 }
 
 fn parse_name(path: &Path) -> Result<(NaiveDateTime, Step), LogError> {
-    let bad = || LogError::Name { path: path.to_path_buf() };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(bad)?;
-    let stem = name.strip_suffix(".parquet").ok_or_else(bad)?;
-    let (stamp, step) = stem.rsplit_once('-').ok_or_else(bad)?;
-    let at = NaiveDateTime::parse_from_str(stamp, STAMP).map_err(|_| bad())?;
-    Ok((at, Step::parse(step).ok_or_else(bad)?))
+    layout::parse_campaign_file(path)
+        .and_then(|(at, step)| Some((at, Step::parse(&step)?)))
+        .ok_or_else(|| LogError::Name { path: path.to_path_buf() })
 }
 
 /// The ledger's files, in run order.
-fn files(out: &Path) -> Result<Vec<((NaiveDateTime, Step), PathBuf)>, LogError> {
-    let d = dir(out);
+/// A ledger file: the run it records (time, step) and its path.
+type LedgerFile = ((NaiveDateTime, Step), PathBuf);
+
+fn files(out: &Path) -> Result<Vec<LedgerFile>, LogError> {
+    let d = layout::campaign_dir(out);
     let mut files = Vec::new();
-    if !d.is_dir() {
-        return Ok(files);
-    }
-    for entry in std::fs::read_dir(&d).map_err(|source| LogError::Read { path: d.clone(), source })? {
-        let path = entry.map_err(|source| LogError::Read { path: d.clone(), source })?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
+    for path in layout::visible_entries(&d).map_err(|source| LogError::Read { path: d.clone(), source })? {
         files.push((parse_name(&path)?, path));
     }
     files.sort();
@@ -145,7 +133,7 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
     let (at, due) = (t("at")?, t("due_by")?);
     let send = df.column("send_no").map_err(scan)?.cast(&DataType::Int32).map_err(scan)?;
     let send = send.i32().map_err(scan)?;
-    let time = |v: Option<i64>| v.and_then(chrono::DateTime::from_timestamp_micros).map(|d| d.naive_utc());
+    let time = |v: Option<i64>| v.and_then(crate::time::from_micros);
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let row = |problem: String| LogError::Row { path: path.to_path_buf(), row: i, problem };

@@ -8,6 +8,7 @@
 //! year even at country scale) and return the events to append and the SMS to send.
 
 pub mod files;
+pub mod inbox;
 pub mod log;
 pub mod reply;
 pub mod state;
@@ -372,7 +373,7 @@ impl Campaign {
                 todo.push(r);
             }
         }
-        todo.sort_by(|a, b| (a.received_at, a.id()).cmp(&(b.received_at, b.id())));
+        todo.sort_by_key(|r| (r.received_at, r.id()));
         for r in todo {
             let row = self.reply(r, &mut counts)?;
             events.push(row);

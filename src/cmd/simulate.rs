@@ -1,16 +1,9 @@
 //! `sdu simulate-portal`: a stand-in for the portal's replies, clearly labelled as such, so
-//! the whole loop runs without the portal.
-//!
-//! The response model (defaults in [`Model`]) is plausible, not measured: Kazakhstan's
-//! Digital Family Card proactive SMS offers were accepted by roughly 52–57 % of recipients in
-//! 2025; SMS surveys see 20–50 % respond at all; a reminder recovers a minority of the
-//! silent; some replies are malformed, some arrive late.
+//! the whole loop runs without the portal (the model: [`crate::jobs::simulate`]).
 
-use crate::campaign::short_hash;
-use crate::io;
-use crate::synth::rng::Rng;
-use chrono::{Duration, NaiveDateTime};
-use polars::prelude::*;
+use crate::jobs::simulate::simulate;
+use crate::time::parse_time;
+use chrono::NaiveDateTime;
 use std::path::PathBuf;
 
 /// Simulate the portal: replies to an outbox, as `sms_replies` (SIMULATED).
@@ -24,7 +17,7 @@ pub struct Args {
     #[arg(long = "outbox", value_name = "FILE", num_args = 1..)]
     pub outbox: Vec<PathBuf>,
     /// Only replies received by then are written: YYYY-MM-DDTHH:MM or a date (09:00).
-    #[arg(long, value_parser = super::campaign_common::parse_time)]
+    #[arg(long, value_parser = parse_time)]
     pub as_of: NaiveDateTime,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -33,126 +26,12 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// Shares of the response model.
-pub struct Model {
-    pub reply_first: f64,
-    pub reply_second: f64,
-    pub accept: f64,
-    pub decline: f64,
-    /// The rest of the answers are malformed; this share of their senders then sends a
-    /// valid answer.
-    pub retry_after_invalid: f64,
-    pub with_message_id: f64,
-    /// Median reply latency in hours (log-normal, sigma 1.3).
-    pub median_hours: f64,
-}
-
-pub const MODEL: Model = Model {
-    reply_first: 0.55,
-    reply_second: 0.25,
-    accept: 0.86,
-    decline: 0.09,
-    retry_after_invalid: 0.6,
-    with_message_id: 0.7,
-    median_hours: 2.0,
-};
-
-const ACCEPT_TEXTS: &[&str] = &["1", "1", "1", " 1", "1.", "Иә", "иә", "да", "Да", "келісемін", "１", "1!"];
-const DECLINE_TEXTS: &[&str] = &["2", "2", "2", "Жоқ", "нет", "келіспеймін", "２", "2."];
-const INVALID_TEXTS: &[&str] = &["?", "Кім бұл?", "3", "не понял", "ok?", "1 2", "Бұл не?", "STOP"];
-
-/// The simulated replies to one message: (received_at, text, with message id).
-pub fn replies_to(
-    seed: u64,
-    message_id: &str,
-    send_no: i32,
-    sent_at: NaiveDateTime,
-) -> Vec<(NaiveDateTime, String, bool)> {
-    let m = &MODEL;
-    let key = u64::from_str_radix(&short_hash(message_id)[..15], 16).unwrap_or(0);
-    let mut r = Rng::keyed(seed, 900 + send_no as u64, key);
-    let p = if send_no == 1 { m.reply_first } else { m.reply_second };
-    if !r.chance(p) {
-        return vec![];
-    }
-    // Log-normal latency via Box–Muller.
-    let (u1, u2) = (r.f64().max(1e-12), r.f64());
-    let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-    let hours = m.median_hours * (1.3 * z).exp();
-    let at = sent_at + Duration::seconds((hours * 3600.0) as i64 + 30);
-    let with_id = r.chance(m.with_message_id);
-    let x = r.f64();
-    if x < m.accept {
-        vec![(at, r.pick(ACCEPT_TEXTS).to_string(), with_id)]
-    } else if x < m.accept + m.decline {
-        vec![(at, r.pick(DECLINE_TEXTS).to_string(), with_id)]
-    } else {
-        let mut out = vec![(at, r.pick(INVALID_TEXTS).to_string(), with_id)];
-        if r.chance(m.retry_after_invalid) {
-            let text = if r.chance(0.85) { r.pick(ACCEPT_TEXTS) } else { r.pick(DECLINE_TEXTS) };
-            out.push((at + Duration::minutes(r.range(2, 40)), text.to_string(), with_id));
-        }
-        out
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let n = execute(&args.outbox, args.as_of, args.seed, &args.out)?;
+    let n = simulate(&args.outbox, args.as_of, args.seed, &args.out)?;
     println!(
         "SIMULATED portal (not real replies): {n} replies received by {} → {}",
         args.as_of,
         args.out.display()
     );
     Ok(())
-}
-
-/// Writes the simulated replies to every message of the outboxes received by `as_of`.
-pub fn execute(
-    outboxes: &[PathBuf],
-    as_of: NaiveDateTime,
-    seed: u64,
-    out: &std::path::Path,
-) -> anyhow::Result<usize> {
-    let (mut ids, mut phones, mut times, mut texts) = (vec![], vec![], vec![], vec![]);
-    for f in outboxes {
-        let df = LazyFrame::scan_parquet(PlRefPath::try_from_path(f)?, ScanArgsParquet::default())?
-            .select([col("message_id"), col("phone"), col("send_no"), col("sent_at").cast(DataType::Int64)])
-            .collect()?;
-        let (m, p, n, s) = (
-            df.column("message_id")?.str()?,
-            df.column("phone")?.str()?,
-            df.column("send_no")?.i32()?,
-            df.column("sent_at")?.i64()?,
-        );
-        for i in 0..df.height() {
-            let (Some(mid), Some(phone), Some(no), Some(sent)) = (m.get(i), p.get(i), n.get(i), s.get(i))
-            else {
-                continue;
-            };
-            let sent =
-                chrono::DateTime::from_timestamp_micros(sent).map(|d| d.naive_utc()).unwrap_or_default();
-            for (at, text, with_id) in replies_to(seed, mid, no, sent) {
-                if at <= as_of {
-                    ids.push(with_id.then(|| mid.to_string()));
-                    phones.push(phone.to_string());
-                    times.push(crate::synth::frame::almaty_micros(at));
-                    texts.push(text);
-                }
-            }
-        }
-    }
-    let n = ids.len();
-    let mut df = DataFrame::new(
-        n,
-        vec![
-            Column::new("message_id".into(), ids),
-            Column::new("phone".into(), phones),
-            crate::synth::frame::datetime_col("received_at", times),
-            Column::new("text".into(), texts),
-            Column::new("source".into(), vec!["simulated-portal"; n]),
-        ],
-    )?;
-    df.sort_in_place(["received_at", "phone"], SortMultipleOptions::default())?;
-    io::write_parquet(&mut df, out)?;
-    Ok(n)
 }

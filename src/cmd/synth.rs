@@ -1,5 +1,6 @@
 //! `sdu synth`: writes a synthetic snapshot of the seven registries.
 
+use crate::jobs::UsageError;
 use crate::synth::{self, Scale, SynthConfig};
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -23,7 +24,7 @@ pub struct Args {
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// The snapshot's date (YYYY-MM-DD): nothing in the world happens after it.
-    #[arg(long, value_parser = super::parse_date, default_value = "2026-11-23")]
+    #[arg(long, value_parser = crate::time::parse_date, default_value = "2026-11-23")]
     pub as_of: NaiveDate,
     /// Share of rows given a planted defect, per defect class.
     #[arg(long, default_value_t = 0.001)]
@@ -44,11 +45,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         || args.pilot_boost.is_some_and(|b| !(0.0..=20.0).contains(&b))
     {
         return Err(
-            super::UsageError("--rename-rate must be in 0..1 and --pilot-boost in 0..20".into()).into()
+            UsageError::Argument("--rename-rate must be in 0..1 and --pilot-boost in 0..20".into()).into()
         );
     }
     if !(0.0..=0.05).contains(&args.dirty_rate) {
-        return Err(super::UsageError(format!(
+        return Err(UsageError::Argument(format!(
             "--dirty-rate must be between 0 and 0.05, got {}",
             args.dirty_rate
         ))
@@ -60,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.pilot_boost = args.pilot_boost;
     if cfg.as_of < synth::renames_from() {
         return Err(
-            super::UsageError(format!("--as-of must be on or after {}", synth::renames_from())).into()
+            UsageError::Argument(format!("--as-of must be on or after {}", synth::renames_from())).into()
         );
     }
     let started = std::time::Instant::now();

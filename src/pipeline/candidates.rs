@@ -5,7 +5,7 @@
 //! әкесінің аты өзгеруіне").
 //!
 //! The plan starts from the small side and looks the large registries up by key, in three
-//! steps that the caller collects in turn (`sdu::cmd::candidates::evaluate` does it): [`events`] (a few thousand
+//! steps that the caller collects in turn (`sdu::jobs::candidates::evaluate` does it): [`events`] (a few thousand
 //! rows); [`with_organizations`] (their organizations, permits and heads, looked up by the
 //! events' BINs and holders); [`judged`] (the recipients, looked up by their IINs, and the
 //! outcome). Each step takes the previous one's rows and filters the registries on their keys
@@ -72,12 +72,53 @@ pub fn renames_of_quarantined_organizations(r: &Registries, s: Scope) -> LazyFra
     )
 }
 
+/// Why a rename is or is not in a pilot's scope (SCHEMA.md, "Scope"), as the `scope`
+/// column of [`rename_scope`] says it.
+pub mod scope {
+    pub const COLUMN: &str = "scope";
+    pub const IN_SCOPE: &str = "in_scope";
+    /// Changed before the pilot's first day.
+    pub const BEFORE_START: &str = "changed_before_start";
+    /// Changed after the run date.
+    pub const AFTER_AS_OF: &str = "changed_after_as_of";
+    /// Changed in the window, but recorded by ЗТ МДҚ after the run date.
+    pub const RECORDED_LATE: &str = "recorded_after_as_of";
+}
+
+fn changed_from_start(s: Scope) -> Expr {
+    col(rn::CHANGED_ON).gt_eq(day(s.pilot.in_force_from))
+}
+
+fn changed_by(s: Scope) -> Expr {
+    col(rn::CHANGED_ON).lt_eq(day(s.as_of))
+}
+
+fn recorded_by(s: Scope) -> Expr {
+    col(rn::RECORDED_AT).lt(end_of_day(s.as_of))
+}
+
+/// The scope rule: changed on or after the pilot's start and on or before D, recorded by
+/// the end of D.
+fn in_window(s: Scope) -> Expr {
+    changed_from_start(s).and(changed_by(s)).and(recorded_by(s))
+}
+
 fn renames_in_window(r: &Registries, s: Scope) -> LazyFrame {
-    r.renames.clone().filter(
-        col(rn::CHANGED_ON)
-            .gt_eq(day(s.pilot.in_force_from))
-            .and(col(rn::CHANGED_ON).lt_eq(day(s.as_of)))
-            .and(col(rn::RECORDED_AT).lt(end_of_day(s.as_of))),
+    r.renames.clone().filter(in_window(s))
+}
+
+/// Renames (rows of the `renames` registry) with the `scope` verdict of the scope rule: the
+/// evidence `explain` shows.
+pub fn rename_scope(renames: LazyFrame, s: Scope) -> LazyFrame {
+    renames.with_column(
+        when(changed_from_start(s).not())
+            .then(lit(scope::BEFORE_START))
+            .when(changed_by(s).not())
+            .then(lit(scope::AFTER_AS_OF))
+            .when(recorded_by(s).not())
+            .then(lit(scope::RECORDED_LATE))
+            .otherwise(lit(scope::IN_SCOPE))
+            .alias(scope::COLUMN),
     )
 }
 
@@ -92,12 +133,7 @@ pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
             [col(le::BIN)],
             JoinArgs::new(JoinType::Semi),
         )
-        .filter(
-            col(rn::CHANGED_ON)
-                .gt_eq(day(s.pilot.in_force_from))
-                .and(col(rn::CHANGED_ON).lt_eq(day(s.as_of)))
-                .and(col(rn::RECORDED_AT).lt(end_of_day(s.as_of))),
-        )
+        .filter(in_window(s))
         .select([
             col(rn::EVENT_ID).alias(c::EVENT_ID),
             lit(event_kind::RENAME).alias(c::EVENT_KIND),
@@ -157,6 +193,52 @@ pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
     }
 }
 
+/// Why a permit does or does not count for an event (step 4), as the `verdict` column of
+/// [`permit_verdicts`] says it.
+pub mod permit_verdict {
+    pub const COLUMN: &str = "verdict";
+    /// Active, valid on D, issued before the change: it still carries the old name.
+    pub const COUNTS: &str = "counts";
+    pub const NOT_ACTIVE: &str = "not_active";
+    pub const EXPIRED: &str = "expired";
+    pub const ISSUED_AFTER_CHANGE: &str = "issued_after_change";
+}
+
+fn permit_active() -> Expr {
+    col(pm::STATUS).eq(lit(pm::ACTIVE))
+}
+
+fn permit_valid_on(s: Scope) -> Expr {
+    col(pm::VALID_UNTIL).is_null().or(col(pm::VALID_UNTIL).gt_eq(day(s.as_of)))
+}
+
+/// Issued before the change (the column `changed_on` beside the permit's `issued_on`).
+fn issued_before_change() -> Expr {
+    col(pm::ISSUED_ON).lt(col(c::CHANGED_ON))
+}
+
+/// Every permit of the pilot's services held by `holder` (a BIN or an individual's IIN),
+/// with the step-4 verdict for a change on `changed_on`: the evidence `explain` shows.
+pub fn permit_verdicts(r: &Registries, s: Scope, holder: &str, changed_on: NaiveDate) -> LazyFrame {
+    let held =
+        col(pm::HOLDER_BIN).eq(lit(holder)).or(col(pm::HOLDER_IIN).eq(lit(holder))).fill_null(lit(false));
+    r.permits
+        .clone()
+        .filter(held.and(col(pm::SERVICE_CODE).is_in(s.services(), false)))
+        .with_column(day(changed_on).alias(c::CHANGED_ON))
+        .with_column(
+            when(permit_active().not())
+                .then(lit(permit_verdict::NOT_ACTIVE))
+                .when(permit_valid_on(s).not())
+                .then(lit(permit_verdict::EXPIRED))
+                .when(issued_before_change().not())
+                .then(lit(permit_verdict::ISSUED_AFTER_CHANGE))
+                .otherwise(lit(permit_verdict::COUNTS))
+                .alias(permit_verdict::COLUMN),
+        )
+        .sort([pm::PERMIT_ID], SortMultipleOptions::default())
+}
+
 /// Step 4: per event, the pilot permits that still carry the old name: active, not expired
 /// on D, issued before the change (SCHEMA.md), held by the organization or the person.
 pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
@@ -167,12 +249,7 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsR
     let permits = r
         .permits
         .clone()
-        .filter(
-            col(pm::SERVICE_CODE)
-                .is_in(s.services(), false)
-                .and(col(pm::STATUS).eq(lit(pm::ACTIVE)))
-                .and(col(pm::VALID_UNTIL).is_null().or(col(pm::VALID_UNTIL).gt_eq(day(s.as_of)))),
-        )
+        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false).and(permit_active()).and(permit_valid_on(s)))
         .select([
             col(pm::PERMIT_ID),
             col(pm::SERVICE_CODE),
@@ -192,7 +269,7 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsR
             [col("holder")],
             JoinArgs::new(JoinType::Inner),
         )
-        .filter(col(pm::ISSUED_ON).lt(col(c::CHANGED_ON)))
+        .filter(issued_before_change())
         .group_by([col(c::EVENT_ID)])
         .agg([
             col(pm::PERMIT_ID).sort(SortOptions::default()).alias(c::PERMIT_IDS),
@@ -205,7 +282,7 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsR
 
 /// Step 5: the current first head of each organization on D (from on or before D, not ended
 /// by D). Should the registry hold two, the one who took office last.
-/// `bins` is a [`key_set`] of the organizations asked about.
+/// `bins` is a `key_set` of the organizations asked about.
 pub fn current_first_heads(r: &Registries, s: Scope, bins: &Expr) -> LazyFrame {
     let latest = SortMultipleOptions::default().with_order_descending_multi([true, false]);
     lookup(r.heads.clone(), hd::BIN, bins)
@@ -229,7 +306,7 @@ pub fn current_first_heads(r: &Registries, s: Scope, bins: &Expr) -> LazyFrame {
 }
 
 /// Step 6: the four criteria for each recipient on D, from ЖТ МДҚ and, for death, АХАЖ too,
-/// with the evidence (dates, the death act). `iins` is a [`key_set`] of the people asked about.
+/// with the evidence (dates, the death act). `iins` is a `key_set` of the people asked about.
 pub fn recipient_status(r: &Registries, s: Scope, iins: &Expr) -> LazyFrame {
     let death_acts = lookup(r.civil_acts.clone(), ca::IIN, iins)
         .filter(

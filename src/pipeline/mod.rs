@@ -1,8 +1,9 @@
 //! Intermediate layer: the seeds' algorithm (steps 3–8) as lazy plans over staged registries.
 //!
 //! Every function takes and returns `LazyFrame`s; nothing here collects or touches the
-//! filesystem. [`candidates::evaluate`] gives every event in a pilot's scope exactly one
-//! outcome with its reasons and the evidence behind it; [`funnel::counts`] aggregates it.
+//! filesystem. The plans of [`candidates`], collected in turn by the workflow layer
+//! (`jobs::candidates::evaluate`), give every event in a pilot's scope exactly one outcome
+//! with its reasons and the evidence behind it; [`funnel::counts`] aggregates it.
 //! Column names of what this layer produces are the constants of [`columns`].
 
 pub mod candidates;
@@ -83,20 +84,14 @@ pub mod event_kind {
     pub const NAME_CHANGE: &str = "name_change";
 }
 
-/// Collects a plan with polars' streaming engine: scans are read in morsels and the large
-/// registries are filtered and joined on the way in, instead of being held whole.
-pub fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
-    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
-}
-
 /// A date literal of polars' `Date` type.
 pub fn day(d: NaiveDate) -> Expr {
-    lit(Scalar::new_date(crate::synth::frame::days(d)))
+    lit(Scalar::new_date(crate::time::days(d)))
 }
 
 /// The first instant after day `d` (Asia/Almaty wall clock, as the staged timestamps are).
 pub fn end_of_day(d: NaiveDate) -> Expr {
-    let next = d.succ_opt().expect("date in range").and_hms_opt(0, 0, 0).expect("midnight");
+    let next = crate::time::end_of_day(d);
     lit(Scalar::new_datetime(next.and_utc().timestamp_micros(), TimeUnit::Microseconds, None))
 }
 

@@ -48,12 +48,12 @@ impl Kind {
     }
 
     fn accepts(self, found: &DataType) -> bool {
-        match (self, found) {
-            (Kind::Str, DataType::String) => true,
-            (Kind::Date, DataType::Date) => true,
-            (Kind::Datetime, DataType::Datetime(_, _)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, found),
+            (Kind::Str, DataType::String)
+                | (Kind::Date, DataType::Date)
+                | (Kind::Datetime, DataType::Datetime(_, _))
+        )
     }
 }
 
@@ -280,7 +280,7 @@ impl Snapshot {
             _ => table.column_names(),
         };
         let file = self.path(table);
-        let failing = crate::pipeline::collect_streaming(
+        let failing = crate::frames::collect_streaming(
             rules::flags(self, table, &errors)?
                 .filter(rules::any_failed(&refs))
                 .select(by.iter().map(|c| col(*c)).collect::<Vec<_>>()),

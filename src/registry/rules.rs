@@ -6,7 +6,7 @@
 //! later stages, which keep only rows that pass every error-severity rule
 //! ([`super::Snapshot::stage`]). Rules derived from the contract (nulls, enums, identifiers,
 //! keys, intervals, references) come from each table's [`TableSpec`]; the few that are
-//! specific to one registry are listed in [`custom`].
+//! specific to one registry are listed in `custom`.
 
 use super::{
     civil_acts, legal_entities, mobile_base, permits, renames, Id, Reference, RegistryError, Severity,
@@ -373,7 +373,7 @@ pub fn flags(
 /// numbers takes a fraction of the time of a hash group-by over them.
 fn duplicated_keys(snapshot: &Snapshot, table: &TableSpec, packed: Expr) -> Result<Series, RegistryError> {
     let unreadable = |source| RegistryError::Unreadable { file: snapshot.path(table), source };
-    let keys = crate::pipeline::collect_streaming(snapshot.scan(table)?.select([packed]))
+    let keys = crate::frames::collect_streaming(snapshot.scan(table)?.select([packed]))
         .map_err(unreadable)?
         .column("__key")
         .expect("selected")
@@ -406,7 +406,7 @@ struct IdSet {
 impl IdSet {
     fn read(snapshot: &Snapshot, table: &TableSpec, column: &str) -> Result<IdSet, RegistryError> {
         let unreadable = |source| RegistryError::Unreadable { file: snapshot.path(table), source };
-        let df = crate::pipeline::collect_streaming(snapshot.scan(table)?.select([col(column)]))
+        let df = crate::frames::collect_streaming(snapshot.scan(table)?.select([col(column)]))
             .map_err(unreadable)?;
         let values = df.column(column).expect("selected").str().map_err(unreadable)?;
         let mut set = IdSet { numbers: Vec::with_capacity(values.len()), others: Default::default() };

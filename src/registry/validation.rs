@@ -94,7 +94,7 @@ pub fn validate_table(
     .split(lit(","))
     .alias(FAILED_RULES);
     let clock = std::time::Instant::now();
-    let failing = crate::pipeline::collect_streaming(
+    let failing = crate::frames::collect_streaming(
         flags(snapshot, table, &rules)?
             .filter(any_failed(&all))
             .sort([ROW_INDEX], SortMultipleOptions::default()),

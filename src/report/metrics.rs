@@ -24,7 +24,7 @@
 //! metrics); regions are KATO's first two digits of the event.
 
 use crate::campaign::state::State;
-use crate::campaign::{Campaign, Kind};
+use crate::campaign::{Campaign, CaseEvent, Kind};
 use crate::pipeline::outcome;
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
@@ -107,10 +107,13 @@ fn cells(pilot: &str, week: &str, region: &str) -> Vec<(String, String, String)>
     out
 }
 
-/// Computes every KPI as of `as_of` (end of day).
-pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_cell: u64) -> Vec<Kpi> {
-    let mut table: BTreeMap<(String, String, String), Cell> = BTreeMap::new();
-    let end = as_of.succ_opt().expect("date in range").and_hms_opt(0, 0, 0).expect("midnight");
+/// Cells by (pilot, period, region).
+type Table = BTreeMap<(String, String, String), Cell>;
+
+/// Counts every event and every case offered by `as_of` into the cells it falls in.
+fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Table {
+    let mut table = Table::new();
+    let end = crate::time::end_of_day(as_of);
     let mut region_of_case: BTreeMap<&str, (&str, NaiveDate)> = BTreeMap::new();
     for e in events {
         let week = iso_week(e.changed_on);
@@ -136,11 +139,11 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
         }
         let (region, changed) =
             region_of_case.get(o.case_id.as_str()).copied().unwrap_or(("unknown", o.offered_on));
-        let history: Vec<_> = case.history.iter().filter(|e| e.at < end).collect();
-        let state = history.iter().rev().find_map(|e| e.state_after).unwrap_or(State::Offered);
-        let sms: Vec<_> = history.iter().filter(|e| e.kind == Kind::SmsSent).collect();
+        let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
         let invalid = history.iter().filter(|e| e.kind == Kind::ReplyInvalid).count() as f64;
-        let decision = history.iter().find(|e| matches!(e.kind, Kind::ReplyAccept | Kind::ReplyDecline));
+        let sms = history.iter().filter(|e| e.kind == Kind::SmsSent).count();
+        let decision = decision(&history);
+        let latency = decision_latency(&history);
         for key in cells(&o.pilot, &iso_week(o.offered_on), region) {
             let c = table.entry(key).or_default();
             c.add("offered", 1.0);
@@ -148,37 +151,34 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             if history.iter().any(|e| e.kind == Kind::NoNumber) {
                 c.add("no_mobile", 1.0);
             }
-            if !sms.is_empty() {
+            if sms >= 1 {
                 c.add("sms1_sent", 1.0);
             }
-            if sms.len() >= 2 {
+            if sms >= 2 {
                 c.add("sms2_sent", 1.0);
             }
-            match state {
-                State::Accepted => c.add("accepted", 1.0),
-                State::Declined => c.add("declined", 1.0),
-                State::TimedOut => c.add("timed_out", 1.0),
-                State::StandardProcedure if decision.is_some() => c.add("declined", 1.0),
-                State::AwaitingReply | State::AwaitingSecondReply => c.add("open", 1.0),
-                _ => {}
+            if let Some(s) = standing(&history) {
+                c.add(s.metric(), 1.0);
             }
-            if let Some(d) = decision {
-                let answered = sms.iter().rev().find(|s| s.at <= d.at).or(sms.first());
-                if let Some(s) = answered {
-                    c.latencies_h.push((d.at - s.at).num_seconds() as f64 / 3600.0);
-                    if s.send_no == Some(2) {
-                        c.add("decided_after_second_sms", 1.0);
-                    }
+            if let Some((hours, send_no)) = latency {
+                c.latencies_h.push(hours);
+                if send_no == Some(2) {
+                    c.add("decided_after_second_sms", 1.0);
                 }
-                if d.kind == Kind::ReplyAccept {
-                    c.to_request_days.push((d.at.date() - changed).num_days() as f64);
-                    c.add("reissue_requests", o.permit_ids.len() as f64);
-                }
+            }
+            if let Some(d) = decision.filter(|d| d.kind == Kind::ReplyAccept) {
+                c.to_request_days.push((d.at.date() - changed).num_days() as f64);
+                c.add("reissue_requests", o.permit_ids.len() as f64);
             }
         }
     }
+    table
+}
+
+/// Computes every KPI as of `as_of` (end of day).
+pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_cell: u64) -> Vec<Kpi> {
     let mut out = Vec::new();
-    for ((pilot, period, region), mut cell) in table {
+    for ((pilot, period, region), mut cell) in accumulate(events, campaign, as_of) {
         let breakdown = period != TOTAL || region != ALL;
         let small = |n: f64| breakdown && n > 0.0 && n < min_cell as f64;
         let mut push =
@@ -274,30 +274,104 @@ mod tests {
     }
 }
 
+/// Where a case stands at the report's cut-off, as every metric counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Accepted,
+    /// Declined by reply, whether the pilot then ends the case or routes it to the standard
+    /// procedure.
+    Declined,
+    TimedOut,
+    /// Dispatched and waiting for a reply.
+    Open,
+}
+
+impl Standing {
+    /// The metric that counts cases standing so.
+    pub fn metric(self) -> &'static str {
+        match self {
+            Standing::Accepted => "accepted",
+            Standing::Declined => "declined",
+            Standing::TimedOut => "timed_out",
+            Standing::Open => "open",
+        }
+    }
+}
+
+/// The deciding reply of a case (its first accept or decline), if any.
+fn decision<'a>(history: &[&'a CaseEvent]) -> Option<&'a CaseEvent> {
+    history.iter().copied().find(|e| matches!(e.kind, Kind::ReplyAccept | Kind::ReplyDecline))
+}
+
+/// Where a case stands after these events (its history up to the cut-off); None for a case
+/// not dispatched or ended without an SMS.
+pub fn standing(history: &[&CaseEvent]) -> Option<Standing> {
+    match history.iter().rev().find_map(|e| e.state_after).unwrap_or(State::Offered) {
+        State::Accepted => Some(Standing::Accepted),
+        State::Declined => Some(Standing::Declined),
+        State::TimedOut => Some(Standing::TimedOut),
+        State::StandardProcedure if decision(history).is_some() => Some(Standing::Declined),
+        State::AwaitingReply | State::AwaitingSecondReply => Some(Standing::Open),
+        _ => None,
+    }
+}
+
+/// Hours from the SMS answered (the last sent before the deciding reply, else the first) to
+/// the deciding reply, and that SMS's number.
+pub fn decision_latency(history: &[&CaseEvent]) -> Option<(f64, Option<u8>)> {
+    let d = decision(history)?;
+    let mut sms = history.iter().filter(|e| e.kind == Kind::SmsSent);
+    let answered = sms.clone().rev().find(|s| s.at <= d.at).or_else(|| sms.next())?;
+    Some(((d.at - answered.at).num_seconds() as f64 / 3600.0, answered.send_no))
+}
+
+/// The reply latency of every case decided by reply by the end of `as_of` (hours).
+pub fn reply_latencies_h(campaign: &Campaign, as_of: NaiveDate) -> Vec<f64> {
+    let end = crate::time::end_of_day(as_of);
+    campaign
+        .cases
+        .values()
+        .filter_map(|case| {
+            let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
+            decision_latency(&history).map(|(h, _)| h)
+        })
+        .collect()
+}
+
+/// Decided cases of the offers up to an ISO week, cumulative (all pilots).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeekToDate {
+    pub week: String,
+    pub accepted: u64,
+    pub timed_out: u64,
+    /// Accepted, declined or timed out.
+    pub decided: u64,
+}
+
 /// Acceptance and timeout among decided cases, cumulative to each ISO week of the offer
-/// (all pilots): (week, accepted, timed out, decided), counts to date. Weekly cells are
-/// mostly too small to publish; cumulative ones grow past the threshold within weeks.
-pub fn cumulative_by_week(campaign: &Campaign, as_of: NaiveDate) -> Vec<(String, f64, f64, f64)> {
-    let end = as_of.succ_opt().expect("date in range").and_hms_opt(0, 0, 0).expect("midnight");
-    let mut per_week: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+/// (all pilots), by the same [`standing`] as the headline. Weekly cells are mostly too small
+/// to publish; cumulative ones grow past the threshold within weeks.
+pub fn cumulative_by_week(campaign: &Campaign, as_of: NaiveDate) -> Vec<WeekToDate> {
+    let end = crate::time::end_of_day(as_of);
+    let mut per_week: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     for case in campaign.cases.values().filter(|c| c.offer.offered_on <= as_of) {
-        let state = case.history.iter().filter(|e| e.at < end).filter_map(|e| e.state_after).last();
+        let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
         let w = per_week.entry(iso_week(case.offer.offered_on)).or_default();
-        match state {
-            Some(State::Accepted) => (w.0 += 1.0, w.2 += 1.0),
-            Some(State::TimedOut) => (w.1 += 1.0, w.2 += 1.0),
-            Some(State::Declined) => ((), w.2 += 1.0),
+        match standing(&history) {
+            Some(Standing::Accepted) => (w.0 += 1, w.2 += 1),
+            Some(Standing::TimedOut) => (w.1 += 1, w.2 += 1),
+            Some(Standing::Declined) => ((), w.2 += 1),
             _ => ((), ()),
         };
     }
-    let (mut a, mut t, mut d) = (0.0, 0.0, 0.0);
+    let (mut accepted, mut timed_out, mut decided) = (0, 0, 0);
     per_week
         .into_iter()
-        .map(|(week, (wa, wt, wd))| {
-            a += wa;
-            t += wt;
-            d += wd;
-            (week, a, t, d)
+        .map(|(week, (a, t, d))| {
+            accepted += a;
+            timed_out += t;
+            decided += d;
+            WeekToDate { week, accepted, timed_out, decided }
         })
         .collect()
 }

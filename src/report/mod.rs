@@ -4,11 +4,13 @@
 //! report ([`render`]) in Markdown and self-contained HTML.
 
 pub mod charts;
+pub mod document;
 pub mod metrics;
 pub mod render;
 
 use crate::campaign::{log, Campaign};
 use crate::config::Pilot;
+use crate::layout;
 use crate::ledger;
 use crate::pipeline::columns as c;
 use chrono::NaiveDate;
@@ -67,34 +69,8 @@ pub enum ReportError {
 
 /// The latest published run folder of each pilot on or before `as_of` (with `_SUCCESS`).
 pub fn latest_runs(out: &Path, as_of: NaiveDate) -> Result<Vec<(String, NaiveDate, PathBuf)>, ReportError> {
-    let mut best: std::collections::BTreeMap<String, (NaiveDate, PathBuf)> = Default::default();
-    let list =
-        |p: &Path| std::fs::read_dir(p).map_err(|source| ReportError::List { path: p.to_path_buf(), source });
-    if !out.is_dir() {
-        return Ok(vec![]);
-    }
-    for day in list(out)? {
-        let day = day.map_err(|source| ReportError::List { path: out.to_path_buf(), source })?.path();
-        let Some(date) =
-            day.file_name().and_then(|n| NaiveDate::parse_from_str(&n.to_string_lossy(), "%Y-%m-%d").ok())
-        else {
-            continue;
-        };
-        if date > as_of {
-            continue;
-        }
-        for pilot in list(&day)? {
-            let pilot = pilot.map_err(|source| ReportError::List { path: day.clone(), source })?.path();
-            if !pilot.join("outcomes.parquet").is_file() || !pilot.join("_SUCCESS").is_file() {
-                continue;
-            }
-            let id = pilot.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if best.get(&id).is_none_or(|(d, _)| *d < date) {
-                best.insert(id, (date, pilot));
-            }
-        }
-    }
-    Ok(best.into_iter().map(|(k, (d, p))| (k, d, p)).collect())
+    layout::latest_pilot_runs(out, as_of)
+        .map_err(|source| ReportError::List { path: out.to_path_buf(), source })
 }
 
 fn read_events(path: &Path) -> Result<Vec<EventRow>, ReportError> {
@@ -130,7 +106,7 @@ fn read_events(path: &Path) -> Result<Vec<EventRow>, ReportError> {
             case_id: case.get(i).map(String::from),
             outcome: outcome.get(i).unwrap_or_default().to_string(),
             reasons: rs,
-            changed_on: crate::synth::frame::date(changed.get(i).unwrap_or(0)),
+            changed_on: crate::time::date(changed.get(i).unwrap_or(0)),
             region: region.get(i).unwrap_or("unknown").to_string(),
         });
     }
@@ -148,10 +124,10 @@ pub fn load(out: &Path, as_of: NaiveDate, pilots: &[Pilot]) -> anyhow::Result<Re
     let runs = latest_runs(out, as_of)?;
     let mut events = Vec::new();
     for (_, _, dir) in &runs {
-        events.extend(read_events(&dir.join("outcomes.parquet"))?);
+        events.extend(read_events(&dir.join(layout::OUTCOMES))?);
     }
     let offers = ledger::to_offers(&ledger::offers_until(out, as_of)?)?;
-    let end = as_of.succ_opt().expect("date").and_hms_opt(0, 0, 0).expect("midnight");
+    let end = crate::time::end_of_day(as_of);
     let ledger_events = log::read_all(out)?.into_iter().filter(|e| e.at < end).collect();
     let campaign = Campaign::load(offers, ledger_events, pilots)?;
     Ok(ReportInputs { runs, events, campaign })

@@ -4,7 +4,7 @@
 //! [`generate`] builds people first ([`people`]: ЖТ МДҚ, АХАЖ, МАБ), then organizations
 //! ([`orgs`]: ЗТ МДҚ entities, renames and heads, e-license permits), choosing heads and
 //! permit holders among the people. Every entity draws from its own keyed random stream
-//! ([`rng`]), so chunks are built in parallel and the files are byte-identical for a seed,
+//! ([`crate::rng`]), so chunks are built in parallel and the files are byte-identical for a seed,
 //! scale and date. With a dirty rate above zero a few defects of each class are planted and
 //! counted in `_synth.json`, so `sdu validate` can be checked against the truth.
 
@@ -12,11 +12,9 @@ pub mod frame;
 pub mod names;
 pub mod orgs;
 pub mod people;
-pub mod rng;
 
 use crate::io::{self, IoError};
 use chrono::{Datelike, NaiveDate};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -147,17 +145,6 @@ pub enum SynthError {
     Io(#[from] IoError),
     #[error("as-of date {0} is before {1}, where the world's history starts")]
     AsOfTooEarly(NaiveDate, NaiveDate),
-}
-
-pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:30}] {human_pos}/{human_len} ({eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
 }
 
 /// Generates the world into `out` (a folder, created or replaced atomically).

@@ -2,8 +2,8 @@
 //! forms each sex takes (-ұлы/-қызы, -ов/-ова, -ович/-овна), organization names in Kazakh
 //! and Russian, legal forms, and KATO regions weighted by population.
 
-use super::rng::Rng;
 use crate::ids::Sex;
+use crate::rng::Rng;
 
 /// (Kazakh) first names.
 const KK_MALE: &[&str] = &[
@@ -213,7 +213,7 @@ pub fn person_name(rng: &mut Rng, sex: Sex) -> PersonName {
             Sex::Female => f.to_string(),
         });
         PersonName {
-            surname: ov_form(*rng.pick(RU_SURNAMES), sex),
+            surname: ov_form(rng.pick::<&str>(RU_SURNAMES), sex),
             first_name: first.to_string(),
             patronymic,
         }

@@ -8,10 +8,10 @@
 use super::frame::{almaty_at, date, date_col, datetime_col, days, frame, opt_str_col, str_col};
 use super::names::{self, OrgName, LEGAL_FORMS};
 use super::people::World;
-use super::rng::{stream, Rng};
-use super::{progress, renames_from, write_table, years_between, SynthConfig, SynthError, SynthSummary};
+use super::{renames_from, write_table, years_between, SynthConfig, SynthError, SynthSummary};
 use crate::ids::{Bin, Division, EntityType, Iin, Sex};
 use crate::registry::{heads as hd, legal_entities as le, permits as pm, renames as rn};
+use crate::rng::{stream, Rng};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use std::path::Path;
@@ -485,7 +485,7 @@ fn write_heads(
     dir: &Path,
     summary: &mut SynthSummary,
 ) -> Result<(), SynthError> {
-    let bar = progress(orgs.len() as u64, "heads");
+    let bar = crate::progress::bar(orgs.len() as u64, "heads");
     let per_org: Vec<(Vec<HeadRow>, Vec<&'static str>)> = orgs
         .par_iter()
         .enumerate()

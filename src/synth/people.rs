@@ -8,11 +8,11 @@
 
 use super::frame::{almaty_at, date, date_col, datetime_col, days, frame, opt_str_col, str_col};
 use super::names::{self, PersonName};
-use super::rng::{stream, Rng};
-use super::{acts_from, progress, world_start, SynthConfig, SynthError, SynthSummary};
+use super::{acts_from, world_start, SynthConfig, SynthError, SynthSummary};
 use crate::ids::{check_digit, Iin, Sex};
 use crate::io::{ParquetSink, ROW_GROUP_ROWS};
 use crate::registry::{civil_acts as ca, individuals as ind, mobile_base as mb};
+use crate::rng::{stream, Rng};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -629,7 +629,7 @@ fn chunk(w: &World, range: std::ops::Range<usize>) -> Chunk {
 pub fn generate(cfg: &SynthConfig, dir: &Path, summary: &mut SynthSummary) -> Result<World, SynthError> {
     let n = cfg.sizes().individuals;
     let mut world = base(cfg, n);
-    let bar = progress(n as u64, "individuals");
+    let bar = crate::progress::bar(n as u64, "individuals");
     let ind_schema = chunk(&world, 0..0).individuals.schema().as_ref().clone();
     let mob_schema = chunk(&world, 0..0).mobile.schema().as_ref().clone();
     let mut ind_sink = ParquetSink::create(&dir.join(ind::SPEC.file_name()), &ind_schema)?;

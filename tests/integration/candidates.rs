@@ -2,9 +2,9 @@
 //! scope rule and every outcome and reason, evaluated by the pipeline's steps and checked exactly.
 
 use polars::prelude::*;
-use sdu::cmd::candidates::evaluate;
 use sdu::config::{load_pilots, Pilot};
 use sdu::ids::{Bin, Division, EntityType, Iin, Sex};
+use sdu::jobs::candidates::evaluate;
 use sdu::pipeline::candidates::{Registries, Scope};
 use sdu::pipeline::funnel;
 use sdu::synth::frame::{almaty_at, date_col, datetime_col, days, opt_str_col, str_col};
@@ -42,23 +42,21 @@ struct Person {
     imprisoned: Option<(&'static str, Option<&'static str>)>,
 }
 
+/// A permit: id, service, holder BIN, holder IIN, issued on, valid until, status.
+type PermitRow =
+    (String, &'static str, Option<String>, Option<String>, &'static str, Option<&'static str>, &'static str);
+/// A civil act: id, IIN, type, act date, registered at (µs), old full name.
+type ActRow = (String, String, &'static str, &'static str, i64, Option<&'static str>);
+
 /// Registries built row by row.
 #[derive(Default)]
 struct World {
     orgs: Vec<(String, &'static str, Option<&'static str>)>,
     renames: Vec<(String, String, &'static str, i64)>,
     heads: Vec<(String, String, &'static str, &'static str, Option<&'static str>)>,
-    permits: Vec<(
-        String,
-        &'static str,
-        Option<String>,
-        Option<String>,
-        &'static str,
-        Option<&'static str>,
-        &'static str,
-    )>,
+    permits: Vec<PermitRow>,
     people: Vec<Person>,
-    acts: Vec<(String, String, &'static str, &'static str, i64, Option<&'static str>)>,
+    acts: Vec<ActRow>,
 }
 
 impl World {

@@ -112,7 +112,11 @@ fn the_lock_keeps_a_second_run_out_and_a_stale_one_is_reported() {
     assert!(o.status.success(), "{}", stderr(&o));
     let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(summary["stale_lock_replaced"], "pid 4194303 since 2026-11-22T08:00:00Z");
-    assert!(summary["report"].as_str().is_some());
+    assert!(summary["report"]["folder"].as_str().is_some_and(|f| f.ends_with("2026-11-10")), "{summary}");
+    assert!(
+        summary["dispatch"]["sms"].is_u64() && summary["advance"]["replies"]["received"].is_u64(),
+        "{summary}"
+    );
     assert!(!dir.join("out/.sdu.lock").exists(), "released at the end");
     // The same day again: every step is done or changes nothing.
     let o = sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out", "--json"], dir);

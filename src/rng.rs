@@ -1,4 +1,4 @@
-//! A small counter-based random source for the synthetic world.
+//! A small counter-based random source, for the synthetic world and the portal simulator.
 //!
 //! Every entity draws from its own stream, keyed by (seed, stream, index), so a person or an
 //! organization comes out the same whatever order or thread generates it: that is what makes

@@ -1,0 +1,70 @@
+//! A backfill: each day of a period replayed in order on one snapshot (statuses in the
+//! registries are dated, so one snapshot serves every day), optionally with the labelled
+//! portal simulator answering the SMS. Re-running a backfill, or resuming one that was
+//! interrupted, changes nothing that was already done.
+
+use super::day::{DaySummary, Runner};
+use super::report::ReportSummary;
+use crate::layout;
+use crate::time::SEND_TIME;
+use chrono::{Days, NaiveDate};
+use serde::Serialize;
+
+/// What a backfill did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackfillSummary {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub days: u64,
+    /// The last day's report.
+    pub report: Option<ReportSummary>,
+}
+
+/// How a backfill runs: the simulator's seed (None: no simulated replies), and whether to
+/// show a progress bar.
+pub struct Options {
+    pub simulate: Option<u64>,
+    pub progress: bool,
+}
+
+/// SMS older than a week belong to cases closed by now (a case times out 6 days after its
+/// first SMS), so the simulator answers the outboxes of the week before a day; the day's own
+/// SMS (09:00) cannot be answered by 09:00.
+const ANSWERED_WITHIN: Days = Days::new(7);
+
+/// Replays every day from `from` to `to`, the report on the last; `each` sees every day's
+/// summary (to print it).
+pub fn backfill(
+    runner: &Runner,
+    from: NaiveDate,
+    to: NaiveDate,
+    options: &Options,
+    mut each: impl FnMut(&DaySummary) -> anyhow::Result<()>,
+) -> anyhow::Result<BackfillSummary> {
+    let days = (to - from).num_days() as u64 + 1;
+    let bar = crate::progress::bar(days, "days");
+    if !options.progress {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut report = None;
+    let mut day = from;
+    while day <= to {
+        let mut replies = Vec::new();
+        if let Some(seed) = options.simulate {
+            let boxes = layout::outboxes_between(&runner.out, day - ANSWERED_WITHIN, day)?;
+            if !boxes.is_empty() {
+                let file = layout::simulated_replies(&runner.out, day);
+                std::fs::create_dir_all(file.parent().expect("has a parent"))?;
+                super::simulate::simulate(&boxes, day.and_time(SEND_TIME), seed, &file)?;
+                replies.push(file);
+            }
+        }
+        let s = runner.day(day, &replies, day == to)?;
+        bar.suspend(|| each(&s))?;
+        report = s.report.clone().or(report);
+        bar.inc(1);
+        day = day.succ_opt().expect("date in range");
+    }
+    bar.finish_and_clear();
+    Ok(BackfillSummary { from, to, days, report })
+}

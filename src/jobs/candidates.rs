@@ -1,0 +1,276 @@
+//! Steps 3–8 for every pilot of a run: evaluate the pipeline's plans, keep the rule "a case
+//! is offered once" against the offers ledger, and publish each pilot's folder (the
+//! organizations and recipients for the portal, every event's outcome, the funnel).
+
+use super::stage::Inputs;
+use crate::config::Pilot;
+use crate::frames::collect_streaming;
+use crate::io;
+use crate::layout;
+use crate::ledger::{self, OFFERED_ON};
+use crate::pipeline::candidates::{events, judged, renames_of_quarantined_organizations, with_organizations};
+use crate::pipeline::candidates::{Registries, Scope};
+use crate::pipeline::columns as c;
+use crate::pipeline::funnel::{self, Funnel, FunnelInputs};
+use crate::pipeline::{event_kind, outcome};
+use crate::publish::{self, Manifest, RunFolder, RunInfo};
+use crate::registry::Snapshot;
+use anyhow::Context;
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// A resolved candidates job.
+pub struct Job {
+    pub snapshot: Snapshot,
+    pub as_of: NaiveDate,
+    pub out: PathBuf,
+    pub pilots: Vec<Pilot>,
+}
+
+/// What one pilot's run produced, before publication.
+pub struct PilotRun {
+    pub pilot: Pilot,
+    pub outcomes: DataFrame,
+    pub organizations: DataFrame,
+    pub recipients: DataFrame,
+    pub funnel: Funnel,
+}
+
+/// One pilot's published run, as the command prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PilotSummary {
+    pub pilot: String,
+    pub events_in_scope: u64,
+    pub offered: u64,
+    pub new: u64,
+    pub excluded: u64,
+    pub folder: PathBuf,
+}
+
+/// What a candidates run published.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidatesSummary {
+    pub as_of: NaiveDate,
+    pub pilots: Vec<PilotSummary>,
+}
+
+/// The columns of `organizations.*` (docs/outputs.md).
+const ORGANIZATION_COLUMNS: [&str; 12] = [
+    c::PILOT,
+    c::BIN,
+    c::NEW_NAME_KK,
+    c::NEW_NAME_RU,
+    c::EVENT_ID,
+    c::CASE_ID,
+    c::OLD_NAME_KK,
+    c::OLD_NAME_RU,
+    c::CHANGED_ON,
+    c::REGION,
+    c::PERMIT_IDS,
+    c::SERVICES,
+];
+
+/// The columns of `recipients.*` before the SMS texts (docs/outputs.md).
+const RECIPIENT_COLUMNS: [&str; 14] = [
+    c::PILOT,
+    c::CASE_ID,
+    c::EVENT_ID,
+    c::IIN,
+    c::BIN,
+    c::RECIPIENT_NAME,
+    c::NEW_NAME_KK,
+    c::NEW_NAME_RU,
+    c::OLD_NAME_KK,
+    c::OLD_NAME_RU,
+    c::REGION,
+    c::PERMIT_IDS,
+    c::PERMIT_SERVICES,
+    c::SERVICES,
+];
+
+/// Steps 3–6 for one pilot: every event in scope with its outcome, reasons and evidence.
+/// The pipeline's three steps, each collected (streaming) before the next looks its keys up.
+pub fn evaluate(r: &Registries, s: Scope) -> PolarsResult<DataFrame> {
+    let clock = std::time::Instant::now();
+    let lap = |step: &str, rows: usize| {
+        tracing::debug!("{}: {step}: {rows} rows at {:.2} s", s.pilot.id, clock.elapsed().as_secs_f64())
+    };
+    let events = collect_streaming(events(r, s)?)?;
+    lap("events", events.height());
+    let with_org = collect_streaming(with_organizations(r, s, &events)?)?;
+    lap("organizations, permits, heads", with_org.height());
+    let judged = collect_streaming(judged(r, s, &with_org)?)?;
+    lap("recipients and outcomes", judged.height());
+    Ok(judged)
+}
+
+fn select(df: &DataFrame, filter: Expr, columns: &[&str]) -> PolarsResult<DataFrame> {
+    df.clone().lazy().filter(filter).select(columns.iter().map(|n| col(*n)).collect::<Vec<_>>()).collect()
+}
+
+/// Evaluates one pilot: outcomes of every event, the new offers (a case offered on an
+/// earlier date is not offered again), the funnel.
+pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<PilotRun> {
+    let scope = Scope { pilot, as_of: job.as_of };
+    let prior = ledger::offered_before(&job.out, &pilot.id, job.as_of)?;
+    let plan = evaluate(&inputs.registries, scope)?
+        .lazy()
+        .join(prior, [col(c::CASE_ID)], [col(c::CASE_ID)], JoinArgs::new(JoinType::Left))
+        .rename([OFFERED_ON], [c::PREVIOUSLY_OFFERED_ON], true)
+        .sort([c::EVENT_ID], SortMultipleOptions::default());
+    let outcomes = collect_streaming(plan)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("evaluating pilot {}", pilot.id))?;
+    let offered_now = col(c::OUTCOME).eq(lit(outcome::OFFERED));
+    let new_offer = offered_now.clone().and(col(c::PREVIOUSLY_OFFERED_ON).is_null());
+    let organizations = select(
+        &outcomes,
+        new_offer.clone().and(col(c::EVENT_KIND).eq(lit(event_kind::RENAME))),
+        &ORGANIZATION_COLUMNS,
+    )?;
+    let mut recipients = select(&outcomes, new_offer, &RECIPIENT_COLUMNS)?;
+    for m in render_messages(pilot, &recipients)? {
+        recipients.with_column(m)?;
+    }
+    let counts = funnel::counts(outcomes.clone().lazy())?.collect()?;
+    let orphans = collect_streaming(
+        renames_of_quarantined_organizations(&inputs.registries, scope).select([len().alias("rows")]),
+    )?;
+    // Offered today and already offered on an earlier date (a case whose recipient has since
+    // met a criterion keeps its earlier date but is not offered today).
+    let previously = outcomes
+        .clone()
+        .lazy()
+        .filter(offered_now.and(col(c::PREVIOUSLY_OFFERED_ON).is_not_null()))
+        .collect()?;
+    let funnel = Funnel::new(
+        &counts,
+        FunnelInputs {
+            pilot: &pilot.id,
+            services: &pilot.services,
+            as_of: job.as_of,
+            events_in_scope: outcomes.height() as u64,
+            previously_offered: previously.height() as u64,
+            left_out: &inputs.left_out,
+            renames_of_quarantined_organizations: orphans
+                .column("rows")?
+                .cast(&DataType::UInt64)?
+                .u64()?
+                .get(0)
+                .unwrap_or(0),
+        },
+    )?;
+    Ok(PilotRun { pilot: pilot.clone(), outcomes, organizations, recipients, funnel })
+}
+
+/// `message_kk` and `message_ru` of every recipient (seed 000, annex; seeds 002, 003 annex 1).
+fn render_messages(pilot: &Pilot, recipients: &DataFrame) -> PolarsResult<[Column; 2]> {
+    let bins = recipients.column(c::BIN)?.str()?;
+    let kk = recipients.column(c::NEW_NAME_KK)?.str()?;
+    let ru = recipients.column(c::NEW_NAME_RU)?.str()?;
+    let render = |text: &str| -> Vec<String> {
+        bins.iter()
+            .zip(kk.iter().zip(ru.iter()))
+            .map(|(b, (k, r))| pilot.render(text, b, k.unwrap_or(""), r.unwrap_or("")))
+            .collect()
+    };
+    Ok([
+        Column::new("message_kk".into(), render(&pilot.sms_kk)),
+        Column::new("message_ru".into(), render(&pilot.sms_ru)),
+    ])
+}
+
+/// The offers ledger's rows for a run's new recipients.
+fn offers(recipients: &DataFrame, as_of: NaiveDate) -> PolarsResult<DataFrame> {
+    recipients
+        .clone()
+        .lazy()
+        .select([
+            col(c::CASE_ID),
+            col(c::PILOT),
+            col(c::EVENT_ID),
+            col(c::BIN),
+            col(c::IIN),
+            crate::pipeline::day(as_of).alias(OFFERED_ON),
+            col(c::OLD_NAME_KK),
+            col(c::OLD_NAME_RU),
+            col(c::NEW_NAME_KK),
+            col(c::NEW_NAME_RU),
+            col(c::PERMIT_IDS),
+            col(c::PERMIT_SERVICES),
+        ])
+        .collect()
+}
+
+/// Publishes one pilot's folder and records its new offers in the ledger.
+pub fn publish_pilot(
+    job: &Job,
+    inputs: &Inputs,
+    run: &mut PilotRun,
+    info: &RunInfo,
+) -> anyhow::Result<PathBuf> {
+    let target = layout::pilot_dir(&job.out, job.as_of, &run.pilot.id);
+    let mut folder = RunFolder::new(&target)?;
+    folder.parquet(layout::ORGANIZATIONS_PARQUET, &mut run.organizations)?;
+    folder.csv(layout::ORGANIZATIONS_CSV, &run.organizations)?;
+    folder.parquet(layout::RECIPIENTS_PARQUET, &mut run.recipients)?;
+    folder.csv(layout::RECIPIENTS_CSV, &run.recipients)?;
+    folder.parquet(layout::OUTCOMES, &mut run.outcomes)?;
+    // Keys in alphabetical order, as published since schema version 1.
+    let funnel = serde_json::to_value(&run.funnel)?;
+    folder.json(layout::FUNNEL, &funnel, run.outcomes.height() as u64)?;
+    let path = folder.publish(Manifest {
+        schema_version: publish::SCHEMA_VERSION,
+        tool: "sdu",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        run: info.clone(),
+        as_of: job.as_of.to_string(),
+        pilot: Some(run.pilot.id.clone()),
+        snapshot: job.snapshot.dir().display().to_string(),
+        inputs: inputs.entries.clone(),
+        outputs: vec![],
+    })?;
+    let mut offers = offers(&run.recipients, job.as_of)?;
+    io::fail_point("candidates:before-ledger")?;
+    io::write_or_remove(&mut offers, &layout::offers_file(&job.out, &run.pilot.id, job.as_of))?;
+    Ok(path)
+}
+
+/// Stages the snapshot, then as [`candidates_with`].
+pub fn candidates(job: &Job) -> anyhow::Result<CandidatesSummary> {
+    let inputs = super::stage::stage_inputs(&job.snapshot, true)
+        .with_context(|| format!("reading snapshot {}", job.snapshot.dir().display()))?;
+    candidates_with(job, &inputs)
+}
+
+/// Computes every pilot, then publishes them all: an error before publication publishes
+/// nothing.
+pub fn candidates_with(job: &Job, inputs: &Inputs) -> anyhow::Result<CandidatesSummary> {
+    let started = chrono::Utc::now();
+    let mut runs = Vec::new();
+    for pilot in &job.pilots {
+        runs.push(run_pilot(job, inputs, pilot)?);
+    }
+    let info = RunInfo {
+        id: publish::run_id(started),
+        started_at: started.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+    };
+    let mut pilots = Vec::new();
+    for mut run in runs {
+        let folder = publish_pilot(job, inputs, &mut run, &info)
+            .with_context(|| format!("publishing pilot {}", run.pilot.id))?;
+        let f = &run.funnel;
+        pilots.push(PilotSummary {
+            pilot: run.pilot.id.clone(),
+            events_in_scope: f.events_in_scope,
+            offered: f.offers.offered,
+            new: f.offers.new,
+            excluded: f.excluded(),
+            folder,
+        });
+    }
+    Ok(CandidatesSummary { as_of: job.as_of, pilots })
+}

@@ -1,0 +1,97 @@
+//! Step 9–11 of a day (seed 000, §9–§11): the first SMS of every offered case not yet
+//! dispatched, to the recipient's latest active МАБ number, published as the portal's outbox
+//! and recorded in the case ledger.
+
+use crate::campaign::{files, log::Step, Kind};
+use crate::config::Pilot;
+use crate::frames::collect_streaming;
+use crate::io;
+use crate::layout;
+use crate::pipeline::numbers::latest_numbers;
+use crate::publish::{InputEntry, Manifest, RunFolder};
+use crate::registry::{mobile_base as mb, Snapshot, Staged};
+use anyhow::Context;
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What a dispatch did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DispatchSummary {
+    pub at: NaiveDateTime,
+    pub sms: usize,
+    pub no_number: usize,
+    pub folder: PathBuf,
+}
+
+impl std::fmt::Display for DispatchSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "dispatched at {}: {} SMS, {} without a number → {}",
+            self.at,
+            self.sms,
+            self.no_number,
+            self.folder.display()
+        )
+    }
+}
+
+/// Stages МАБ, then as [`dispatch_with`].
+pub fn dispatch(
+    snapshot: &Snapshot,
+    out: &Path,
+    at: NaiveDateTime,
+    pilots: &[Pilot],
+) -> anyhow::Result<DispatchSummary> {
+    let mobile = snapshot.stage(&mb::SPEC)?;
+    dispatch_with(snapshot, &mobile, out, at, pilots)
+}
+
+/// Dispatches at `at` with МАБ already staged.
+pub fn dispatch_with(
+    snapshot: &Snapshot,
+    mobile: &Staged,
+    out: &Path,
+    at: NaiveDateTime,
+    pilots: &[Pilot],
+) -> anyhow::Result<DispatchSummary> {
+    let started = chrono::Utc::now();
+    let mut campaign = super::load_campaign(out, pilots, at, Step::Dispatch)?;
+    let waiting: Vec<String> = campaign
+        .cases
+        .values()
+        .filter(|c| c.state == crate::campaign::state::State::Offered)
+        .map(|c| c.offer.iin.clone())
+        .collect();
+    let numbers = collect_streaming(latest_numbers(mobile.frame.clone(), &waiting, at))
+        .map_err(anyhow::Error::from)
+        .context("looking up МАБ numbers")?;
+    let phones: HashMap<String, String> = numbers
+        .column(mb::IIN)?
+        .str()?
+        .iter()
+        .zip(numbers.column(mb::PHONE)?.str()?.iter())
+        .filter_map(|(i, p)| Some((i?.to_string(), p?.to_string())))
+        .collect();
+    let (events, sms) = campaign.dispatch(&phones, at)?;
+    let mut outbox = files::outbox(&campaign, &sms, pilots)?;
+
+    let target = layout::dispatch_dir(out, at.date());
+    let mut folder = RunFolder::new(&target)?;
+    folder.parquet(layout::OUTBOX_PARQUET, &mut outbox)?;
+    folder.csv(layout::OUTBOX_CSV, &outbox)?;
+    let inputs = vec![InputEntry {
+        file: mb::SPEC.file_name(),
+        sha256: io::sha256_file(&snapshot.path(&mb::SPEC))?,
+        rows: mobile.rows,
+        left_out: mobile.left_out,
+    }];
+    let snapshot_dir = snapshot.dir().display().to_string();
+    folder.publish(Manifest::new(started, at.to_string(), None, snapshot_dir, inputs))?;
+    io::fail_point("dispatch:before-ledger")?;
+    super::record(out, at, Step::Dispatch, &events)?;
+    let no_number = events.iter().filter(|e| e.kind == Kind::NoNumber).count();
+    Ok(DispatchSummary { at, sms: sms.len(), no_number, folder: target })
+}

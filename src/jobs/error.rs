@@ -1,0 +1,43 @@
+//! The two ways a job fails besides a runtime error, told apart by the exit code that
+//! `main` gives them (0 ok, 1 failure, 2 usage): what the user asked cannot be done
+//! ([`UsageError`], 2), or the run finished and found what must fail it ([`Failed`], 1).
+
+use std::path::PathBuf;
+
+/// An error in what the user asked for (exit code 2). Variants keep their source.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error(transparent)]
+    Pilots(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::registry::RegistryError),
+    #[error("unknown pilot `{id}` (known: {known})")]
+    UnknownPilot { id: String, known: String },
+    #[error(
+        "pilot `{id}` is not in force on {as_of} (in force {from} to {until}); pass --allow-expired to run it anyway"
+    )]
+    NotInForce { id: String, as_of: chrono::NaiveDate, from: chrono::NaiveDate, until: chrono::NaiveDate },
+    #[error("{0}: reply file not found")]
+    RepliesNotFound(PathBuf),
+    /// A run dated before what the ledger already holds.
+    #[error(transparent)]
+    Past(crate::campaign::log::LogError),
+    #[error("no case {case} in {out}")]
+    NoCase { case: String, out: PathBuf },
+    #[error("--{flag} {value}: {source}")]
+    Identifier {
+        flag: &'static str,
+        /// The value as given (masked for an IIN).
+        value: String,
+        #[source]
+        source: crate::ids::IdError,
+    },
+    /// An argument out of its range.
+    #[error("{0}")]
+    Argument(String),
+}
+
+/// A run that completed but found what must fail it (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Failed(pub String);

@@ -1,0 +1,98 @@
+//! Where every case stands, derived from the ledger: cases per pilot and state, the replies
+//! that matched no case, and one case's history with personal data masked.
+
+use crate::campaign::state::State;
+use crate::campaign::{Campaign, Case};
+use crate::config::Pilot;
+use crate::ids::mask;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Cases per pilot and state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub cases: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    pub unmatched_replies: usize,
+}
+
+/// The status of every case in the output folder.
+pub fn status(out: &Path, pilots: &[Pilot]) -> anyhow::Result<Status> {
+    let campaign = super::load_all(out, pilots)?;
+    let cases = campaign
+        .tally()
+        .into_iter()
+        .map(|(pilot, per)| {
+            (pilot, State::ALL.iter().map(|s| (s.code(), per.get(s).copied().unwrap_or(0))).collect())
+        })
+        .collect();
+    Ok(Status { cases, unmatched_replies: campaign.unmatched.len() })
+}
+
+impl Status {
+    /// The status table: a header, a line per pilot (only `pilot` when given), and the
+    /// unmatched replies.
+    pub fn lines(&self, pilot: Option<&str>) -> Vec<String> {
+        let mut head = format!("{:<18}", "pilot");
+        for s in State::ALL {
+            head.push_str(&format!(" {:>10}", s.code().chars().take(10).collect::<String>()));
+        }
+        head.push_str(&format!(" {:>8}", "cases"));
+        let mut lines = vec![head];
+        for (id, per) in self.cases.iter().filter(|(id, _)| pilot.is_none_or(|p| id.starts_with(p))) {
+            let mut line = format!("{id:<18}");
+            for s in State::ALL {
+                line.push_str(&format!(" {:>10}", per.get(s.code()).copied().unwrap_or(0)));
+            }
+            line.push_str(&format!(" {:>8}", per.values().sum::<u64>()));
+            lines.push(line);
+        }
+        if self.unmatched_replies > 0 {
+            lines.push(format!("{} replies matched no case", self.unmatched_replies));
+        }
+        lines
+    }
+}
+
+/// One case of the output folder.
+pub fn case(out: &Path, pilots: &[Pilot], id: &str) -> anyhow::Result<Case> {
+    let campaign: Campaign = super::load_all(out, pilots)?;
+    let case = campaign.cases.get(id).cloned();
+    case.ok_or_else(|| super::UsageError::NoCase { case: id.to_string(), out: out.to_path_buf() }.into())
+}
+
+/// A case's history as people read it, IINs and phones masked.
+pub fn history_lines(id: &str, case: &Case) -> Vec<String> {
+    let o = &case.offer;
+    let mut lines = vec![
+        format!(
+            "case {id}: pilot {}, event {}, offered on {}, now {}",
+            o.pilot,
+            o.event_id,
+            o.offered_on,
+            case.state.code()
+        ),
+        format!(
+            "  recipient {}{}",
+            mask(&o.iin),
+            o.bin.as_ref().map(|b| format!(", organization {b}")).unwrap_or_default()
+        ),
+    ];
+    for e in &case.history {
+        let mut line = format!("  {}  {:<15}", e.at, e.kind.code());
+        if let Some(n) = e.send_no {
+            line.push_str(&format!(" SMS {n} to {}", mask(e.phone.as_deref().unwrap_or(""))));
+        }
+        if let Some(d) = e.due_by {
+            line.push_str(&format!(", reply due by {d}"));
+        }
+        if let Some(t) = &e.reply_text {
+            line.push_str(&format!(" reply {:?}", t.chars().take(40).collect::<String>()));
+        }
+        if let Some(s) = e.state_after {
+            line.push_str(&format!(" → {}", s.code()));
+        }
+        lines.push(line);
+    }
+    lines
+}

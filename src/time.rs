@@ -1,0 +1,93 @@
+//! Dates and times as the job counts them: Asia/Almaty wall clock (no DST, so every local
+//! time exists once), polars' physical values (days since 1970 for `Date`, UTC microseconds
+//! for zoned `Datetime`), and the argument formats of the command line. Every layer reads
+//! time through here; nothing above it converts by hand.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
+
+pub const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+
+/// The hour the portal sends a day's SMS, and the time a date alone stands for.
+pub const SEND_TIME: NaiveTime = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+
+/// Days since 1970-01-01 (the physical value of a polars `Date`).
+pub fn days(d: NaiveDate) -> i32 {
+    (d - EPOCH).num_days() as i32
+}
+
+/// The date of a polars `Date` value.
+pub fn date(days: i32) -> NaiveDate {
+    // 719_163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+    NaiveDate::from_num_days_from_ce_opt(days + 719_163).expect("date within chrono's range")
+}
+
+/// The first instant after day `d`: a report or a snapshot "as of D" covers what happened
+/// before it.
+pub fn end_of_day(d: NaiveDate) -> NaiveDateTime {
+    d.succ_opt().expect("date in range").and_hms_opt(0, 0, 0).expect("midnight")
+}
+
+/// A wall-clock time in Asia/Almaty as UTC microseconds (the physical value of
+/// `Datetime(µs, "Asia/Almaty")`).
+pub fn almaty_micros(local: NaiveDateTime) -> i64 {
+    chrono_tz::Asia::Almaty
+        .from_local_datetime(&local)
+        .earliest()
+        .expect("Asia/Almaty has no gaps")
+        .timestamp_micros()
+}
+
+/// A naive time from its microseconds (the physical value of a naive `Datetime(µs)`).
+pub fn from_micros(micros: i64) -> Option<NaiveDateTime> {
+    chrono::DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc())
+}
+
+/// Parses a `YYYY-MM-DD` date argument.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("expected a date as YYYY-MM-DD: {e}"))
+}
+
+/// Parses `YYYY-MM-DDTHH:MM[:SS]` (Asia/Almaty), or a date alone meaning [`SEND_TIME`] that
+/// day.
+pub fn parse_time(s: &str) -> Result<NaiveDateTime, String> {
+    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Ok(t);
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_time(SEND_TIME))
+        .map_err(|_| format!("expected YYYY-MM-DDTHH:MM (Asia/Almaty) or YYYY-MM-DD, got `{s}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_round_trip() {
+        for d in [
+            EPOCH,
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            NaiveDate::from_ymd_opt(1950, 2, 28).unwrap(),
+        ] {
+            assert_eq!(date(days(d)), d);
+        }
+        assert_eq!(days(EPOCH), 0);
+    }
+
+    #[test]
+    fn a_date_alone_is_nine_in_the_morning() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert_eq!(parse_time("2026-11-26").unwrap(), d.and_time(SEND_TIME));
+        assert_eq!(parse_time("2026-11-26T13:05").unwrap(), d.and_hms_opt(13, 5, 0).unwrap());
+        assert!(parse_time("26.11.2026").is_err());
+        assert_eq!(end_of_day(d), d.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn almaty_is_five_hours_ahead_of_utc() {
+        let local = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_opt(9, 0, 0).unwrap();
+        assert_eq!(from_micros(almaty_micros(local)).unwrap(), local - chrono::Duration::hours(5));
+    }
+}

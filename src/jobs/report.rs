@@ -48,8 +48,7 @@ pub fn report(
     let chart_dir = folder.dir().join(layout::CHARTS);
     std::fs::create_dir_all(&chart_dir)?;
     let request = Request { as_of, from, min_cell, previous: previous(out, as_of), chart_dir: &chart_dir };
-    let ids: Vec<String> = pilots.iter().map(|p| p.id.clone()).collect();
-    let blocks = document::build(&request, &inputs, &rows, &ids)?;
+    let blocks = document::build(&request, &inputs, &rows, pilots)?;
 
     let mut charts: Vec<String> = std::fs::read_dir(&chart_dir)?
         .flatten()

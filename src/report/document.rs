@@ -6,6 +6,7 @@ use super::charts;
 use super::metrics::{self, Kpi, ALL, TOTAL};
 use super::render::{baseline_rows, show, Block, Lookup};
 use super::{ReportInputs, BASELINE};
+use crate::config::Pilot;
 use crate::pipeline::outcome;
 use chrono::NaiveDate;
 use std::collections::BTreeSet;
@@ -77,11 +78,13 @@ pub fn build(
     req: &Request,
     inputs: &ReportInputs,
     rows: &[Kpi],
-    pilot_ids: &[String],
+    pilots: &[Pilot],
 ) -> anyhow::Result<Vec<Block>> {
-    let present = pilot_ids.iter().filter(|id| rows.iter().any(|k| &&k.pilot == id)).cloned().collect();
+    let present =
+        pilots.iter().map(|p| p.id.clone()).filter(|id| rows.iter().any(|k| &k.pilot == id)).collect();
     let ctx = Ctx { req, inputs, rows, lookup: Lookup::new(rows), present };
     let mut blocks = summary(&ctx);
+    blocks.extend(terms(pilots));
     blocks.extend(changes(&ctx));
     blocks.extend(funnel(&ctx)?);
     blocks.extend(exclusions(&ctx)?);
@@ -119,6 +122,35 @@ fn summary(ctx: &Ctx) -> Vec<Block> {
         )),
         Block::Heading(2, "Summary".into()),
         Block::Bullets(bullets),
+    ]
+}
+
+/// The pilots' terms, each bound with how it was read from the order; an assumed bound
+/// says so.
+fn terms(pilots: &[Pilot]) -> Vec<Block> {
+    let rows = pilots
+        .iter()
+        .map(|p| {
+            let assumed = if p.in_force_from_assumed { " (assumed)" } else { "" };
+            vec![
+                p.id.clone(),
+                p.order_numbers.join(", "),
+                format!("{}{assumed}", p.in_force_from),
+                p.in_force_until.to_string(),
+                format!("first day — {}; last day — {}", p.in_force_from_basis, p.in_force_until_basis),
+            ]
+        })
+        .collect();
+    let head =
+        ["pilot", "order", "first day", "last day", "how the term was read"].map(String::from).to_vec();
+    vec![
+        Block::Heading(2, "Pilots and their terms / Пилоттар мерзімі".into()),
+        Block::Para(
+            "Terms given in months or years end on the corresponding day of the last month or year \
+             (Civil Code of the Republic of Kazakhstan, art. 173); both days are included."
+                .into(),
+        ),
+        Block::Table(head, rows),
     ]
 }
 

@@ -477,3 +477,85 @@ fn an_offer_whose_recipient_later_meets_a_criterion_is_not_counted_as_offered_ag
     );
     assert_eq!(june["by_outcome"]["recipient_dead_or_missing"], 6);
 }
+
+fn write_world(w: &World, dir: &std::path::Path) {
+    let regs = w.registries();
+    let mut tables = crate::common::valid_snapshot();
+    for (name, lf) in [
+        ("legal_entities", regs.legal_entities),
+        ("legal_entity_renames", regs.renames),
+        ("legal_entity_heads", regs.heads),
+        ("permits", regs.permits),
+        ("individuals", regs.individuals),
+        ("civil_acts", regs.civil_acts),
+    ] {
+        tables.insert(name, lf.collect().unwrap());
+    }
+    crate::common::write_snapshot(dir, &tables);
+}
+
+/// Every bound of every pilot, through the binary: the day before the first day, the first,
+/// the last, the day after. A pilot runs by default only on its days; named, it needs
+/// `--allow-expired` outside them; a rename of the day before the first is never in scope,
+/// one of the first day always (seed 000 §8, seed 002 §7, seed 003 §7; Civil Code art. 173).
+#[test]
+fn every_pilot_runs_exactly_on_the_days_of_its_term() {
+    let leak = |d: chrono::NaiveDate| -> &'static str { Box::leak(d.to_string().into_boxed_str()) };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut w = World::default();
+    let pilots = load_pilots(None).unwrap();
+    for (n, p) in pilots.iter().enumerate() {
+        let first = p.in_force_from;
+        for (k, changed) in [(10 * n as u32 + 1, first.pred_opt().unwrap()), (10 * n as u32 + 2, first)] {
+            let (b, _) = w.org(k, leak(changed));
+            // Recorded the same day, so that only the change date decides.
+            w.renames.last_mut().unwrap().3 = almaty_at(days(changed), 10 * 3600);
+            w.permits.pop();
+            w.permit(k, &b, leak_service(&p.services[0]), "2020-01-01", None, "active");
+        }
+    }
+    write_world(&w, &tmp.path().join("w"));
+    for p in &pilots {
+        let (first, last) = (p.in_force_from, p.in_force_until);
+        let days = [
+            (first.pred_opt().unwrap(), false, 0),
+            (first, true, 1),
+            (last, true, 1),
+            (last.succ_opt().unwrap(), false, 1),
+        ];
+        for (day, in_force, events) in days {
+            // (the day, whether the pilot is in force, its renames in scope)
+            let ds = day.to_string();
+            let out = format!("out-{}-{ds}", p.id);
+            let named = ["candidates", "--snapshot", "w", "--as-of", &ds, "--out", &out, "--pilot", &p.id];
+            let o = crate::common::sdu(&named, tmp.path());
+            let err = crate::common::stderr(&o);
+            if in_force {
+                assert!(o.status.success(), "{} on {ds}: {err}", p.id);
+            } else {
+                assert_eq!(o.status.code(), Some(2), "{} on {ds}: {err}", p.id);
+                assert!(err.contains("--allow-expired") && err.contains("not in force"), "{err}");
+                let o = crate::common::sdu(&[&named[..], &["--allow-expired"]].concat(), tmp.path());
+                assert!(o.status.success(), "{}", crate::common::stderr(&o));
+            }
+            let funnel = tmp.path().join(&out).join(&ds).join(&p.id).join("funnel.json");
+            let f: serde_json::Value = serde_json::from_slice(&std::fs::read(funnel).unwrap()).unwrap();
+            // Only the pilot's own organizations hold its permits: offered is how many of
+            // their two renames are in scope.
+            assert_eq!(f["by_outcome"]["offered"], events, "{} on {ds}: {f}", p.id);
+            // Unnamed, the pilot runs only on its days.
+            let all = format!("all-{}-{ds}", p.id);
+            let o = crate::common::sdu(
+                &["candidates", "--snapshot", "w", "--as-of", &ds, "--out", &all],
+                tmp.path(),
+            );
+            assert!(o.status.success(), "{}", crate::common::stderr(&o));
+            let ran = tmp.path().join(&all).join(&ds).join(&p.id).join("_SUCCESS").exists();
+            assert_eq!(ran, in_force, "{} on {ds}", p.id);
+        }
+    }
+}
+
+fn leak_service(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}

@@ -155,7 +155,8 @@ pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoErr
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     write_parquet(df, &tmp)?;
     File::open(&tmp).and_then(|f| f.sync_all()).map_err(write_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(write_err(path))
+    fs::rename(&tmp, path).map_err(write_err(path))?;
+    sync_dir(parent)
 }
 
 /// A named point between two writes where a test can make the run fail, to check that a run
@@ -224,6 +225,7 @@ impl Staging {
         fs::create_dir_all(parent).map_err(write_err(parent))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        crate::outdir::remove_stale_siblings(target);
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
         }
@@ -236,16 +238,22 @@ impl Staging {
         &self.tmp
     }
 
-    /// Renames the folder into place, replacing an earlier one.
+    /// Renames the folder into place, replacing an earlier one. Its files reach the disk
+    /// before the rename, and the rename before this returns (temp, fsync, rename, fsync the
+    /// parent).
     pub fn publish(mut self) -> Result<PathBuf, IoError> {
+        sync_tree(&self.tmp)?;
         if self.target.exists() {
-            let old = self.tmp.with_extension("old");
+            let mut old = self.tmp.clone().into_os_string();
+            old.push(".old");
+            let old = PathBuf::from(old);
             fs::rename(&self.target, &old).map_err(write_err(&self.target))?;
             fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
             fs::remove_dir_all(&old).map_err(write_err(&old))?;
         } else {
             fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
         }
+        sync_dir(self.target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
         self.published = true;
         Ok(self.target.clone())
     }
@@ -259,21 +267,18 @@ impl Drop for Staging {
     }
 }
 
-/// An exclusive lock on an output folder: `<dir>/.sdu.lock` holds the owner's pid and start
-/// time. A lock left by a process that no longer runs is reported and taken over; one held
-/// by a live process stops the run.
+/// An exclusive lock on an output folder: an OS advisory lock (`flock`) on `<dir>/.sdu.lock`,
+/// released by the kernel when the process ends, however it ends: no pid to judge, nothing
+/// stale to take over. The file keeps the holder's pid and start time, for the message a
+/// second run gets.
 pub struct Lock {
-    path: PathBuf,
-    /// The stale lock this one replaced, if any (pid, since).
-    pub replaced: Option<String>,
+    _file: File,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error(
-        "{path}: another run (pid {pid}, since {since}) holds this output folder; wait for it, or stop it"
-    )]
-    Held { path: PathBuf, pid: u32, since: String },
+    #[error("{path}: another run ({holder}) holds this output folder; wait for it, or stop it")]
+    Held { path: PathBuf, holder: String },
     #[error("{path}: cannot take the lock")]
     Io {
         path: PathBuf,
@@ -282,47 +287,52 @@ pub enum LockError {
     },
 }
 
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
 impl Lock {
+    /// Takes the lock of `dir` (created if need be), or fails at once if another process
+    /// holds it.
     pub fn acquire(dir: &Path) -> Result<Lock, LockError> {
         let path = crate::layout::lock_file(dir);
         let io = |source| LockError::Io { path: path.clone(), source };
         fs::create_dir_all(dir).map_err(io)?;
-        let mut replaced = None;
-        for _ in 0..2 {
-            match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let since = chrono::Utc::now().to_rfc3339();
-                    writeln!(f, "{} {since}", std::process::id()).map_err(io)?;
-                    return Ok(Lock { path, replaced });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let text = fs::read_to_string(&path).unwrap_or_default();
-                    let mut parts = text.split_whitespace();
-                    let pid: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-                    let since = parts.next().unwrap_or("an unknown time").to_string();
-                    if pid != 0 && alive(pid) {
-                        return Err(LockError::Held { path, pid, since });
-                    }
-                    tracing::warn!(
-                        "{}: stale lock of pid {pid} (since {since}), which no longer runs: taking it over",
-                        path.display()
-                    );
-                    replaced = Some(format!("pid {pid} since {since}"));
-                    fs::remove_file(&path).map_err(io)?;
-                }
-                Err(e) => return Err(io(e)),
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let text = fs::read_to_string(&path).unwrap_or_default();
+                let holder = match text.split_whitespace().collect::<Vec<_>>()[..] {
+                    [pid, since, ..] => format!("pid {pid}, since {since}"),
+                    _ => "starting".to_string(),
+                };
+                return Err(LockError::Held { path, holder });
             }
+            Err(fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        Err(LockError::Io { path, source: std::io::Error::other("the lock file keeps reappearing") })
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{} {}", std::process::id(), chrono::Utc::now().to_rfc3339()).map_err(io)?;
+        Ok(Lock { _file: file })
     }
 }
 
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+/// Flushes a folder's entries (a rename into it, a file created in it) to disk.
+pub fn sync_dir(dir: &Path) -> Result<(), IoError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(write_err(dir))
+}
+
+/// Flushes every file below `dir`, and the folders themselves, to disk.
+fn sync_tree(dir: &Path) -> Result<(), IoError> {
+    for e in fs::read_dir(dir).map_err(write_err(dir))? {
+        let path = e.map_err(write_err(dir))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path).and_then(|f| f.sync_all()).map_err(write_err(&path))?;
+        }
     }
+    sync_dir(dir)
 }

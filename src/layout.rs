@@ -11,7 +11,7 @@
 //! <out>/ledger/offers/<pilot>/<date>.parquet
 //! <out>/ledger/campaign/<YYYY-MM-DDTHH-MM-SS>-<step>.parquet
 //! <out>/simulated-replies/<date>.parquet   (backfill with the portal simulator)
-//! <out>/.sdu.lock
+//! <out>/.sdu.lock, <out>/.sdu-out (the folder's lock and marker)
 //! ```
 //! Every published folder holds `manifest.json` and, last, `_SUCCESS`.
 
@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 pub const SUCCESS: &str = "_SUCCESS";
 pub const MANIFEST: &str = "manifest.json";
 pub const LOCK: &str = ".sdu.lock";
+/// Marks a folder as an sdu output folder (see [`crate::outdir`]).
+pub const OUTPUT_MARKER: &str = ".sdu-out";
 
 pub const ORGANIZATIONS_PARQUET: &str = "organizations.parquet";
 pub const ORGANIZATIONS_CSV: &str = "organizations.csv";

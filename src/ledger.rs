@@ -97,6 +97,18 @@ fn dated_files(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>, LedgerError> {
     Ok(files)
 }
 
+/// The latest date any pilot's offers file holds, if any.
+pub fn last_offer_day(out: &Path) -> Result<Option<NaiveDate>, LedgerError> {
+    let root = layout::offers_root(out);
+    let pilots =
+        layout::visible_entries(&root).map_err(|source| LedgerError::Read { path: root.clone(), source })?;
+    let mut last = None;
+    for dir in pilots {
+        last = last.max(dated_files(&dir)?.last().map(|(d, _)| *d));
+    }
+    Ok(last)
+}
+
 /// Cases of a pilot offered before `as_of`: `case_id` and the first date it was offered on.
 pub fn offered_before(out: &Path, pilot: &str, as_of: NaiveDate) -> Result<LazyFrame, LedgerError> {
     let dir = layout::offers_dir(out, pilot);

@@ -3,7 +3,8 @@
 //! pointing down only:
 //!
 //! - foundations: [`time`], [`frames`], [`rng`], [`progress`], [`ids`], [`config`] (the
-//!   pilots), [`layout`] (every path under `--out`), [`io`] and [`publish`] (every write);
+//!   pilots), [`layout`] (every path under `--out`), [`io`] and [`publish`] (every write),
+//!   [`outdir`] (which folders may be written, the lock);
 //! - [`registry`]: staging of the snapshot files, their contract and row rules;
 //! - [`pipeline`]: the seeds' algorithm (steps 3–8) as lazy plans;
 //! - [`ledger`] and [`campaign`]: the offers ledger, the SMS case state machine and its log;
@@ -23,6 +24,7 @@ pub mod io;
 pub mod jobs;
 pub mod layout;
 pub mod ledger;
+pub mod outdir;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

@@ -80,9 +80,9 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
                 .find_map(|f| NaiveDateTime::parse_from_str(t.trim(), f).ok())
         });
         match (time, phones.get(i)) {
-            (None, _) => out
-                .quarantined
-                .push((i, format!("received_at `{}` is not a time", times.get(i).unwrap_or("null")))),
+            (None, _) => {
+                out.quarantined.push((i, format!("received_at {} is not a time", shape(times.get(i)))))
+            }
             (Some(_), None) => out.quarantined.push((i, "phone is null".into())),
             (Some(t), Some(p)) => out.replies.push(Reply {
                 message_id: ids.get(i).map(String::from),
@@ -93,4 +93,34 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
         }
     }
     Ok(out)
+}
+
+/// What a cell that failed looks like, without its value (a malformed cell may hold a phone
+/// number or a message): its length and the kinds of characters in it.
+fn shape(cell: Option<&str>) -> String {
+    let Some(v) = cell else { return "(null)".into() };
+    let kinds: Vec<&str> = [
+        (v.chars().any(|c| c.is_ascii_digit()), "digits"),
+        (v.chars().any(|c| c.is_alphabetic()), "letters"),
+        (v.chars().any(|c| !c.is_alphanumeric()), "other characters"),
+    ]
+    .into_iter()
+    .filter_map(|(has, kind)| has.then_some(kind))
+    .collect();
+    format!(
+        "(a text of {} characters: {})",
+        v.chars().count(),
+        if kinds.is_empty() { "empty".into() } else { kinds.join(", ") }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bad_cell_is_described_not_shown() {
+        let s = super::shape(Some("+77011234567"));
+        assert_eq!(s, "(a text of 12 characters: digits, other characters)");
+        assert!(!s.contains("7011234567"));
+        assert_eq!(super::shape(None), "(null)");
+    }
 }

@@ -32,6 +32,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
-    let summary = advance(&args.out.out, args.as_of, args.replies.resolve()?, &pilots)?;
+    let replies = args.replies.resolve()?;
+    let out = args.out.open_existing()?;
+    let summary = advance(&out.path, args.as_of, replies, &pilots)?;
     args.json.print(&summary, |s| vec![s.to_string()])
 }

@@ -3,11 +3,13 @@
 //! reads a raw path or string twice.
 
 use crate::config::{load_pilots, Pilot};
+use crate::jobs::stage::{InputGuard, DEFAULT_MAX_DROP};
 use crate::jobs::{select_pilots, UsageError};
+use crate::outdir::{self, OpenError, OutDir};
 use crate::registry::Snapshot;
 use crate::time::parse_date;
 use chrono::NaiveDate;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `--snapshot`: the registry snapshot a command reads.
 #[derive(Debug, Clone, clap::Args)]
@@ -30,6 +32,23 @@ pub struct OutArg {
     /// Where the run folders, reports and the case ledger live.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+impl OutArg {
+    /// Opens the folder for writing, under its lock (created if need be; a folder holding
+    /// other data is a usage error; a lock held by another run is a failure).
+    pub fn open(&self) -> anyhow::Result<OutDir> {
+        OutDir::open(&self.out).map_err(|e| match e {
+            OpenError::Refused(r) => UsageError::Output(r).into(),
+            OpenError::Lock(l) => l.into(),
+        })
+    }
+
+    /// As [`OutArg::open`], for a folder that must already hold a ledger.
+    pub fn open_existing(&self) -> anyhow::Result<OutDir> {
+        outdir::existing(&self.out).map_err(UsageError::Output)?;
+        self.open()
+    }
 }
 
 /// `--pilots`: the pilots file.
@@ -108,5 +127,29 @@ impl JsonArg {
             lines(summary).iter().for_each(|l| println!("{l}"));
         }
         Ok(())
+    }
+}
+
+/// The guard against empty or truncated registries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GuardArgs {
+    /// Stop when a registry has lost more than this share of its rows since the previous run
+    /// (its published manifest), before anything is decided.
+    #[arg(long, value_name = "SHARE", default_value_t = DEFAULT_MAX_DROP)]
+    pub max_drop: f64,
+    /// Run even when a registry is empty or lost more than --max-drop of its rows.
+    #[arg(long)]
+    pub accept_drop: bool,
+}
+
+impl GuardArgs {
+    pub fn guard(&self, out: &Path) -> Result<InputGuard, UsageError> {
+        if !(0.0..=1.0).contains(&self.max_drop) {
+            return Err(UsageError::Argument(format!(
+                "--max-drop must be between 0 and 1, got {}",
+                self.max_drop
+            )));
+        }
+        Ok(InputGuard { out: out.to_path_buf(), max_drop: self.max_drop, accept: self.accept_drop })
     }
 }

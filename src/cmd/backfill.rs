@@ -1,8 +1,7 @@
 //! `sdu backfill`: replays each day of a period in order on one snapshot, optionally with the
 //! portal simulator answering the SMS.
 
-use super::args::{JsonArg, OutArg, PilotsArg, SnapshotArg};
-use crate::io::Lock;
+use super::args::{GuardArgs, JsonArg, OutArg, PilotsArg, SnapshotArg};
 use crate::jobs::backfill::{backfill, Options};
 use crate::jobs::day::Runner;
 use crate::jobs::stage::StagedSnapshot;
@@ -35,9 +34,15 @@ pub struct Args {
     /// Answer the SMS with the (labelled) portal simulator.
     #[arg(long)]
     pub simulate_portal: bool,
+    /// Allow days outside every pilot's term (by default the range must fall within the
+    /// earliest first day and the latest last day of the pilots).
+    #[arg(long)]
+    pub outside_pilots: bool,
     /// Seed of the portal simulator.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    #[command(flatten)]
+    pub guard: GuardArgs,
     #[command(flatten)]
     pub json: JsonArg,
     #[command(flatten)]
@@ -49,9 +54,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(UsageError::Argument(format!("--to {} is before --from {}", args.to, args.from)).into());
     }
     let pilots = args.pilots.load()?;
+    let first = pilots.iter().map(|p| p.in_force_from).min();
+    let last = pilots.iter().map(|p| p.in_force_until).max();
+    if let (Some(first), Some(last), false) = (first, last, args.outside_pilots) {
+        if args.from < first || args.to > last {
+            let range = format!("{} to {}", args.from, args.to);
+            let msg = format!("{range} reaches outside the pilots' terms ({first} to {last}); pass --outside-pilots to replay it anyway");
+            return Err(UsageError::Argument(msg).into());
+        }
+    }
     let snapshot = args.snapshot.open()?;
-    let _lock = Lock::acquire(&args.out.out)?;
-    let runner = Runner::new(StagedSnapshot::open(snapshot, true)?, pilots, &args.out.out);
+    let out = args.out.open()?;
+    let guard = args.guard.guard(&out.path)?;
+    let runner = Runner::new(StagedSnapshot::open(snapshot, true, &guard)?, pilots, &out.path);
     let options = Options { simulate: args.simulate_portal.then_some(args.seed), progress: true };
     let to = args.to.to_string();
     let done = backfill(&runner, args.from, args.to, &options, |day| {

@@ -39,6 +39,7 @@ pub struct StatusArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let Sub::Status(a) = args.command;
     let pilots = a.pilots.load()?;
+    crate::outdir::existing(&a.out.out).map_err(crate::jobs::UsageError::Output)?;
     if let Some(id) = &a.case {
         let case = case(&a.out.out, &pilots, id)?;
         let lines = history_lines(id, &case);

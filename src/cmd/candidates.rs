@@ -1,7 +1,7 @@
 //! `sdu candidates`: the candidate lists, exclusion statistics and files for the portal
 //! (algorithm steps 3–8) for every pilot in force on the run date.
 
-use super::args::{JsonArg, OutArg, PilotSelection, SnapshotArg};
+use super::args::{GuardArgs, JsonArg, OutArg, PilotSelection, SnapshotArg};
 use crate::jobs::candidates::{candidates, CandidatesSummary, Job};
 
 /// Find whom to offer the re-issue, for every pilot in force on the date.
@@ -21,6 +21,8 @@ pub struct Args {
     pub select: PilotSelection,
     #[command(flatten)]
     pub out: OutArg,
+    #[command(flatten)]
+    pub guard: GuardArgs,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -42,15 +44,13 @@ fn lines(s: &CandidatesSummary) -> Vec<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let job = Job {
-        snapshot: args.snapshot.open()?,
-        as_of: args.select.as_of,
-        out: args.out.out,
-        pilots: args.select.resolve()?,
-    };
-    if job.pilots.is_empty() && !args.json.json {
-        println!("no pilot is in force on {}: nothing to do", job.as_of);
+    let (snapshot, pilots) = (args.snapshot.open()?, args.select.resolve()?);
+    if pilots.is_empty() && !args.json.json {
+        println!("no pilot is in force on {}: nothing to do", args.select.as_of);
         return Ok(());
     }
-    args.json.print(&candidates(&job)?, lines)
+    let out = args.out.open()?;
+    let job = Job { snapshot, as_of: args.select.as_of, out: out.path.clone(), pilots };
+    let guard = args.guard.guard(&job.out)?;
+    args.json.print(&candidates(&job, &guard)?, lines)
 }

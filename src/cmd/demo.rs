@@ -3,7 +3,9 @@
 //! validation against the planted defects, every day from 2025-01-23 to 2026-11-23 with the
 //! labelled portal simulator, and the KPI report in `reports/`.
 
-use crate::jobs::demo::{check_planted, replay, Demo};
+use crate::jobs::demo::{check_planted, check_reports, replay, Demo};
+use crate::jobs::UsageError;
+use crate::outdir::{self, Kind};
 use crate::synth::{self, Scale, SynthConfig};
 use crate::time::parse_date;
 use anyhow::Context;
@@ -44,6 +46,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut cfg = SynthConfig::new(args.scale, 7, args.to, 0.001);
     (cfg.rename_rate, cfg.pilot_boost) = (Some(0.04), Some(4.0));
     let world = args.dir.join("world");
+    outdir::check(&world, Kind::World).map_err(UsageError::Output)?;
+    check_reports(&args.reports)?;
     let summary = synth::generate(&cfg, &world).with_context(|| format!("generating {}", world.display()))?;
     let (rows, scale): (u64, _) = (summary.rows.values().sum(), args.scale);
     println!("1. generated the {scale:?} world (renames ×7, pilot permits ×4 for the demo): {rows} rows in 7 registries → {} ({:.1} s)", world.display(), secs());

@@ -1,6 +1,6 @@
 //! `sdu dispatch`: the first SMS of every offered case not yet dispatched (seed 000, §9–§11).
 
-use super::args::{JsonArg, OutArg, PilotsArg, SnapshotArg};
+use super::args::{GuardArgs, JsonArg, OutArg, PilotsArg, SnapshotArg};
 use crate::jobs::dispatch::dispatch;
 use crate::time::parse_date;
 use chrono::{NaiveDate, NaiveTime};
@@ -29,12 +29,16 @@ pub struct Args {
     #[command(flatten)]
     pub pilots: PilotsArg,
     #[command(flatten)]
+    pub guard: GuardArgs,
+    #[command(flatten)]
     pub json: JsonArg,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let snapshot = args.snapshot.open()?;
     let pilots = args.pilots.load()?;
-    let summary = dispatch(&snapshot, &args.out.out, args.as_of.and_time(args.send_at), &pilots)?;
+    let out = args.out.open_existing()?;
+    let guard = args.guard.guard(&out.path)?;
+    let summary = dispatch(&snapshot, &out.path, args.as_of.and_time(args.send_at), &pilots, &guard)?;
     args.json.print(&summary, |s| vec![s.to_string()])
 }

@@ -40,6 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(UsageError::Argument("--min-cell must be at least 1".into()).into());
     }
     let pilots = args.pilots.load()?;
-    let summary = report(&args.out.out, args.as_of, args.from, args.min_cell, &pilots)?;
+    let out = args.out.open_existing()?;
+    let summary = report(&out.path, args.as_of, args.from, args.min_cell, &pilots)?;
     args.json.print(&summary, |s| vec![format!("report for {} → {}", s.as_of, s.folder.display())])
 }

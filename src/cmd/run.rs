@@ -1,8 +1,7 @@
 //! `sdu run`: the day's work in one process: candidates → dispatch → advance → report, for
 //! every pilot in force, reading each registry once, under a lock on the output folder.
 
-use super::args::{JsonArg, OutArg, PilotsArg, RepliesArg, SnapshotArg};
-use crate::io::Lock;
+use super::args::{GuardArgs, JsonArg, OutArg, PilotsArg, RepliesArg, SnapshotArg};
 use crate::jobs::day::Runner;
 use crate::jobs::stage::StagedSnapshot;
 use crate::time::parse_date;
@@ -32,6 +31,8 @@ pub struct Args {
     #[arg(long)]
     pub no_report: bool,
     #[command(flatten)]
+    pub guard: GuardArgs,
+    #[command(flatten)]
     pub json: JsonArg,
     #[command(flatten)]
     pub pilots: PilotsArg,
@@ -41,9 +42,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
     let replies = args.replies.resolve()?;
     let snapshot = args.snapshot.open()?;
-    let lock = Lock::acquire(&args.out.out)?;
-    let runner = Runner::new(StagedSnapshot::open(snapshot, false)?, pilots, &args.out.out);
-    let mut summary = runner.day(args.as_of, replies, !args.no_report)?;
-    summary.stale_lock_replaced = lock.replaced.clone();
+    let out = args.out.open()?;
+    let guard = args.guard.guard(&out.path)?;
+    let runner = Runner::new(StagedSnapshot::open(snapshot, false, &guard)?, pilots, &out.path);
+    let summary = runner.day(args.as_of, replies, !args.no_report)?;
     args.json.print(&summary, |s| s.lines())
 }

@@ -2,6 +2,7 @@
 //! the whole loop runs without the portal (the model: [`crate::jobs::simulate`]).
 
 use crate::jobs::simulate::simulate;
+use crate::jobs::UsageError;
 use crate::time::parse_time;
 use chrono::NaiveDateTime;
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(missing) = args.outbox.iter().find(|f| !f.is_file()) {
+        return Err(UsageError::Argument(format!("{}: outbox file not found", missing.display())).into());
+    }
     let n = simulate(&args.outbox, args.as_of, args.seed, &args.out)?;
     println!(
         "SIMULATED portal (not real replies): {n} replies received by {} → {}",

@@ -1,6 +1,7 @@
 //! `sdu synth`: writes a synthetic snapshot of the seven registries.
 
 use crate::jobs::UsageError;
+use crate::outdir::{self, Kind};
 use crate::synth::{self, Scale, SynthConfig};
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -64,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             UsageError::Argument(format!("--as-of must be on or after {}", synth::renames_from())).into()
         );
     }
+    outdir::check(&args.out, Kind::World).map_err(UsageError::Output)?;
     let started = std::time::Instant::now();
     let summary = synth::generate(&cfg, &args.out)
         .with_context(|| format!("generating the world into {}", args.out.display()))?;

@@ -2,7 +2,8 @@
 
 use super::args::SnapshotArg;
 use crate::jobs::validate::validate;
-use crate::jobs::Failed;
+use crate::jobs::{Failed, UsageError};
+use crate::outdir::{self, Kind};
 use crate::registry::validation::Validation;
 use crate::registry::Severity;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ fn print_table(report: &Validation, all: bool) {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let snapshot = args.snapshot.open()?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.snapshot.snapshot));
+    outdir::check_outside(&out, &args.snapshot.snapshot).map_err(UsageError::Output)?;
+    outdir::check(&out, Kind::Validation).map_err(UsageError::Output)?;
     let report = validate(&snapshot, &out)?;
     print_table(&report, args.all);
     let (errors, warnings) = (report.errors(), report.warnings());

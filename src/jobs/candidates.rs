@@ -3,6 +3,8 @@
 //! organizations and recipients for the portal, every event's outcome, the funnel).
 
 use super::stage::Inputs;
+use super::UsageError;
+use crate::campaign::log;
 use crate::config::Pilot;
 use crate::frames::collect_streaming;
 use crate::io;
@@ -19,7 +21,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A resolved candidates job.
 pub struct Job {
@@ -238,16 +240,83 @@ pub fn publish_pilot(
     Ok(path)
 }
 
-/// Stages the snapshot, then as [`candidates_with`].
-pub fn candidates(job: &Job) -> anyhow::Result<CandidatesSummary> {
+/// Stages the snapshot (its row counts checked by the guard), then as [`candidates_with`].
+pub fn candidates(job: &Job, guard: &super::stage::InputGuard) -> anyhow::Result<CandidatesSummary> {
     let inputs = super::stage::stage_inputs(&job.snapshot, true)
         .with_context(|| format!("reading snapshot {}", job.snapshot.dir().display()))?;
+    guard.check(&inputs.entries)?;
     candidates_with(job, &inputs)
 }
 
+/// Whether a later step used the candidates of `day`: a campaign run on or after it (the
+/// day's dispatch read them), or offers of a later day. Then the latest day the ledger holds.
+fn used_since(out: &Path, day: NaiveDate) -> anyhow::Result<Option<NaiveDate>> {
+    let offers = ledger::last_offer_day(out)?;
+    let campaign = log::last_run(out)?.map(|(at, _)| at.date());
+    let used = offers.is_some_and(|d| d > day) || campaign.is_some_and(|d| d >= day);
+    Ok(used.then(|| offers.max(campaign).unwrap_or(day)))
+}
+
+/// The published folder of a pilot's day, if its manifest names exactly these inputs (the
+/// same files by content): its summary.
+fn same_run(folder: &Path, inputs: &Inputs) -> Option<PilotSummary> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join(layout::MANIFEST)).ok()?).ok()?;
+    let hashes = |v: &serde_json::Value| -> Option<Vec<(String, String)>> {
+        let mut h: Vec<(String, String)> = v
+            .as_array()?
+            .iter()
+            .map(|i| Some((i["file"].as_str()?.to_string(), i["sha256"].as_str()?.to_string())))
+            .collect::<Option<_>>()?;
+        h.sort();
+        Some(h)
+    };
+    let mut ours: Vec<(String, String)> =
+        inputs.entries.iter().map(|e| (e.file.clone(), e.sha256.clone())).collect();
+    ours.sort();
+    if !layout::is_published(folder) || hashes(&manifest["inputs"])? != ours {
+        return None;
+    }
+    let f: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join(layout::FUNNEL)).ok()?).ok()?;
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let (events, offered) = (n(&f["events_in_scope"]), n(&f["offers"]["offered"]));
+    Some(PilotSummary {
+        pilot: f["pilot"].as_str()?.to_string(),
+        events_in_scope: events,
+        offered,
+        new: n(&f["offers"]["new"]),
+        excluded: events - offered,
+        folder: folder.to_path_buf(),
+    })
+}
+
+/// A day that a later step already used (its offers dispatched, or a later day offered) is
+/// never published again: an exact re-run (the same inputs) changes nothing, anything else is
+/// refused. Returns the pilots already published, by id.
+fn published_before(job: &Job, inputs: &Inputs) -> anyhow::Result<Vec<PilotSummary>> {
+    let Some(last) = used_since(&job.out, job.as_of)? else { return Ok(vec![]) };
+    let mut done = Vec::new();
+    for p in &job.pilots {
+        let folder = layout::pilot_dir(&job.out, job.as_of, &p.id);
+        match same_run(&folder, inputs) {
+            Some(s) => done.push(s),
+            None => {
+                return Err(UsageError::Published { day: job.as_of, pilot: p.id.clone(), last }.into());
+            }
+        }
+    }
+    Ok(done)
+}
+
 /// Computes every pilot, then publishes them all: an error before publication publishes
-/// nothing.
+/// nothing. A day a later step used is not published again (see `published_before`).
 pub fn candidates_with(job: &Job, inputs: &Inputs) -> anyhow::Result<CandidatesSummary> {
+    let done = published_before(job, inputs)?;
+    if !done.is_empty() {
+        tracing::info!("candidates of {}: already published with the same inputs; nothing to do", job.as_of);
+        return Ok(CandidatesSummary { as_of: job.as_of, pilots: done });
+    }
     let started = chrono::Utc::now();
     let mut runs = Vec::new();
     for pilot in &job.pilots {

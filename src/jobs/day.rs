@@ -30,7 +30,6 @@ pub struct DaySummary {
     pub report: Option<ReportSummary>,
     /// Steps already done by an earlier, interrupted run of the same day.
     pub skipped: Vec<&'static str>,
-    pub stale_lock_replaced: Option<String>,
 }
 
 /// A snapshot staged once, the pilots, and the output folder: what every day of a run or a
@@ -113,9 +112,6 @@ impl DaySummary {
                 }
                 None => {}
             }
-        }
-        if let Some(r) = &self.stale_lock_replaced {
-            lines.push(format!("  note: replaced a stale lock ({r})"));
         }
         lines
     }

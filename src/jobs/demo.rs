@@ -4,10 +4,11 @@
 
 use super::backfill::{backfill, Options};
 use super::day::Runner;
-use super::stage::StagedSnapshot;
+use super::stage::{InputGuard, StagedSnapshot, DEFAULT_MAX_DROP};
 use super::status::{status, Status};
-use super::Failed;
-use crate::io::Lock;
+use super::{Failed, UsageError};
+use crate::layout;
+use crate::outdir::{self, Kind, OutDir};
 use crate::registry::Snapshot;
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -38,6 +39,7 @@ pub struct DemoSummary {
 /// Validation found exactly the planted defects, or the demo fails.
 pub fn check_planted(demo: &Demo) -> anyhow::Result<u64> {
     let snapshot = Snapshot::open(demo.world)?;
+    outdir::check(&demo.dir.join("validation"), Kind::Validation).map_err(UsageError::Output)?;
     let report = super::validate::validate(&snapshot, &demo.dir.join("validation"))?;
     let planted = |rule: &str| demo.planted.get(rule).copied().unwrap_or(0);
     let mismatched: Vec<String> = report
@@ -56,17 +58,50 @@ pub fn check_planted(demo: &Demo) -> anyhow::Result<u64> {
 /// Replays the period into `<dir>/out` (replaced) and copies the last report to `reports`.
 pub fn replay(demo: &Demo, planted: u64) -> anyhow::Result<DemoSummary> {
     let out = demo.dir.join("out");
+    outdir::check(&out, Kind::Output).map_err(UsageError::Output)?;
     if out.exists() {
+        // A demo replays from scratch: its own previous output folder goes (it is marked so).
         std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
     }
-    let _lock = Lock::acquire(&out)?;
-    let staged = StagedSnapshot::open(Snapshot::open(demo.world)?, true)?;
+    let out_dir = OutDir::open(&out).map_err(anyhow::Error::from)?;
+    let guard = InputGuard { out: out.clone(), max_drop: DEFAULT_MAX_DROP, accept: false };
+    let staged = StagedSnapshot::open(Snapshot::open(demo.world)?, true, &guard)?;
     let runner = Runner::new(staged, crate::config::load_pilots(None)?, &out);
     let options = Options { simulate: Some(SIMULATOR_SEED), progress: true };
     let done = backfill(&runner, demo.from, demo.to, &options, |_| Ok(()))?;
     let report = done.report.context("the backfill wrote no report")?;
     replace_reports(&report.folder, demo.reports)?;
-    Ok(DemoSummary { planted, out: out.clone(), status: status(&out, &runner.pilots)? })
+    let status = status(&out_dir.path, &runner.pilots)?;
+    Ok(DemoSummary { planted, out, status })
+}
+
+/// Whether a folder may take the demo's report: missing, empty but for `.gitkeep`, or a copy
+/// of an earlier report (its `report.html` and `manifest.json` are there).
+pub fn check_reports(reports: &Path) -> Result<(), UsageError> {
+    let entries: Vec<String> = match std::fs::read_dir(reports) {
+        Ok(d) => d
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".gitkeep")
+            .collect(),
+        Err(_) if !reports.exists() => return Ok(()),
+        Err(e) => {
+            return Err(UsageError::Output(outdir::OutDirError::Io {
+                path: reports.to_path_buf(),
+                source: e,
+            }))
+        }
+    };
+    let is_report =
+        entries.iter().any(|n| n == layout::REPORT_HTML) && entries.iter().any(|n| n == layout::MANIFEST);
+    if entries.is_empty() || is_report {
+        return Ok(());
+    }
+    Err(UsageError::Output(outdir::OutDirError::Foreign {
+        path: reports.to_path_buf(),
+        example: entries[0].clone(),
+        what: "a folder of an sdu report",
+    }))
 }
 
 /// Empties the reports folder (but its `.gitkeep`) and copies the report into it.

@@ -2,13 +2,14 @@
 //! dispatched, to the recipient's latest active МАБ number, published as the portal's outbox
 //! and recorded in the case ledger.
 
+use super::stage::{mobile_entry, InputGuard};
 use crate::campaign::{files, log::Step, Kind};
 use crate::config::Pilot;
 use crate::frames::collect_streaming;
 use crate::io;
 use crate::layout;
 use crate::pipeline::numbers::latest_numbers;
-use crate::publish::{InputEntry, Manifest, RunFolder};
+use crate::publish::{Manifest, RunFolder};
 use crate::registry::{mobile_base as mb, Snapshot, Staged};
 use anyhow::Context;
 use chrono::NaiveDateTime;
@@ -38,14 +39,16 @@ impl std::fmt::Display for DispatchSummary {
     }
 }
 
-/// Stages МАБ, then as [`dispatch_with`].
+/// Stages МАБ (its row count checked by the guard), then as [`dispatch_with`].
 pub fn dispatch(
     snapshot: &Snapshot,
     out: &Path,
     at: NaiveDateTime,
     pilots: &[Pilot],
+    guard: &InputGuard,
 ) -> anyhow::Result<DispatchSummary> {
     let mobile = snapshot.stage(&mb::SPEC)?;
+    guard.check(&[mobile_entry(snapshot, &mobile)?])?;
     dispatch_with(snapshot, &mobile, out, at, pilots)
 }
 
@@ -82,12 +85,7 @@ pub fn dispatch_with(
     let mut folder = RunFolder::new(&target)?;
     folder.parquet(layout::OUTBOX_PARQUET, &mut outbox)?;
     folder.csv(layout::OUTBOX_CSV, &outbox)?;
-    let inputs = vec![InputEntry {
-        file: mb::SPEC.file_name(),
-        sha256: io::sha256_file(&snapshot.path(&mb::SPEC))?,
-        rows: mobile.rows,
-        left_out: mobile.left_out,
-    }];
+    let inputs = vec![mobile_entry(snapshot, mobile)?];
     let snapshot_dir = snapshot.dir().display().to_string();
     folder.publish(Manifest::new(started, at.to_string(), None, snapshot_dir, inputs))?;
     io::fail_point("dispatch:before-ledger")?;

@@ -11,6 +11,9 @@ pub enum UsageError {
     Pilots(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Snapshot(#[from] crate::registry::RegistryError),
+    /// An output folder that may not be written, or is not there.
+    #[error(transparent)]
+    Output(#[from] crate::outdir::OutDirError),
     #[error("unknown pilot `{id}` (known: {known})")]
     UnknownPilot { id: String, known: String },
     #[error(
@@ -22,6 +25,13 @@ pub enum UsageError {
     /// A run dated before what the ledger already holds.
     #[error(transparent)]
     Past(crate::campaign::log::LogError),
+    /// Candidates of a day a later step already used, from other inputs.
+    #[error(
+        "candidates of {day} for `{pilot}`: the ledger already used this day (its dispatch, or offers up to {last}), \
+         and these inputs differ from the published ones; a published day is never rewritten. \
+         Run the corrected snapshot for a later day: its new offers are appended (docs/operations.md, \"Corrections\")"
+    )]
+    Published { day: chrono::NaiveDate, pilot: String, last: chrono::NaiveDate },
     #[error("no case {case} in {out}")]
     NoCase { case: String, out: PathBuf },
     #[error("--{flag} {value}: {source}")]

@@ -4,25 +4,22 @@
 
 use crate::frames::collect_streaming;
 use crate::io;
+use crate::layout;
 use crate::pipeline::candidates::Registries;
 use crate::publish::InputEntry;
 use crate::registry::{
     civil_acts, heads, individuals, legal_entities, mobile_base, permits, renames, Snapshot, Staged,
-    TableSpec,
+    TableSpec, TABLES,
 };
 use anyhow::Context;
 use polars::prelude::IntoLazy;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-/// The registries the candidates read.
-const READS: [&TableSpec; 6] = [
-    &legal_entities::SPEC,
-    &renames::SPEC,
-    &heads::SPEC,
-    &permits::SPEC,
-    &individuals::SPEC,
-    &civil_acts::SPEC,
-];
+/// The registries the candidates read: all but МАБ, which only dispatch reads.
+fn reads() -> impl Iterator<Item = &'static TableSpec> {
+    TABLES.iter().copied().filter(|t| t.name != mobile_base::SPEC.name)
+}
 
 /// Above this many registry rows (all files together) a backfill reads the staged files
 /// each day instead of holding them: the medium world (4.7 M rows) takes about 1 GB held.
@@ -38,13 +35,13 @@ pub struct Inputs {
 /// Stages the registries (checking every file against the contract before reading a row),
 /// counts what validation leaves out and, for the manifest, hashes the files (`hash`).
 pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
-    for t in READS {
+    for t in reads() {
         let _contract_checked = snapshot.scan(t)?;
     }
     let mut staged = BTreeMap::new();
     let mut entries = Vec::new();
     let mut left_out = BTreeMap::new();
-    for t in READS {
+    for t in reads() {
         let clock = std::time::Instant::now();
         let s = snapshot.stage(t)?;
         let staged_in = clock.elapsed().as_secs_f64();
@@ -75,6 +72,16 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
     Ok(Inputs { registries, entries, left_out })
 }
 
+/// МАБ's manifest entry.
+pub fn mobile_entry(snapshot: &Snapshot, mobile: &Staged) -> anyhow::Result<InputEntry> {
+    Ok(InputEntry {
+        file: mobile_base::SPEC.file_name(),
+        sha256: io::sha256_file(&snapshot.path(&mobile_base::SPEC))?,
+        rows: mobile.rows,
+        left_out: mobile.left_out,
+    })
+}
+
 /// Every registry a day reads, staged once for any number of days.
 pub struct StagedSnapshot {
     pub snapshot: Snapshot,
@@ -87,10 +94,13 @@ impl StagedSnapshot {
     /// backfill) a snapshot of at most [`KEEP_IN_MEMORY_ROWS`] rows is kept in memory, so
     /// each day evaluates without reading a file; a larger one is read again each day,
     /// looking up only the keys the day needs, so memory stays that of one day.
-    pub fn open(snapshot: Snapshot, many_days: bool) -> anyhow::Result<StagedSnapshot> {
+    pub fn open(snapshot: Snapshot, many_days: bool, guard: &InputGuard) -> anyhow::Result<StagedSnapshot> {
         let mut inputs = stage_inputs(&snapshot, true)
             .with_context(|| format!("reading snapshot {}", snapshot.dir().display()))?;
         let mut mobile = snapshot.stage(&mobile_base::SPEC)?;
+        let mut entries = inputs.entries.clone();
+        entries.push(mobile_entry(&snapshot, &mobile)?);
+        guard.check(&entries)?;
         let rows = mobile.rows + inputs.entries.iter().map(|e| e.rows).sum::<u64>();
         if many_days && rows <= KEEP_IN_MEMORY_ROWS {
             let r = &mut inputs.registries;
@@ -108,5 +118,96 @@ impl StagedSnapshot {
             tracing::debug!("{rows} registry rows kept in memory for the days to come");
         }
         Ok(StagedSnapshot { snapshot, inputs, mobile })
+    }
+}
+
+/// The share of rows a registry may lose against the previous run, unless told otherwise.
+pub const DEFAULT_MAX_DROP: f64 = 0.2;
+
+/// How much a registry may shrink against the previous run before a run stops, before
+/// anything is decided from it: an empty or truncated snapshot must not make every case
+/// `no_mobile` or every event vanish without a word.
+#[derive(Debug, Clone)]
+pub struct InputGuard {
+    /// The output folder whose published manifests give the previous row counts.
+    pub out: PathBuf,
+    /// The largest share of rows a registry may lose (0.2: 20 %).
+    pub max_drop: f64,
+    /// Run anyway, with a warning (an empty registry or a drop that is real).
+    pub accept: bool,
+}
+
+/// A registry that is empty, or shrank past the guard.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{file}: has no rows; nothing is decided from an empty registry (pass --accept-drop if it is really empty)")]
+    Empty { file: String },
+    #[error(
+        "{file}: {now} rows against {before} in the previous run ({manifest}), {pct:.1} % fewer, more than the \
+         {max:.0} % allowed (--max-drop); nothing is decided from a truncated registry (pass --accept-drop if the \
+         drop is real)"
+    )]
+    Dropped { file: String, now: u64, before: u64, pct: f64, max: f64, manifest: PathBuf },
+    #[error("{manifest}: cannot read the previous run's manifest")]
+    Manifest {
+        manifest: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The row count of each input file in the latest published manifest that lists it.
+fn previous_rows(out: &Path) -> Result<BTreeMap<String, (u64, PathBuf)>, InputError> {
+    let mut found = BTreeMap::new();
+    let days = layout::days(out).unwrap_or_default();
+    for (_, day) in days.iter().rev() {
+        for folder in layout::visible_entries(day).unwrap_or_default() {
+            let manifest = folder.join(layout::MANIFEST);
+            if !layout::is_published(&folder) || !manifest.is_file() {
+                continue;
+            }
+            let text = std::fs::read(&manifest)
+                .map_err(|source| InputError::Manifest { manifest: manifest.clone(), source })?;
+            let v: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+            for i in v["inputs"].as_array().into_iter().flatten() {
+                if let (Some(file), Some(rows)) = (i["file"].as_str(), i["rows"].as_u64()) {
+                    found.entry(file.to_string()).or_insert((rows, manifest.clone()));
+                }
+            }
+        }
+        if found.len() >= TABLES.len() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+impl InputGuard {
+    /// Checks the staged row counts: none empty, none shrunk past `max_drop`.
+    pub fn check(&self, entries: &[InputEntry]) -> Result<(), InputError> {
+        let previous = previous_rows(&self.out)?;
+        for e in entries {
+            let problem = if e.rows == 0 {
+                Some(InputError::Empty { file: e.file.clone() })
+            } else {
+                previous.get(&e.file).and_then(|(before, manifest)| {
+                    let pct = 100.0 * (*before as f64 - e.rows as f64) / *before as f64;
+                    (pct > 100.0 * self.max_drop).then(|| InputError::Dropped {
+                        file: e.file.clone(),
+                        now: e.rows,
+                        before: *before,
+                        pct,
+                        max: 100.0 * self.max_drop,
+                        manifest: manifest.clone(),
+                    })
+                })
+            };
+            match problem {
+                Some(p) if self.accept => tracing::warn!("{p} — accepted (--accept-drop)"),
+                Some(p) => return Err(p),
+                None => {}
+            }
+        }
+        Ok(())
     }
 }

@@ -338,6 +338,8 @@ fn a_reply_file_with_a_broken_schema_is_rejected_and_bad_rows_quarantined() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::create_dir_all(dir.join("o")).unwrap();
+    // An output folder (marked) with no case yet.
+    std::fs::write(dir.join("o/.sdu-out"), "").unwrap();
     let mut broken = df!("message_id" => ["m"], "phone" => [PHONE], "text" => ["1"]).unwrap();
     sdu::io::write_parquet(&mut broken, &dir.join("broken.parquet")).unwrap();
     let o =

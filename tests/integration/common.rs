@@ -6,6 +6,7 @@ use sdu::io::write_parquet;
 use sdu::registry::{civil_acts as ca, heads as hd, individuals as ind, legal_entities as le};
 use sdu::registry::{mobile_base as mb, permits as pm, renames as rn, TableSpec};
 use sdu::synth::frame::{almaty_at, date_col, datetime_col, days, opt_str_col, str_col};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -173,4 +174,29 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every file under `root` (manifests aside: their run fields differ) with its digest.
+/// The paths whose content differs (or that exist on one side only).
+pub fn diff(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+pub fn tree(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != "manifest.json" && n != ".sdu.lock") {
+                let digest: String =
+                    Sha256::digest(std::fs::read(&p).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+                out.insert(p.strip_prefix(root).unwrap().display().to_string(), digest);
+            }
+        }
+    }
+    out
 }

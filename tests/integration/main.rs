@@ -8,4 +8,5 @@ mod contract;
 mod daily;
 mod report;
 mod rules;
+mod safety;
 mod synth;

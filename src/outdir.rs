@@ -1,0 +1,223 @@
+//! Folders `sdu` writes into as a whole, and what it may do to them: nothing is deleted or
+//! replaced that `sdu` did not create. Each kind of folder carries a marker file its command
+//! wrote: an output folder `.sdu-out`, a synthetic world `_synth.json`, a validation report
+//! `validation.json`. A folder of another kind, or holding other data, is refused (exit 2);
+//! an empty or missing folder is taken.
+//!
+//! An output folder is written under its lock ([`crate::io::Lock`]); opening it also removes
+//! the temporary folders and files (`.<name>.tmp-<pid>…`) that a run killed midway left.
+
+use crate::io::{Lock, LockError};
+use crate::layout;
+use std::path::{Path, PathBuf};
+
+/// The kinds of folder `sdu` writes, each with its marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `--out` of candidates, dispatch, advance, report, run, backfill.
+    Output,
+    /// A synthetic world (`sdu synth --out`).
+    World,
+    /// A validation report (`sdu validate --out`).
+    Validation,
+}
+
+impl Kind {
+    /// The file that marks a folder of this kind.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Kind::Output => layout::OUTPUT_MARKER,
+            Kind::World => "_synth.json",
+            Kind::Validation => layout::validation::RESULTS_JSON,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Output => "an sdu output folder",
+            Kind::World => "a synthetic world written by `sdu synth`",
+            Kind::Validation => "a validation report written by `sdu validate`",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutDirError {
+    #[error("{path}: is a file, not a folder")]
+    NotAFolder { path: PathBuf },
+    #[error("{path}: holds other data ({example}, …) and is not {what}; nothing is written there (choose another folder, or an empty one)")]
+    Foreign { path: PathBuf, example: String, what: &'static str },
+    #[error("{path}: no sdu output folder there (no {marker} and no ledger): is --out right?")]
+    Missing { path: PathBuf, marker: &'static str },
+    #[error("{out}: is inside the snapshot {snapshot}; a snapshot is never written into")]
+    InsideSnapshot { out: PathBuf, snapshot: PathBuf },
+    #[error("{path}: cannot read the folder")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Whether `path` may receive a folder of `kind` (created, or replaced as a whole): it does
+/// not exist, is an empty folder, or carries the kind's marker. An output folder from before
+/// markers is recognized by its ledger.
+pub fn check(path: &Path, kind: Kind) -> Result<(), OutDirError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    if !path.is_dir() {
+        return Err(OutDirError::NotAFolder { path: path.to_path_buf() });
+    }
+    let io = |source| OutDirError::Io { path: path.to_path_buf(), source };
+    let entries: Vec<PathBuf> = std::fs::read_dir(path).map_err(io)?.flatten().map(|e| e.path()).collect();
+    let ours = |p: &PathBuf| {
+        p.file_name().is_some_and(|n| {
+            n == kind.marker() || (kind == Kind::Output && (n == "ledger" || n == layout::LOCK))
+        })
+    };
+    if entries.is_empty() || entries.iter().any(ours) {
+        return Ok(());
+    }
+    let example = entries[0].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Err(OutDirError::Foreign { path: path.to_path_buf(), example, what: kind.name() })
+}
+
+/// Refuses an output inside (or equal to) the snapshot folder.
+pub fn check_outside(out: &Path, snapshot: &Path) -> Result<(), OutDirError> {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (o, s) = (abs(out), abs(snapshot));
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    if o.starts_with(&s) || real(&o).starts_with(real(&s)) {
+        return Err(OutDirError::InsideSnapshot { out: out.to_path_buf(), snapshot: snapshot.to_path_buf() });
+    }
+    Ok(())
+}
+
+/// An output folder opened for writing, under its lock.
+pub struct OutDir {
+    pub path: PathBuf,
+    _lock: Lock,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Refused(#[from] OutDirError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+impl OutDir {
+    /// Opens (or creates) an output folder: refuses one of another kind, takes the lock,
+    /// marks it, and removes what runs killed midway left.
+    pub fn open(path: &Path) -> Result<OutDir, OpenError> {
+        check(path, Kind::Output)?;
+        let lock = Lock::acquire(path)?;
+        let marker = path.join(Kind::Output.marker());
+        if !marker.exists() {
+            std::fs::write(&marker, "sdu output folder: run folders, reports and the case ledger\n")
+                .map_err(|source| OutDirError::Io { path: marker.clone(), source })?;
+        }
+        remove_temporaries(path, 4);
+        Ok(OutDir { path: path.to_path_buf(), _lock: lock })
+    }
+}
+
+/// An existing output folder, for commands that read its ledger (without the lock:
+/// everything in it is published by one rename).
+pub fn existing(path: &Path) -> Result<&Path, OutDirError> {
+    let marked = path.join(Kind::Output.marker()).is_file() || path.join("ledger").is_dir();
+    if !path.is_dir() || !marked {
+        return Err(OutDirError::Missing { path: path.to_path_buf(), marker: Kind::Output.marker() });
+    }
+    Ok(path)
+}
+
+/// Whether a file or folder name is one of our temporaries (`.<name>.tmp-<pid>`, and the
+/// `.old` of a replaced folder).
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// Removes the temporaries below `dir` (to `depth` levels) that runs killed midway left.
+/// Only called under the folder's lock, when no other run of ours can be writing there.
+pub fn remove_temporaries(dir: &Path, depth: usize) -> usize {
+    let mut removed = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if is_temporary(&name) {
+            let gone =
+                if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            match gone {
+                Ok(()) => {
+                    tracing::info!("{}: removed, left by a run that was stopped midway", path.display());
+                    removed += 1;
+                }
+                Err(e) => tracing::warn!("{}: cannot remove ({e})", path.display()),
+            }
+        } else if depth > 1 && path.is_dir() && !name.starts_with('.') {
+            removed += remove_temporaries(&path, depth - 1);
+        }
+    }
+    removed
+}
+
+/// Removes temporaries beside `target` left by processes that no longer run (for folders
+/// written without a lock: a world, a validation report).
+pub fn remove_stale_siblings(target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let prefix = format!(".{name}.tmp-");
+    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = n.strip_prefix(&prefix) else { continue };
+        let pid: u32 = rest.split('.').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
+            tracing::info!("{}: removed, left by a run that was stopped midway", e.path().display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_empty_or_marked_folders_are_taken() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        assert!(check(&d.join("new"), Kind::Output).is_ok());
+        std::fs::create_dir(d.join("empty")).unwrap();
+        assert!(check(&d.join("empty"), Kind::World).is_ok());
+        std::fs::create_dir(d.join("notes")).unwrap();
+        std::fs::write(d.join("notes/notes.txt"), "mine").unwrap();
+        for kind in [Kind::Output, Kind::World, Kind::Validation] {
+            let e = check(&d.join("notes"), kind).unwrap_err().to_string();
+            assert!(e.contains("holds other data (notes.txt"), "{e}");
+        }
+        std::fs::write(d.join("file"), "x").unwrap();
+        assert!(matches!(check(&d.join("file"), Kind::World), Err(OutDirError::NotAFolder { .. })));
+        std::fs::create_dir(d.join("world")).unwrap();
+        std::fs::write(d.join("world/_synth.json"), "{}").unwrap();
+        assert!(check(&d.join("world"), Kind::World).is_ok());
+        assert!(check(&d.join("world"), Kind::Output).is_err(), "a world is not an output folder");
+    }
+
+    #[test]
+    fn an_output_inside_the_snapshot_is_refused() {
+        assert!(check_outside(Path::new("w"), Path::new("w")).is_err());
+        assert!(check_outside(Path::new("w/report"), Path::new("w")).is_err());
+        assert!(check_outside(Path::new("w.validation"), Path::new("w")).is_ok());
+    }
+
+    #[test]
+    fn temporaries_are_found_by_name() {
+        assert!(is_temporary(".sanitary.tmp-123"));
+        assert!(is_temporary(".2026-01-01.parquet.tmp-9"));
+        assert!(is_temporary(".sanitary.tmp-123.old"));
+        assert!(!is_temporary("sanitary") && !is_temporary(".sdu.lock") && !is_temporary(".gitkeep"));
+    }
+}

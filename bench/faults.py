@@ -13,8 +13,8 @@ command runs again to completion. Checked after each:
 - no temporary file or folder (`.<name>.tmp-<pid>`) is left after the next run;
 - the outputs equal those of an uninterrupted run (manifests' run fields aside).
 
-    python3 bench/faults.py --iterations 300            # the full suite (a few minutes)
-    python3 bench/faults.py --iterations 6 --sdu target/debug/sdu
+    python3 bench/faults.py --iterations 300 --pairs 50  # the full suite (a quarter of an hour)
+    python3 bench/faults.py --iterations 4 --pairs 5 --sdu target/debug/sdu   # what CI runs
 
 Prints the counts per command and exits 1 on the first violation (with its seed and delay).
 """
@@ -89,10 +89,39 @@ def run(sdu, args, cwd, kill_after=None):
     return p.returncode, ""
 
 
+def lock_pairs(sdu, work, n):
+    """Pairs of runs of the same day on one fresh folder, started together: the day's work
+    (dispatch and advance) must be done by exactly one of them."""
+    counts = {"one": 0, "both": 0, "refused": 0, "after": 0}
+    env = dict(os.environ, SDU_LOG="error")
+    for i in range(n):
+        case = work / f"pair-{i}"
+        case.mkdir()
+        args = [sdu, "run", "--snapshot", str(work / "w"), "--as-of", "2026-11-10", "--out", "o", "--no-report", "--json"]
+        procs = [subprocess.Popen(args, cwd=case, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(2)]
+        did = 0
+        for p in procs:
+            out, err = p.communicate()
+            if p.returncode == 0:
+                day = json.loads(out.decode().strip().splitlines()[-1])
+                if day["dispatch"] is not None or day["advance"] is not None:
+                    did += 1
+                else:
+                    counts["after"] += 1
+            elif p.returncode == 1 and b"another run" in err:
+                counts["refused"] += 1
+            else:
+                raise SystemExit(f"pair {i}: exit {p.returncode}: {err.decode()[-400:]}")
+        counts["one" if did == 1 else "both"] += 1
+        shutil.rmtree(case)
+    return counts
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iterations", type=int, default=300)
     ap.add_argument("--seed", type=int, default=16)
+    ap.add_argument("--pairs", type=int, default=50, help="pairs of `sdu run` started together on one folder")
     default = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release" / "sdu"
     ap.add_argument("--sdu", default=str(default))
     a = ap.parse_args()
@@ -153,11 +182,17 @@ def main():
                     print(f"  {p}")
                 sys.exit(1)
             shutil.rmtree(case)
+        pairs = lock_pairs(sdu, work, a.pairs)
         print(f"{a.iterations} iterations, seed {a.seed}: no partial folder trusted, no duplicate SMS or request, "
               "no temporary left, outputs equal to an uninterrupted run")
         for name, c in counts.items():
             print(f"  {name:<9} {c['runs']:>4} runs, {c['killed']:>4} killed before they finished "
                   f"(uninterrupted: {took[name]:.2f} s)")
+        print(f"  lock: {a.pairs} pairs of `sdu run` started together: {pairs['one']} with exactly one doing the "
+              f"day's work ({pairs['refused']} refused at once with exit 1, {pairs['after']} came after and changed "
+              f"nothing), {pairs['both']} with both")
+        if pairs["both"]:
+            sys.exit(1)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

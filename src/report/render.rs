@@ -128,7 +128,7 @@ pub fn html(blocks: &[Block], title: &str, dir: &Path) -> std::io::Result<String
                 for r in rows {
                     body.push_str("<tr>");
                     for (k, cell) in r.iter().enumerate() {
-                        let class = if k > 0 { " class=\"n\"" } else { "" };
+                        let class = if k > 0 && numeric(cell) { " class=\"n\"" } else { "" };
                         body.push_str(&format!("<td{class}>{}</td>", escape(cell)));
                     }
                     body.push_str("</tr>\n");
@@ -149,10 +149,16 @@ pub fn html(blocks: &[Block], title: &str, dir: &Path) -> std::io::Result<String
         "<!DOCTYPE html>\n<html lang=\"kk\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n\
          body {{ font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 1080px; margin: 2em auto; color: #222; }}\n\
          table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: 4px 8px; }}\n\
-         th {{ background: #f0f0f0; }} td.n {{ text-align: right; }} img {{ max-width: 100%; }}\n</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+         th {{ background: #f0f0f0; }} td.n {{ text-align: right; white-space: nowrap; }} img {{ max-width: 100%; }}\n</style>\n</head>\n<body>\n{}</body>\n</html>\n",
         escape(title),
         body
     ))
+}
+
+/// Whether a cell reads as a number (a count, a rate, `<5`, `n/a`, a date): those align right,
+/// words align left.
+fn numeric(cell: &str) -> bool {
+    cell == "n/a" || cell.chars().all(|c| c.is_ascii_digit() || " .,%<–-".contains(c))
 }
 
 /// The baseline section's rows: proactive vs reactive.

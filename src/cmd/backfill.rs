@@ -2,10 +2,9 @@
 //! portal simulator answering the SMS.
 
 use super::args::{GuardArgs, JsonArg, OutArg, PilotsArg, SnapshotArg};
-use crate::jobs::backfill::{backfill, Options};
+use crate::jobs::backfill::{backfill, check_range, Options};
 use crate::jobs::day::Runner;
 use crate::jobs::stage::StagedSnapshot;
-use crate::jobs::UsageError;
 use crate::time::parse_date;
 use chrono::NaiveDate;
 
@@ -50,19 +49,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.to < args.from {
-        return Err(UsageError::Argument(format!("--to {} is before --from {}", args.to, args.from)).into());
-    }
     let pilots = args.pilots.load()?;
-    let first = pilots.iter().map(|p| p.in_force_from).min();
-    let last = pilots.iter().map(|p| p.in_force_until).max();
-    if let (Some(first), Some(last), false) = (first, last, args.outside_pilots) {
-        if args.from < first || args.to > last {
-            let range = format!("{} to {}", args.from, args.to);
-            let msg = format!("{range} reaches outside the pilots' terms ({first} to {last}); pass --outside-pilots to replay it anyway");
-            return Err(UsageError::Argument(msg).into());
-        }
-    }
+    check_range(&pilots, args.from, args.to, args.outside_pilots)?;
     let snapshot = args.snapshot.open()?;
     let out = args.out.open()?;
     let guard = args.guard.guard(&out.path)?;

@@ -42,29 +42,30 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.rename_rate.is_some_and(|r| !(0.0..=1.0).contains(&r))
-        || args.pilot_boost.is_some_and(|b| !(0.0..=20.0).contains(&b))
-    {
-        return Err(
-            UsageError::Argument("--rename-rate must be in 0..1 and --pilot-boost in 0..20".into()).into()
-        );
+    let bad = [
+        (
+            args.rename_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)),
+            "--rename-rate must be in 0..1".to_string(),
+        ),
+        (
+            args.pilot_boost.is_some_and(|b| !(0.0..=20.0).contains(&b)),
+            "--pilot-boost must be in 0..20".into(),
+        ),
+        (
+            !(0.0..=0.05).contains(&args.dirty_rate),
+            format!("--dirty-rate must be in 0..0.05, got {}", args.dirty_rate),
+        ),
+        (
+            args.as_of < synth::renames_from(),
+            format!("--as-of must be on or after {}", synth::renames_from()),
+        ),
+    ];
+    if let Some((_, msg)) = bad.into_iter().find(|(b, _)| *b) {
+        return Err(UsageError::Argument(msg).into());
     }
-    if !(0.0..=0.05).contains(&args.dirty_rate) {
-        return Err(UsageError::Argument(format!(
-            "--dirty-rate must be between 0 and 0.05, got {}",
-            args.dirty_rate
-        ))
-        .into());
-    }
-    let mut cfg =
-        SynthConfig::new(args.scale, args.seed, args.as_of, if args.clean { 0.0 } else { args.dirty_rate });
-    cfg.rename_rate = args.rename_rate;
-    cfg.pilot_boost = args.pilot_boost;
-    if cfg.as_of < synth::renames_from() {
-        return Err(
-            UsageError::Argument(format!("--as-of must be on or after {}", synth::renames_from())).into()
-        );
-    }
+    let dirty_rate = if args.clean { 0.0 } else { args.dirty_rate };
+    let mut cfg = SynthConfig::new(args.scale, args.seed, args.as_of, dirty_rate);
+    (cfg.rename_rate, cfg.pilot_boost) = (args.rename_rate, args.pilot_boost);
     outdir::check(&args.out, Kind::World).map_err(UsageError::Output)?;
     let started = std::time::Instant::now();
     let summary = synth::generate(&cfg, &args.out)

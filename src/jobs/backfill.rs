@@ -5,6 +5,8 @@
 
 use super::day::{DaySummary, Runner};
 use super::report::ReportSummary;
+use super::UsageError;
+use crate::config::Pilot;
 use crate::layout;
 use crate::time::SEND_TIME;
 use chrono::{Days, NaiveDate};
@@ -31,6 +33,27 @@ pub struct Options {
 /// first SMS), so the simulator answers the outboxes of the week before a day; the day's own
 /// SMS (09:00) cannot be answered by 09:00.
 const ANSWERED_WITHIN: Days = Days::new(7);
+
+/// A period to replay: `from` ≤ `to`, and within the pilots' terms (from the earliest first
+/// day to the latest last day) unless `outside` is allowed.
+pub fn check_range(
+    pilots: &[Pilot],
+    from: NaiveDate,
+    to: NaiveDate,
+    outside: bool,
+) -> Result<(), UsageError> {
+    if to < from {
+        return Err(UsageError::Argument(format!("--to {to} is before --from {from}")));
+    }
+    let first = pilots.iter().map(|p| p.in_force_from).min();
+    let last = pilots.iter().map(|p| p.in_force_until).max();
+    match (first, last) {
+        (Some(first), Some(last)) if !outside && (from < first || to > last) => Err(UsageError::Argument(format!(
+            "{from} to {to} reaches outside the pilots' terms ({first} to {last}); pass --outside-pilots to replay it anyway"
+        ))),
+        _ => Ok(()),
+    }
+}
 
 /// Replays every day from `from` to `to`, the report on the last; `each` sees every day's
 /// summary (to print it).

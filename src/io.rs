@@ -149,11 +149,15 @@ pub fn sha256_file(path: &Path) -> Result<String, IoError> {
 
 /// Writes a Parquet file atomically: to a temporary name beside it, then renamed into place.
 pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoError> {
-    let parent = path.parent().unwrap_or(Path::new("."));
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(write_err(parent))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     write_parquet(df, &tmp)?;
+    // The same content already there (a re-run): left as it is.
+    if fs::read(path).ok().is_some_and(|old| fs::read(&tmp).is_ok_and(|new| new == old)) {
+        return fs::remove_file(&tmp).map_err(write_err(&tmp));
+    }
     File::open(&tmp).and_then(|f| f.sync_all()).map_err(write_err(&tmp))?;
     fs::rename(&tmp, path).map_err(write_err(path))?;
     sync_dir(parent)
@@ -231,6 +235,11 @@ impl Staging {
         }
         fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
         Ok(Staging { target: target.to_path_buf(), tmp, published: false })
+    }
+
+    /// Where the folder goes.
+    pub fn target(&self) -> &Path {
+        &self.target
     }
 
     /// Where to write the folder's files.

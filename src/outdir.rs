@@ -49,6 +49,8 @@ pub enum OutDirError {
     Foreign { path: PathBuf, example: String, what: &'static str },
     #[error("{path}: no sdu output folder there (no {marker} and no ledger): is --out right?")]
     Missing { path: PathBuf, marker: &'static str },
+    #[error("{path}: is inside {owner}, {what}; nothing is written into what another command owns")]
+    Nested { path: PathBuf, owner: PathBuf, what: &'static str },
     #[error("{out}: is inside the snapshot {snapshot}; a snapshot is never written into")]
     InsideSnapshot { out: PathBuf, snapshot: PathBuf },
     #[error("{path}: cannot read the folder")]
@@ -63,6 +65,7 @@ pub enum OutDirError {
 /// not exist, is an empty folder, or carries the kind's marker. An output folder from before
 /// markers is recognized by its ledger.
 pub fn check(path: &Path, kind: Kind) -> Result<(), OutDirError> {
+    check_not_nested(path)?;
     if !path.exists() {
         return Ok(());
     }
@@ -81,6 +84,24 @@ pub fn check(path: &Path, kind: Kind) -> Result<(), OutDirError> {
     }
     let example = entries[0].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Err(OutDirError::Foreign { path: path.to_path_buf(), example, what: kind.name() })
+}
+
+/// Refuses a folder inside a world or an output folder (a folder holding `_synth.json` or
+/// `.sdu-out` above it): nothing is written into what another command owns.
+pub fn check_not_nested(path: &Path) -> Result<(), OutDirError> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    for above in abs.ancestors().skip(1) {
+        for kind in [Kind::World, Kind::Output] {
+            if above.join(kind.marker()).is_file() {
+                return Err(OutDirError::Nested {
+                    path: path.to_path_buf(),
+                    owner: above.to_path_buf(),
+                    what: kind.name(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses an output inside (or equal to) the snapshot folder.

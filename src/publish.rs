@@ -125,13 +125,62 @@ impl RunFolder {
         self.record(name, rows)
     }
 
-    /// Writes the manifest and `_SUCCESS`, then renames the folder into place.
-    pub fn publish(self, mut manifest: Manifest) -> Result<PathBuf, IoError> {
+    /// Writes the manifest and `_SUCCESS`, then renames the folder into place, replacing an
+    /// earlier one. A target already published with the same outputs (names and SHA-256) is
+    /// left as it is, manifest included: an exact re-run changes nothing.
+    pub fn publish(self, manifest: Manifest) -> Result<PathBuf, IoError> {
+        match self.finish(manifest, true) {
+            Ok(path) => Ok(path),
+            Err(PublishError::Io(e)) => Err(e),
+            Err(PublishError::Differs { path }) => unreachable!("{}: replaced, not refused", path.display()),
+        }
+    }
+
+    /// As [`RunFolder::publish`], but a target already published with other outputs is an
+    /// error, and stays as it is: what the portal may have read is never replaced.
+    pub fn publish_once(self, manifest: Manifest) -> Result<PathBuf, PublishError> {
+        self.finish(manifest, false)
+    }
+
+    fn finish(self, mut manifest: Manifest, replace: bool) -> Result<PathBuf, PublishError> {
+        let target = self.staging.target().to_path_buf();
+        if let Some(published) = published_outputs(&target) {
+            let ours: Vec<(String, String)> =
+                self.outputs.iter().map(|o| (o.file.clone(), o.sha256.clone())).collect();
+            if published == ours {
+                return Ok(target);
+            }
+            if !replace {
+                return Err(PublishError::Differs { path: target });
+            }
+        }
         manifest.outputs = self.outputs;
         io::write_json(&manifest, &self.staging.dir().join(layout::MANIFEST))?;
         io::touch(&self.staging.dir().join(layout::SUCCESS))?;
-        self.staging.publish()
+        Ok(self.staging.publish()?)
     }
+}
+
+/// The outputs (file, SHA-256) a published folder's manifest lists, if it is published.
+fn published_outputs(dir: &Path) -> Option<Vec<(String, String)>> {
+    if !layout::is_published(dir) {
+        return None;
+    }
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(layout::MANIFEST)).ok()?).ok()?;
+    m["outputs"]
+        .as_array()?
+        .iter()
+        .map(|o| Some((o["file"].as_str()?.to_string(), o["sha256"].as_str()?.to_string())))
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Io(#[from] IoError),
+    #[error("{path}: already published with other contents; a published folder is never replaced")]
+    Differs { path: PathBuf },
 }
 
 /// A run id: the start time and the process, unique on one machine.

@@ -136,6 +136,9 @@ impl Reply {
     }
 }
 
+/// The longest reply text the ledger keeps (characters); a longer one is cut.
+pub const MAX_REPLY_TEXT: usize = 500;
+
 /// First 16 hex digits of SHA-256.
 pub fn short_hash(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -429,7 +432,8 @@ impl Campaign {
     fn reply(&mut self, r: &Reply, counts: &mut ReplyCounts) -> Result<CaseEvent, CampaignError> {
         let fill = |mut row: CaseEvent| {
             row.reply_id = Some(r.id());
-            row.reply_text = Some(r.text.clone());
+            // A reply is kept as far as it can be a reply: the ledger stores no essays.
+            row.reply_text = Some(r.text.chars().take(MAX_REPLY_TEXT).collect());
             row.phone = Some(normalize_phone(&r.phone));
             row.message_id = r.message_id.clone();
             row

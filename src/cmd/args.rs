@@ -44,6 +44,13 @@ impl OutArg {
         })
     }
 
+    /// As [`OutArg::open`], for a command that reads `snapshot`: the folder must not be
+    /// inside it.
+    pub fn open_beside(&self, snapshot: &SnapshotArg) -> anyhow::Result<OutDir> {
+        outdir::check_outside(&self.out, &snapshot.snapshot).map_err(UsageError::Output)?;
+        self.open()
+    }
+
     /// As [`OutArg::open`], for a folder that must already hold a ledger.
     pub fn open_existing(&self) -> anyhow::Result<OutDir> {
         outdir::existing(&self.out).map_err(UsageError::Output)?;

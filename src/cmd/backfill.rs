@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
     check_range(&pilots, args.from, args.to, args.outside_pilots)?;
     let snapshot = args.snapshot.open()?;
-    let out = args.out.open()?;
+    let out = args.out.open_beside(&args.snapshot)?;
     let guard = args.guard.guard(&out.path)?;
     let runner = Runner::new(StagedSnapshot::open(snapshot, true, &guard)?, pilots, &out.path);
     let options = Options { simulate: args.simulate_portal.then_some(args.seed), progress: true };

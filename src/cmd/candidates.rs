@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("no pilot is in force on {}: nothing to do", args.select.as_of);
         return Ok(());
     }
-    let out = args.out.open()?;
+    let out = args.out.open_beside(&args.snapshot)?;
     let job = Job { snapshot, as_of: args.select.as_of, out: out.path.clone(), pilots };
     let guard = args.guard.guard(&job.out)?;
     args.json.print(&candidates(&job, &guard)?, lines)

@@ -50,6 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let explained =
         pilots.iter().map(|p| explain(&inputs, p, as_of, &who)).collect::<anyhow::Result<Vec<_>>>()?;
     args.json.print(&explained, |e| {
-        e.iter().flat_map(|p| p.to_string().lines().map(String::from).collect::<Vec<_>>()).collect()
+        // Pilots are set apart by a blank line; none before the first.
+        e.iter().flat_map(|p| p.to_string().lines().map(String::from).collect::<Vec<_>>()).skip(1).collect()
     })
 }

@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
     let replies = args.replies.resolve()?;
     let snapshot = args.snapshot.open()?;
-    let out = args.out.open()?;
+    let out = args.out.open_beside(&args.snapshot)?;
     let guard = args.guard.guard(&out.path)?;
     let runner = Runner::new(StagedSnapshot::open(snapshot, false, &guard)?, pilots, &out.path);
     let summary = runner.day(args.as_of, replies, !args.no_report)?;

@@ -1,8 +1,9 @@
 //! `sdu simulate-portal`: a stand-in for the portal's replies, clearly labelled as such, so
 //! the whole loop runs without the portal (the model: [`crate::jobs::simulate`]).
 
-use crate::jobs::simulate::simulate;
+use crate::jobs::simulate::{is_simulated, simulate};
 use crate::jobs::UsageError;
+use crate::outdir;
 use crate::time::parse_time;
 use chrono::NaiveDateTime;
 use std::path::PathBuf;
@@ -30,6 +31,14 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(missing) = args.outbox.iter().find(|f| !f.is_file()) {
         return Err(UsageError::Argument(format!("{}: outbox file not found", missing.display())).into());
+    }
+    outdir::check_not_nested(&args.out).map_err(UsageError::Output)?;
+    if args.out.exists() && !is_simulated(&args.out) {
+        let msg = format!(
+            "{}: exists and is not a reply file of the simulator; it is not replaced",
+            args.out.display()
+        );
+        return Err(UsageError::Argument(msg).into());
     }
     let n = simulate(&args.outbox, args.as_of, args.seed, &args.out)?;
     println!(

@@ -119,7 +119,7 @@ pub fn advance(
     folder.parquet(layout::WRITEBACK, &mut writeback)?;
     folder.parquet(layout::REPLIES_QUARANTINE, &mut quarantine_frame(&quarantine)?)?;
     folder.json(layout::ADVANCE_SUMMARY, &serde_json::to_value(&summary)?, 1)?;
-    folder.publish(Manifest::new(started, at.to_string(), None, String::new(), inputs))?;
+    super::publish_once(folder, Manifest::new(started, at.to_string(), None, String::new(), inputs))?;
     io::fail_point("advance:before-ledger")?;
     super::record(out, at, Step::Advance, &events)?;
     Ok(AdvanceSummary { counts: summary, folder: target })

@@ -87,7 +87,7 @@ pub fn dispatch_with(
     folder.csv(layout::OUTBOX_CSV, &outbox)?;
     let inputs = vec![mobile_entry(snapshot, mobile)?];
     let snapshot_dir = snapshot.dir().display().to_string();
-    folder.publish(Manifest::new(started, at.to_string(), None, snapshot_dir, inputs))?;
+    super::publish_once(folder, Manifest::new(started, at.to_string(), None, snapshot_dir, inputs))?;
     io::fail_point("dispatch:before-ledger")?;
     super::record(out, at, Step::Dispatch, &events)?;
     let no_number = events.iter().filter(|e| e.kind == Kind::NoNumber).count();

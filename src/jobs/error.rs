@@ -20,21 +20,28 @@ pub enum UsageError {
         "pilot `{id}` is not in force on {as_of} (in force {from} to {until}); pass --allow-expired to run it anyway"
     )]
     NotInForce { id: String, as_of: chrono::NaiveDate, from: chrono::NaiveDate, until: chrono::NaiveDate },
-    #[error("{0}: reply file not found")]
+    #[error("{0}: reply file not found (or not a file)")]
     RepliesNotFound(PathBuf),
     /// A run dated before what the ledger already holds.
     #[error(transparent)]
     Past(crate::campaign::log::LogError),
     /// Candidates of a day a later step already used, from other inputs.
     #[error(
-        "candidates of {day} for `{pilot}`: the ledger already used this day (its dispatch, or offers up to {last}), \
-         and these inputs differ from the published ones; a published day is never rewritten. \
+        "candidates of {day} for `{pilot}`: the ledger already holds this day's dispatch or a later day (up to \
+         {last}), and this run would not publish exactly what was published for {day} (other inputs, or a day \
+         that never ran); a published day is never rewritten, and none is added before the ledger's last. \
          Run the corrected snapshot for a later day: its new offers are appended (docs/operations.md, \"Corrections\")"
     )]
     Published { day: chrono::NaiveDate, pilot: String, last: chrono::NaiveDate },
+    /// A dispatch or advance at the time of one already published, with other results.
+    #[error(
+        "{path}: already published with other results; a published folder is never rewritten. \
+         To take in more replies, advance to a later time (docs/operations.md)"
+    )]
+    Rewrite { path: PathBuf },
     #[error("no case {case} in {out}")]
     NoCase { case: String, out: PathBuf },
-    #[error("--{flag} {value}: {source}")]
+    #[error("--{flag} {value}")]
     Identifier {
         flag: &'static str,
         /// The value as given (masked for an IIN).

@@ -29,6 +29,7 @@ pub use error::{Failed, UsageError};
 use crate::campaign::log::{self, LogError, Step};
 use crate::campaign::{Campaign, CaseEvent};
 use crate::config::Pilot;
+use crate::publish::{Manifest, PublishError, RunFolder};
 use crate::{io, ledger};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::path::Path;
@@ -85,6 +86,15 @@ pub fn load_campaign(
 pub fn load_all(out: &Path, pilots: &[Pilot]) -> anyhow::Result<Campaign> {
     let offers = ledger::to_offers(&ledger::offers_until(out, NaiveDate::MAX)?)?;
     Ok(Campaign::load(offers, log::read_all(out)?, pilots)?)
+}
+
+/// Publishes a dispatch's or an advance's folder once: a re-run at the same time that would
+/// publish other contents is refused (exit 2), since the portal may have read the first.
+fn publish_once(folder: RunFolder, manifest: Manifest) -> anyhow::Result<std::path::PathBuf> {
+    folder.publish_once(manifest).map_err(|e| match e {
+        PublishError::Differs { path } => UsageError::Rewrite { path }.into(),
+        PublishError::Io(e) => e.into(),
+    })
 }
 
 /// Appends a run's events to the case ledger. A run that changed nothing leaves no file (and

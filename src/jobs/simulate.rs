@@ -13,6 +13,15 @@ use chrono::{Duration, NaiveDateTime};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
+/// Whether `path` is a reply file this simulator wrote (its rows carry `source`), and so may
+/// be replaced by another run of it.
+pub fn is_simulated(path: &Path) -> bool {
+    let Ok(p) = PlRefPath::try_from_path(path) else { return false };
+    LazyFrame::scan_parquet(p, ScanArgsParquet::default())
+        .and_then(|mut lf| lf.collect_schema())
+        .is_ok_and(|schema| schema.contains("source"))
+}
+
 /// The `source` of every simulated reply.
 pub const SOURCE: &str = "simulated-portal";
 
@@ -83,9 +92,22 @@ pub fn replies_to(
 pub fn simulate(outboxes: &[PathBuf], as_of: NaiveDateTime, seed: u64, out: &Path) -> anyhow::Result<usize> {
     let (mut ids, mut phones, mut times, mut texts) = (vec![], vec![], vec![], vec![]);
     for f in outboxes {
-        let df = LazyFrame::scan_parquet(PlRefPath::try_from_path(f)?, ScanArgsParquet::default())?
-            .select([col("message_id"), col("phone"), col("send_no"), col("sent_at").cast(DataType::Int64)])
-            .collect()?;
+        let not_an_outbox = |e: PolarsError| {
+            tracing::debug!("{}: {e}", f.display());
+            anyhow::anyhow!(
+                "{}: not an sms_outbox file (expected message_id, phone, send_no and sent_at)",
+                f.display()
+            )
+        };
+        let df = LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(f).map_err(not_an_outbox)?,
+            ScanArgsParquet::default(),
+        )
+        .and_then(|lf| {
+            lf.select([col("message_id"), col("phone"), col("send_no"), col("sent_at").cast(DataType::Int64)])
+                .collect()
+        })
+        .map_err(not_an_outbox)?;
         let (m, p, n, s) = (
             df.column("message_id")?.str()?,
             df.column("phone")?.str()?,
@@ -120,6 +142,6 @@ pub fn simulate(outboxes: &[PathBuf], as_of: NaiveDateTime, seed: u64, out: &Pat
         ],
     )?;
     df.sort_in_place(["received_at", "phone"], SortMultipleOptions::default())?;
-    io::write_parquet(&mut df, out)?;
+    io::write_parquet_atomic(&mut df, out)?;
     Ok(n)
 }

@@ -210,3 +210,66 @@ fn temporaries_of_killed_runs_go_and_bad_cells_are_not_echoed() {
     let reason = q.column("reason").unwrap().str().unwrap().get(0).unwrap().to_string();
     assert!(reason.contains("received_at") && !reason.contains("9876543"), "{reason}");
 }
+
+/// Every file below `root` with its digest, manifests included (the lock aside).
+fn everything(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != ".sdu.lock") {
+                out.insert(p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_published_dispatch_or_advance_is_never_replaced_and_exact_re_runs_touch_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir);
+    let o = sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"], dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let outbox = "out/2026-11-10/dispatch/sms_outbox.parquet";
+    let sim = ["simulate-portal", "--outbox", outbox, "--as-of", "2026-11-12T09:00", "--out", "r.parquet"];
+    assert!(sdu(&sim, dir).status.success());
+    let advance = ["advance", "--out", "out", "--as-of", "2026-11-12T09:00", "--replies", "r.parquet"];
+    assert!(sdu(&advance, dir).status.success());
+    let before = everything(&dir.join("out"));
+    // the same advance, and the same day's run: nothing is written, manifests included (its
+    // report aside: a report as of a past day is regenerated from the ledger as it is now)
+    assert!(sdu(&advance, dir).status.success());
+    let o = sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out", "--no-report"], dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(everything(&dir.join("out")) == before, "an exact re-run rewrote a file");
+    // the same advance without the replies would publish other results: refused
+    let o = sdu(&["advance", "--out", "out", "--as-of", "2026-11-12T09:00"], dir);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("never rewritten"), "{}", stderr(&o));
+    assert!(everything(&dir.join("out")) == before, "a refused advance wrote something");
+    // the simulator does not write over a published outbox, a snapshot's file, or a foreign file
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    for target in [outbox, "w/individuals.parquet", "notes.txt"] {
+        let args = ["simulate-portal", "--outbox", outbox, "--as-of", "2026-11-12T09:00", "--out", target];
+        let o = sdu(&args, dir);
+        assert_eq!(o.status.code(), Some(2), "{target}: {}", stderr(&o));
+    }
+    assert!(everything(&dir.join("out")) == before);
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert!(sdu(&sim, dir).status.success(), "its own earlier file is replaced");
+    // nothing is written inside a snapshot or another command's folder
+    for args in [
+        vec!["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "w/inner"],
+        vec!["synth", "--out", "w/inner", "--scale", "tiny", "--as-of", "2026-11-23"],
+        vec!["synth", "--out", "out/inner", "--scale", "tiny", "--as-of", "2026-11-23"],
+    ] {
+        let o = sdu(&args, dir);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    assert!(!dir.join("w/inner").exists() && !dir.join("out/inner").exists());
+}

@@ -36,6 +36,7 @@ pub const OUTBOX_CSV: &str = "sms_outbox.csv";
 pub const REQUESTS: &str = "elicense_requests.parquet";
 pub const WRITEBACK: &str = "sdu_writeback.parquet";
 pub const REPLIES_QUARANTINE: &str = "replies_quarantine.parquet";
+pub const REPLIES_UNMATCHED: &str = "replies_unmatched.parquet";
 pub const ADVANCE_SUMMARY: &str = "advance.json";
 pub const KPI_PARQUET: &str = "kpi.parquet";
 pub const KPI_CSV: &str = "kpi.csv";

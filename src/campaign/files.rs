@@ -104,3 +104,21 @@ pub fn reissues(campaign: &Campaign, events: &[CaseEvent]) -> PolarsResult<(Data
     )?;
     Ok((requests, writeback))
 }
+
+/// `replies_unmatched`: the replies of one advance that matched no case, kept once and only
+/// here (the ledger keeps their ids, not their phones or texts).
+pub fn unmatched(replies: &[super::Reply]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        replies.len(),
+        vec![
+            strings("reply_id", replies.iter().map(|r| r.id()).collect()),
+            opt_strings("message_id", replies.iter().map(|r| r.message_id.clone()).collect()),
+            strings("phone", replies.iter().map(|r| super::normalize_phone(&r.phone)).collect()),
+            datetime("received_at", replies.iter().map(|r| r.received_at).collect()),
+            strings(
+                "text",
+                replies.iter().map(|r| r.text.chars().take(super::MAX_REPLY_TEXT).collect()).collect(),
+            ),
+        ],
+    )
+}

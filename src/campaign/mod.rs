@@ -182,6 +182,8 @@ pub struct Campaign {
     pub cases: BTreeMap<String, Case>,
     pub seen_replies: HashSet<String>,
     pub unmatched: Vec<CaseEvent>,
+    /// Replies that matched no case in this run, whole (for the run's quarantine).
+    pub unmatched_now: Vec<Reply>,
     rules: HashMap<String, (Rules, u32)>,
 }
 
@@ -238,7 +240,8 @@ impl Campaign {
                 Case { offer, state: State::Offered, sms: vec![], history: vec![] },
             );
         }
-        let mut campaign = Campaign { cases, seen_replies: HashSet::new(), unmatched: vec![], rules };
+        let mut campaign =
+            Campaign { cases, seen_replies: HashSet::new(), unmatched: vec![], unmatched_now: vec![], rules };
         for e in events {
             campaign.apply(e)?;
         }
@@ -439,8 +442,10 @@ impl Campaign {
             row
         };
         let Some(case_id) = self.match_reply(r) else {
+            // Recorded once (by its id, so it is never counted twice) without its phone or
+            // text: those go to the run's quarantine of unmatched replies, not the ledger.
             counts.unmatched += 1;
-            let row = fill(CaseEvent {
+            let row = CaseEvent {
                 case_id: None,
                 pilot: None,
                 kind: Kind::ReplyUnmatched,
@@ -450,10 +455,11 @@ impl Campaign {
                 message_id: None,
                 phone: None,
                 due_by: None,
-                reply_id: None,
+                reply_id: Some(r.id()),
                 reply_text: None,
-            });
+            };
             self.apply(row.clone())?;
+            self.unmatched_now.push(r.clone());
             return Ok(row);
         };
         let case = &self.cases[&case_id];

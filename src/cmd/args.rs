@@ -102,6 +102,10 @@ pub struct RepliesArg {
     /// Reply files from the portal (sms_replies.parquet, SCHEMA.md).
     #[arg(long = "replies", value_name = "FILE", num_args = 0..)]
     pub replies: Vec<PathBuf>,
+    /// Take reply files however many rows they hold (by default more than 10 replies per SMS
+    /// ever sent stops the run: such a file is not the portal's replies to us).
+    #[arg(long)]
+    pub accept_many_replies: bool,
 }
 
 impl RepliesArg {

@@ -74,12 +74,19 @@ fn quarantine_frame(q: &[Quarantined]) -> PolarsResult<DataFrame> {
     )
 }
 
-/// Advances the campaign to `at` with the replies of these files.
+/// More replies than this per SMS ever sent (and above [`MIN_REPLIES_ALLOWED`]) is not a
+/// reply file of ours: the advance stops before reading it into the campaign.
+pub const MAX_REPLIES_PER_SMS: usize = 10;
+pub const MIN_REPLIES_ALLOWED: usize = 1000;
+
+/// Advances the campaign to `at` with the replies of these files (an implausibly large set
+/// stops it unless `accept_many`).
 pub fn advance(
     out: &Path,
     at: NaiveDateTime,
     reply_files: &[PathBuf],
     pilots: &[Pilot],
+    accept_many: bool,
 ) -> anyhow::Result<AdvanceSummary> {
     let started = chrono::Utc::now();
     let mut replies = Vec::new();
@@ -100,6 +107,17 @@ pub fn advance(
         replies.extend(r.replies);
     }
     let mut campaign = super::load_campaign(out, pilots, at, Step::Advance)?;
+    let sent: usize = campaign.cases.values().map(|c| c.sms.len()).sum();
+    let plausible = MAX_REPLIES_PER_SMS * sent + MIN_REPLIES_ALLOWED;
+    if replies.len() > plausible && !accept_many {
+        return Err(super::Failed(format!(
+            "the reply files hold {} replies, more than {MAX_REPLIES_PER_SMS} for each of the {sent} SMS sent \
+             (at most {plausible}); a file this size is not the portal's replies to us. Pass --accept-many-replies \
+             if it is",
+            replies.len()
+        ))
+        .into());
+    }
     let (events, sms, counts) = campaign.advance(&replies, at)?;
     let mut outbox = files::outbox(&campaign, &sms, pilots)?;
     let (mut requests, mut writeback) = files::reissues(&campaign, &events)?;
@@ -118,6 +136,7 @@ pub fn advance(
     folder.parquet(layout::REQUESTS, &mut requests)?;
     folder.parquet(layout::WRITEBACK, &mut writeback)?;
     folder.parquet(layout::REPLIES_QUARANTINE, &mut quarantine_frame(&quarantine)?)?;
+    folder.parquet(layout::REPLIES_UNMATCHED, &mut files::unmatched(&campaign.unmatched_now)?)?;
     folder.json(layout::ADVANCE_SUMMARY, &serde_json::to_value(&summary)?, 1)?;
     super::publish_once(folder, Manifest::new(started, at.to_string(), None, String::new(), inputs))?;
     io::fail_point("advance:before-ledger")?;

@@ -38,11 +38,13 @@ pub struct Runner {
     pub staged: StagedSnapshot,
     pub pilots: Vec<Pilot>,
     pub out: PathBuf,
+    /// Take reply files of any size (see [`super::advance::MAX_REPLIES_PER_SMS`]).
+    pub accept_many_replies: bool,
 }
 
 impl Runner {
     pub fn new(staged: StagedSnapshot, pilots: Vec<Pilot>, out: &Path) -> Runner {
-        Runner { staged, pilots, out: out.to_path_buf() }
+        Runner { staged, pilots, out: out.to_path_buf(), accept_many_replies: false }
     }
 
     /// One day: candidates, dispatch at 09:00, advance to 09:00 with the replies, and the
@@ -81,7 +83,7 @@ impl Runner {
         if last.is_some_and(|l| l >= (at, Step::Advance)) {
             s.skipped.push(ADVANCE);
         } else {
-            s.advance = Some(advance(&self.out, at, replies, &self.pilots)?);
+            s.advance = Some(advance(&self.out, at, replies, &self.pilots, self.accept_many_replies)?);
         }
         if with_report {
             s.report = Some(report(&self.out, as_of, None, DEFAULT_MIN_CELL, &self.pilots)?);

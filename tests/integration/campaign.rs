@@ -214,18 +214,9 @@ fn daily_loop(dir: &Path, out: &str, from: NaiveDate, days: i64) {
 }
 
 fn glob(root: &Path, name: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == name) {
-                found.push(p.display().to_string());
-            }
-        }
-    }
+    let named = |p: &std::path::PathBuf| p.file_name().is_some_and(|n| n == name);
+    let mut found: Vec<String> =
+        files(root).into_iter().filter(named).map(|p| p.display().to_string()).collect();
     found.sort();
     found
 }

@@ -183,20 +183,35 @@ pub fn diff(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<S
     keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
 }
 
-pub fn tree(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
+/// Every file below `root`, sorted.
+pub fn files(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n != "manifest.json" && n != ".sdu.lock") {
-                let digest: String =
-                    Sha256::digest(std::fs::read(&p).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
-                out.insert(p.strip_prefix(root).unwrap().display().to_string(), digest);
+            } else {
+                found.push(p);
             }
         }
     }
-    out
+    found.sort();
+    found
+}
+
+/// Every file under `root` (manifests and the lock aside: their run fields differ) with its
+/// digest.
+pub fn tree(root: &Path) -> BTreeMap<String, String> {
+    let skip = |p: &Path| p.file_name().is_some_and(|n| n == "manifest.json" || n == ".sdu.lock");
+    files(root)
+        .into_iter()
+        .filter(|p| !skip(p))
+        .map(|p| {
+            let digest: String =
+                Sha256::digest(std::fs::read(&p).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+            (p.strip_prefix(root).unwrap().display().to_string(), digest)
+        })
+        .collect()
 }

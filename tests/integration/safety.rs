@@ -211,21 +211,11 @@ fn temporaries_of_killed_runs_go_and_bad_cells_are_not_echoed() {
     assert!(reason.contains("received_at") && !reason.contains("9876543"), "{reason}");
 }
 
-/// Every file below `root` with its digest, manifests included (the lock aside).
+/// Every file below `root` with its content, manifests included (the lock aside).
 fn everything(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n != ".sdu.lock") {
-                out.insert(p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    let lock = |p: &std::path::PathBuf| p.file_name().is_some_and(|n| n == ".sdu.lock");
+    let rel = |p: &Path| p.strip_prefix(root).unwrap().display().to_string();
+    files(root).into_iter().filter(|p| !lock(p)).map(|p| (rel(&p), std::fs::read(&p).unwrap())).collect()
 }
 
 #[test]
@@ -272,4 +262,58 @@ fn a_published_dispatch_or_advance_is_never_replaced_and_exact_re_runs_touch_not
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
     assert!(!dir.join("w/inner").exists() && !dir.join("out/inner").exists());
+}
+
+#[test]
+fn a_flood_of_replies_stops_the_advance_and_unmatched_replies_stay_out_of_the_ledger() {
+    use polars::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir);
+    assert!(run(dir, "2026-11-10", &[]).status.success());
+    let n = 1500;
+    let phones: Vec<String> = (0..n).map(|i| format!("+7799{i:07}")).collect();
+    let times: Vec<String> =
+        (0..n).map(|i| format!("2026-11-10T10:{:02}:{:02}", i / 60 % 60, i % 60)).collect();
+    let mut flood = df!(
+        "message_id" => vec![None::<&str>; n],
+        "phone" => phones,
+        "text" => vec!["1"; n],
+        "received_at" => times,
+    )
+    .unwrap();
+    sdu::io::write_parquet(&mut flood, &dir.join("flood.parquet")).unwrap();
+    let advance = |at: &str, extra: &[&str]| {
+        let args =
+            [&["advance", "--out", "out", "--as-of", at, "--replies", "flood.parquet"], extra].concat();
+        sdu(&args, dir)
+    };
+    let o = advance("2026-11-11T09:00", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1500 replies") && stderr(&o).contains("--accept-many-replies"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("out/2026-11-11").exists(), "nothing decided");
+    let o = advance("2026-11-11T09:00", &["--accept-many-replies"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |p: &str| {
+        LazyFrame::scan_parquet(PlRefPath::try_from_path(&dir.join(p)).unwrap(), Default::default())
+            .unwrap()
+            .collect()
+            .unwrap()
+    };
+    assert_eq!(read("out/2026-11-11/advance-0900/replies_unmatched.parquet").height(), n);
+    let ledger = read("out/ledger/campaign/2026-11-11T09-00-00-advance.parquet");
+    let unmatched = ledger.lazy().filter(col("kind").eq(lit("reply_unmatched"))).collect().unwrap();
+    assert_eq!(unmatched.height(), n);
+    assert_eq!(unmatched.column("phone").unwrap().null_count(), n, "no phone in the ledger");
+    assert_eq!(unmatched.column("reply_text").unwrap().null_count(), n, "no text in the ledger");
+    // The same file again: recorded already, stored nowhere a second time.
+    let o = advance("2026-11-12T09:00", &["--accept-many-replies", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(s["replies"]["already_recorded"], n, "{s}");
+    assert_eq!(read("out/2026-11-12/advance-0900/replies_unmatched.parquet").height(), 0);
 }

@@ -215,6 +215,23 @@ pub fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), IoE
     w.flush().map_err(write_err(path))
 }
 
+/// Removes temporaries beside `target` left by processes that no longer run (for folders
+/// written without a lock: a world, a validation report).
+fn remove_stale_siblings(target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let prefix = format!(".{name}.tmp-");
+    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = n.strip_prefix(&prefix) else { continue };
+        let pid: u32 = rest.split('.').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
+            tracing::info!("{}: removed, left by a run that was stopped midway", e.path().display());
+        }
+    }
+}
+
 /// A folder being written, published atomically by [`Staging::publish`]. Dropped without
 /// publishing, it is removed and the target is left as it was.
 pub struct Staging {
@@ -229,7 +246,7 @@ impl Staging {
         fs::create_dir_all(parent).map_err(write_err(parent))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        crate::outdir::remove_stale_siblings(target);
+        remove_stale_siblings(target);
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
         }

@@ -185,23 +185,6 @@ pub fn remove_temporaries(dir: &Path, depth: usize) -> usize {
     removed
 }
 
-/// Removes temporaries beside `target` left by processes that no longer run (for folders
-/// written without a lock: a world, a validation report).
-pub fn remove_stale_siblings(target: &Path) {
-    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
-    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let prefix = format!(".{name}.tmp-");
-    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
-        let n = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = n.strip_prefix(&prefix) else { continue };
-        let pid: u32 = rest.split('.').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
-            tracing::info!("{}: removed, left by a run that was stopped midway", e.path().display());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

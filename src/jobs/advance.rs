@@ -109,12 +109,13 @@ pub fn advance(
     let mut campaign = super::load_campaign(out, pilots, at, Step::Advance)?;
     let sent: usize = campaign.cases.values().map(|c| c.sms.len()).sum();
     let plausible = MAX_REPLIES_PER_SMS * sent + MIN_REPLIES_ALLOWED;
-    if replies.len() > plausible && !accept_many {
+    // Replies already recorded by an earlier run do not count: they are not read again.
+    let fresh = replies.iter().filter(|r| !campaign.seen_replies.contains(&r.id())).count();
+    if fresh > plausible && !accept_many {
         return Err(super::Failed(format!(
-            "the reply files hold {} replies, more than {MAX_REPLIES_PER_SMS} for each of the {sent} SMS sent \
-             (at most {plausible}); a file this size is not the portal's replies to us. Pass --accept-many-replies \
-             if it is",
-            replies.len()
+            "the reply files hold {fresh} new replies, more than {MAX_REPLIES_PER_SMS} for each of the {sent} SMS \
+             sent plus {MIN_REPLIES_ALLOWED} (at most {plausible}); a file this size is not the portal's replies \
+             to us. Pass --accept-many-replies if it is"
         ))
         .into());
     }

@@ -36,7 +36,7 @@ pub enum UsageError {
     /// A dispatch or advance at the time of one already published, with other results.
     #[error(
         "{path}: already published with other results; a published folder is never rewritten. \
-         To take in more replies, advance to a later time (docs/operations.md)"
+         Other inputs (more replies, other numbers) go to a later time (docs/operations.md)"
     )]
     Rewrite { path: PathBuf },
     #[error("no case {case} in {out}")]

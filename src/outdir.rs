@@ -118,6 +118,8 @@ pub fn check_outside(out: &Path, snapshot: &Path) -> Result<(), OutDirError> {
 /// An output folder opened for writing, under its lock.
 pub struct OutDir {
     pub path: PathBuf,
+    /// Created by this run: removed again if the run wrote nothing into it.
+    created: bool,
     _lock: Lock,
 }
 
@@ -134,6 +136,7 @@ impl OutDir {
     /// marks it, and removes what runs killed midway left.
     pub fn open(path: &Path) -> Result<OutDir, OpenError> {
         check(path, Kind::Output)?;
+        let created = !path.exists();
         let lock = Lock::acquire(path)?;
         let marker = path.join(Kind::Output.marker());
         if !marker.exists() {
@@ -141,7 +144,25 @@ impl OutDir {
                 .map_err(|source| OutDirError::Io { path: marker.clone(), source })?;
         }
         remove_temporaries(path, 4);
-        Ok(OutDir { path: path.to_path_buf(), _lock: lock })
+        Ok(OutDir { path: path.to_path_buf(), created, _lock: lock })
+    }
+}
+
+impl Drop for OutDir {
+    /// A folder this run created and left holding nothing but its marker and lock (the run
+    /// failed before publishing) is removed: a failed run leaves no trace.
+    fn drop(&mut self) {
+        if !self.created {
+            return;
+        }
+        let ours = [Kind::Output.marker(), layout::LOCK];
+        let only_ours = std::fs::read_dir(&self.path)
+            .map(|d| d.flatten().all(|e| ours.iter().any(|o| e.file_name() == *o)))
+            .unwrap_or(false);
+        if only_ours {
+            ours.iter().for_each(|o| drop(std::fs::remove_file(self.path.join(o))));
+            let _ = std::fs::remove_dir(&self.path);
+        }
     }
 }
 

@@ -107,10 +107,12 @@ pub fn reissues(campaign: &Campaign, events: &[CaseEvent]) -> PolarsResult<(Data
 
 /// `replies_unmatched`: the replies of one advance that matched no case, kept once and only
 /// here (the ledger keeps their ids, not their phones or texts).
-pub fn unmatched(replies: &[super::Reply]) -> PolarsResult<DataFrame> {
+pub fn unmatched(unmatched: &[(super::Reply, &'static str)]) -> PolarsResult<DataFrame> {
+    let replies: Vec<&super::Reply> = unmatched.iter().map(|(r, _)| r).collect();
     DataFrame::new(
         replies.len(),
         vec![
+            strings("reason", unmatched.iter().map(|(_, why)| why.to_string()).collect()),
             strings("reply_id", replies.iter().map(|r| r.id()).collect()),
             opt_strings("message_id", replies.iter().map(|r| r.message_id.clone()).collect()),
             strings("phone", replies.iter().map(|r| super::normalize_phone(&r.phone)).collect()),

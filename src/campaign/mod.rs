@@ -136,6 +136,16 @@ impl Reply {
     }
 }
 
+/// Why a reply decides nothing for any case (`replies_unmatched.reason`).
+pub mod unmatched {
+    /// No case's SMS went to this number before the reply.
+    pub const NO_CASE: &str = "no_case_texted_this_number";
+    /// It quotes the message id of an SMS sent to another number.
+    pub const OTHER_NUMBER: &str = "message_id_of_another_number";
+    /// It was received before the SMS it quotes was sent.
+    pub const BEFORE_THE_SMS: &str = "received_before_the_sms";
+}
+
 /// The longest reply text the ledger keeps (characters); a longer one is cut.
 pub const MAX_REPLY_TEXT: usize = 500;
 
@@ -182,8 +192,8 @@ pub struct Campaign {
     pub cases: BTreeMap<String, Case>,
     pub seen_replies: HashSet<String>,
     pub unmatched: Vec<CaseEvent>,
-    /// Replies that matched no case in this run, whole (for the run's quarantine).
-    pub unmatched_now: Vec<Reply>,
+    /// Replies that matched no case in this run, whole, with why (for the run's quarantine).
+    pub unmatched_now: Vec<(Reply, &'static str)>,
     rules: HashMap<String, (Rules, u32)>,
 }
 
@@ -411,16 +421,30 @@ impl Campaign {
         Ok((events, outbox, counts))
     }
 
-    /// The case a reply answers: by message id, else the open case whose last SMS went to
-    /// that number by the time of the reply (the latest such).
-    fn match_reply(&self, r: &Reply) -> Option<String> {
+    /// The case a reply answers, or why none.
+    ///
+    /// By message id: the case of that SMS, if it went to the number that replies and before
+    /// the reply was received. Else by phone: the open case whose last SMS went to that
+    /// number by the time of the reply (the latest such); else the case, now decided or timed
+    /// out, whose SMS went there last (the reply is then late, not unmatched).
+    fn match_reply(&self, r: &Reply) -> Result<String, &'static str> {
+        let phone = normalize_phone(&r.phone);
         if let Some(m) = &r.message_id {
-            if let Some(c) = self.cases.values().find(|c| c.sms.iter().any(|s| &s.message_id == m)) {
-                return Some(c.offer.case_id.clone());
+            let quoted =
+                self.cases.values().find_map(|c| c.sms.iter().find(|s| &s.message_id == m).map(|s| (c, s)));
+            if let Some((c, sms)) = quoted {
+                if sms.phone != phone {
+                    return Err(unmatched::OTHER_NUMBER);
+                }
+                if sms.sent_at > r.received_at {
+                    return Err(unmatched::BEFORE_THE_SMS);
+                }
+                return Ok(c.offer.case_id.clone());
             }
         }
-        let phone = normalize_phone(&r.phone);
-        self.cases
+
+        let open = self
+            .cases
             .values()
             .filter(|c| !c.state.is_terminal())
             .filter_map(|c| {
@@ -428,8 +452,48 @@ impl Campaign {
                     .filter(|s| s.phone == phone && s.sent_at <= r.received_at)
                     .map(|s| (s.sent_at, c))
             })
+            .max_by_key(|(sent, c)| (*sent, c.offer.case_id.clone()));
+        if let Some((_, c)) = open {
+            return Ok(c.offer.case_id.clone());
+        }
+        self.cases
+            .values()
+            .filter(|c| c.state.is_terminal())
+            .filter_map(|c| {
+                let texted = c.sms.iter().rev().find(|s| s.phone == phone && s.sent_at <= r.received_at);
+                texted.map(|s| (s.sent_at, c))
+            })
             .max_by_key(|(sent, c)| (*sent, c.offer.case_id.clone()))
             .map(|(_, c)| c.offer.case_id.clone())
+            .ok_or(unmatched::NO_CASE)
+    }
+
+    /// A reply attributed to no case: recorded once (by its id, so it is never counted twice)
+    /// without its phone or text, which go to the run's quarantine of unmatched replies with
+    /// the reason.
+    fn unmatched_reply(
+        &mut self,
+        r: &Reply,
+        why: &'static str,
+        counts: &mut ReplyCounts,
+    ) -> Result<CaseEvent, CampaignError> {
+        counts.unmatched += 1;
+        let row = CaseEvent {
+            case_id: None,
+            pilot: None,
+            kind: Kind::ReplyUnmatched,
+            state_after: None,
+            at: r.received_at,
+            send_no: None,
+            message_id: None,
+            phone: None,
+            due_by: None,
+            reply_id: Some(r.id()),
+            reply_text: None,
+        };
+        self.apply(row.clone())?;
+        self.unmatched_now.push((r.clone(), why));
+        Ok(row)
     }
 
     fn reply(&mut self, r: &Reply, counts: &mut ReplyCounts) -> Result<CaseEvent, CampaignError> {
@@ -441,26 +505,9 @@ impl Campaign {
             row.message_id = r.message_id.clone();
             row
         };
-        let Some(case_id) = self.match_reply(r) else {
-            // Recorded once (by its id, so it is never counted twice) without its phone or
-            // text: those go to the run's quarantine of unmatched replies, not the ledger.
-            counts.unmatched += 1;
-            let row = CaseEvent {
-                case_id: None,
-                pilot: None,
-                kind: Kind::ReplyUnmatched,
-                state_after: None,
-                at: r.received_at,
-                send_no: None,
-                message_id: None,
-                phone: None,
-                due_by: None,
-                reply_id: Some(r.id()),
-                reply_text: None,
-            };
-            self.apply(row.clone())?;
-            self.unmatched_now.push(r.clone());
-            return Ok(row);
+        let case_id = match self.match_reply(r) {
+            Ok(case_id) => case_id,
+            Err(why) => return self.unmatched_reply(r, why, counts),
         };
         let case = &self.cases[&case_id];
         if case.state.is_terminal() {

@@ -7,7 +7,8 @@ use chrono::NaiveDateTime;
 
 /// Read the portal's replies and the clock: decisions, resends, timeouts.
 ///
-/// Replies are matched by message id, or by phone to the open case texted last. The first
+/// Replies are matched by message id (sent to that number, before the reply), or by phone to
+/// the open case texted last (else the decided case texted last: the reply is late). The first
 /// valid reply decides; invalid ones are counted, late ones recorded. 72 hours (the pilot's
 /// window) after the first SMS without a decision the second goes out; 72 hours after it,
 /// the case times out. Accepted cases become e-license re-issue requests.

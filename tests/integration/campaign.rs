@@ -348,3 +348,38 @@ fn a_reply_file_with_a_broken_schema_is_rejected_and_bad_rows_quarantined() {
     let out = run(dir, &["advance", "--out", "o", "--as-of", "2026-11-13T09:00", "--replies", "odd.parquet"]);
     assert!(out.contains("1 quarantined") && out.contains("1 unmatched"), "{out}");
 }
+
+/// Issue 12's attribution edges: a quoted message id sent to another number, a reply
+/// received before the SMS it quotes, and a reply by phone after the case was decided.
+#[test]
+fn replies_are_attributed_only_where_they_can_be() {
+    let mut c = texted();
+    let id = c.cases["c1"].sms[0].message_id.clone();
+    let other_phone = Reply {
+        message_id: Some(id.clone()),
+        phone: "+77019998877".into(),
+        received_at: t("2026-11-10T10:00:00"),
+        text: "1".into(),
+    };
+    let before_sms = Reply {
+        message_id: Some(id),
+        phone: PHONE.into(),
+        received_at: t("2026-11-10T08:00:00"),
+        text: "1".into(),
+    };
+    let (events, _, counts) = c.advance(&[other_phone, before_sms], t("2026-11-10T12:00:00")).unwrap();
+    assert_eq!((counts.unmatched, counts.accept), (2, 0));
+    assert!(events.iter().all(|e| e.kind == Kind::ReplyUnmatched && e.case_id.is_none()));
+    assert_eq!(state(&c), State::AwaitingReply, "neither decides anything");
+    let mut reasons: Vec<&str> = c.unmatched_now.iter().map(|(_, why)| *why).collect();
+    reasons.sort();
+    assert_eq!(reasons, ["message_id_of_another_number", "received_before_the_sms"]);
+    // Decided by a "2"; a bare "1" by phone a day later is late for that case, not unmatched.
+    let decide = reply("2", "2026-11-10T13:00:00", false, &c);
+    let late = reply("1", "2026-11-11T13:00:00", false, &c);
+    let (events, _, counts) = c.advance(&[decide, late], t("2026-11-12T09:00:00")).unwrap();
+    assert_eq!((counts.decline, counts.late, counts.unmatched), (1, 1, 0));
+    assert_eq!(events[1].kind, Kind::ReplyLate);
+    assert_eq!(events[1].case_id.as_deref(), Some("c1"));
+    assert_eq!(state(&c), State::Declined);
+}

@@ -147,9 +147,14 @@ pub fn sha256_file(path: &Path) -> Result<String, IoError> {
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The folder a path is in (`.` for a bare name).
+fn parent_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
 /// Writes a Parquet file atomically: to a temporary name beside it, then renamed into place.
 pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoError> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = parent_of(path);
     fs::create_dir_all(parent).map_err(write_err(parent))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -219,7 +224,7 @@ pub fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), IoE
 /// written without a lock: a world, a validation report).
 fn remove_stale_siblings(target: &Path) {
     let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
-    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = parent_of(target);
     let prefix = format!(".{name}.tmp-");
     for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
@@ -242,7 +247,7 @@ pub struct Staging {
 
 impl Staging {
     pub fn new(target: &Path) -> Result<Staging, IoError> {
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = parent_of(target);
         fs::create_dir_all(parent).map_err(write_err(parent))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -279,7 +284,7 @@ impl Staging {
         } else {
             fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
         }
-        sync_dir(self.target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
+        sync_dir(parent_of(&self.target))?;
         self.published = true;
         Ok(self.target.clone())
     }

@@ -22,6 +22,11 @@ use std::path::{Path, PathBuf};
 pub const SUCCESS: &str = "_SUCCESS";
 pub const MANIFEST: &str = "manifest.json";
 pub const LOCK: &str = ".sdu.lock";
+/// The case ledger's folder under `--out`.
+pub const LEDGER: &str = "ledger";
+/// What `sdu synth` writes beside a world's registries (its sizes and planted defects); it
+/// also marks the folder as a world.
+pub const SYNTH_SUMMARY: &str = "_synth.json";
 /// Marks a folder as an sdu output folder (see [`crate::outdir`]).
 pub const OUTPUT_MARKER: &str = ".sdu-out";
 
@@ -98,7 +103,7 @@ pub fn offers_dir(out: &Path, pilot: &str) -> PathBuf {
 
 /// The folder holding every pilot's offers ledger.
 pub fn offers_root(out: &Path) -> PathBuf {
-    out.join("ledger").join("offers")
+    out.join(LEDGER).join("offers")
 }
 
 /// The offers a pilot's run of one date made.
@@ -108,7 +113,7 @@ pub fn offers_file(out: &Path, pilot: &str, day: NaiveDate) -> PathBuf {
 
 /// The campaign ledger's folder.
 pub fn campaign_dir(out: &Path) -> PathBuf {
-    out.join("ledger").join("campaign")
+    out.join(LEDGER).join("campaign")
 }
 
 const STAMP: &str = "%Y-%m-%dT%H-%M-%S";

@@ -27,7 +27,7 @@ impl Kind {
     pub fn marker(self) -> &'static str {
         match self {
             Kind::Output => layout::OUTPUT_MARKER,
-            Kind::World => "_synth.json",
+            Kind::World => layout::SYNTH_SUMMARY,
             Kind::Validation => layout::validation::RESULTS_JSON,
         }
     }
@@ -76,7 +76,7 @@ pub fn check(path: &Path, kind: Kind) -> Result<(), OutDirError> {
     let entries: Vec<PathBuf> = std::fs::read_dir(path).map_err(io)?.flatten().map(|e| e.path()).collect();
     let ours = |p: &PathBuf| {
         p.file_name().is_some_and(|n| {
-            n == kind.marker() || (kind == Kind::Output && (n == "ledger" || n == layout::LOCK))
+            n == kind.marker() || (kind == Kind::Output && (n == layout::LEDGER || n == layout::LOCK))
         })
     };
     if entries.is_empty() || entries.iter().any(ours) {
@@ -143,6 +143,7 @@ impl OutDir {
             std::fs::write(&marker, "sdu output folder: run folders, reports and the case ledger\n")
                 .map_err(|source| OutDirError::Io { path: marker.clone(), source })?;
         }
+        // Deep enough for the ledger's own files: ledger/offers/<pilot>/.<date>.parquet.tmp-…
         remove_temporaries(path, 4);
         Ok(OutDir { path: path.to_path_buf(), created, _lock: lock })
     }
@@ -169,7 +170,7 @@ impl Drop for OutDir {
 /// An existing output folder, for commands that read its ledger (without the lock:
 /// everything in it is published by one rename).
 pub fn existing(path: &Path) -> Result<&Path, OutDirError> {
-    let marked = path.join(Kind::Output.marker()).is_file() || path.join("ledger").is_dir();
+    let marked = path.join(Kind::Output.marker()).is_file() || path.join(layout::LEDGER).is_dir();
     if !path.is_dir() || !marked {
         return Err(OutDirError::Missing { path: path.to_path_buf(), marker: Kind::Output.marker() });
     }

@@ -5,13 +5,13 @@
 use crate::io::{self, IoError, Staging};
 use crate::layout;
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Version of the published files' layout; bumped when a column changes meaning or goes.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileEntry {
     pub file: String,
     pub sha256: String,
@@ -19,7 +19,7 @@ pub struct FileEntry {
 }
 
 /// An input registry as the manifest lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputEntry {
     pub file: String,
     pub sha256: String,
@@ -29,18 +29,18 @@ pub struct InputEntry {
 }
 
 /// Fields of the run; the only ones that change between two runs of the same inputs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunInfo {
     pub id: String,
     pub started_at: String,
     pub finished_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub schema_version: u32,
-    pub tool: &'static str,
-    pub tool_version: &'static str,
+    pub tool: String,
+    pub tool_version: String,
     pub run: RunInfo,
     pub as_of: String,
     pub pilot: Option<String>,
@@ -59,15 +59,23 @@ impl Manifest {
         snapshot: String,
         inputs: Vec<InputEntry>,
     ) -> Manifest {
+        Manifest::for_run(RunInfo::since(started), as_of, pilot, snapshot, inputs)
+    }
+
+    /// A manifest of a run whose fields several folders share (a candidates run publishes one
+    /// folder per pilot).
+    pub fn for_run(
+        run: RunInfo,
+        as_of: String,
+        pilot: Option<String>,
+        snapshot: String,
+        inputs: Vec<InputEntry>,
+    ) -> Manifest {
         Manifest {
             schema_version: SCHEMA_VERSION,
-            tool: "sdu",
-            tool_version: env!("CARGO_PKG_VERSION"),
-            run: RunInfo {
-                id: run_id(started),
-                started_at: started.to_rfc3339(),
-                finished_at: chrono::Utc::now().to_rfc3339(),
-            },
+            tool: "sdu".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            run,
             as_of,
             pilot,
             snapshot,
@@ -75,6 +83,25 @@ impl Manifest {
             outputs: vec![],
         }
     }
+}
+
+impl RunInfo {
+    /// A run that started at `started` and finishes now.
+    pub fn since(started: chrono::DateTime<chrono::Utc>) -> RunInfo {
+        RunInfo {
+            id: run_id(started),
+            started_at: started.to_rfc3339(),
+            finished_at: chrono::Utc::now().to_rfc3339(),
+        }
+    }
+}
+
+/// The manifest of a published folder (one with `_SUCCESS`), if it reads.
+pub fn read_manifest(dir: &Path) -> Option<Manifest> {
+    if !layout::is_published(dir) {
+        return None;
+    }
+    serde_json::from_slice(&std::fs::read(dir.join(layout::MANIFEST)).ok()?).ok()
 }
 
 /// A folder being filled; nothing is visible at the target until [`RunFolder::publish`].
@@ -163,16 +190,7 @@ impl RunFolder {
 
 /// The outputs (file, SHA-256) a published folder's manifest lists, if it is published.
 fn published_outputs(dir: &Path) -> Option<Vec<(String, String)>> {
-    if !layout::is_published(dir) {
-        return None;
-    }
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join(layout::MANIFEST)).ok()?).ok()?;
-    m["outputs"]
-        .as_array()?
-        .iter()
-        .map(|o| Some((o["file"].as_str()?.to_string(), o["sha256"].as_str()?.to_string())))
-        .collect()
+    Some(read_manifest(dir)?.outputs.into_iter().map(|o| (o.file, o.sha256)).collect())
 }
 
 #[derive(Debug, thiserror::Error)]

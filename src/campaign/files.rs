@@ -117,10 +117,7 @@ pub fn unmatched(unmatched: &[(super::Reply, &'static str)]) -> PolarsResult<Dat
             opt_strings("message_id", replies.iter().map(|r| r.message_id.clone()).collect()),
             strings("phone", replies.iter().map(|r| super::normalize_phone(&r.phone)).collect()),
             datetime("received_at", replies.iter().map(|r| r.received_at).collect()),
-            strings(
-                "text",
-                replies.iter().map(|r| r.text.chars().take(super::MAX_REPLY_TEXT).collect()).collect(),
-            ),
+            strings("text", replies.iter().map(|r| r.stored_text()).collect()),
         ],
     )
 }

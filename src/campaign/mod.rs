@@ -124,6 +124,12 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The text as stored (the ledger, the unmatched replies): at most [`MAX_REPLY_TEXT`]
+    /// characters, since a reply is a digit or a word.
+    pub fn stored_text(&self) -> String {
+        self.text.chars().take(MAX_REPLY_TEXT).collect()
+    }
+
     /// Stable id of a reply: the same reply in two files, or in two runs, is one reply.
     pub fn id(&self) -> String {
         short_hash(&format!(
@@ -424,9 +430,9 @@ impl Campaign {
     /// The case a reply answers, or why none.
     ///
     /// By message id: the case of that SMS, if it went to the number that replies and before
-    /// the reply was received. Else by phone: the open case whose last SMS went to that
-    /// number by the time of the reply (the latest such); else the case, now decided or timed
-    /// out, whose SMS went there last (the reply is then late, not unmatched).
+    /// the reply was received. Else by phone: the open case texted last at that number before
+    /// the reply; else the case, now decided or timed out, texted there last (the reply is
+    /// then late, not unmatched).
     fn match_reply(&self, r: &Reply) -> Result<String, &'static str> {
         let phone = normalize_phone(&r.phone);
         if let Some(m) = &r.message_id {
@@ -443,29 +449,20 @@ impl Campaign {
             }
         }
 
-        let open = self
-            .cases
-            .values()
-            .filter(|c| !c.state.is_terminal())
-            .filter_map(|c| {
-                c.last_sms()
-                    .filter(|s| s.phone == phone && s.sent_at <= r.received_at)
-                    .map(|s| (s.sent_at, c))
-            })
-            .max_by_key(|(sent, c)| (*sent, c.offer.case_id.clone()));
-        if let Some((_, c)) = open {
-            return Ok(c.offer.case_id.clone());
-        }
-        self.cases
-            .values()
-            .filter(|c| c.state.is_terminal())
-            .filter_map(|c| {
-                let texted = c.sms.iter().rev().find(|s| s.phone == phone && s.sent_at <= r.received_at);
-                texted.map(|s| (s.sent_at, c))
-            })
-            .max_by_key(|(sent, c)| (*sent, c.offer.case_id.clone()))
-            .map(|(_, c)| c.offer.case_id.clone())
-            .ok_or(unmatched::NO_CASE)
+        // The latest SMS to this number before the reply, among open cases, else among
+        // decided ones (the reply is then late).
+        let texted = |open: bool| {
+            self.cases
+                .values()
+                .filter(|c| c.state.is_terminal() != open)
+                .filter_map(|c| {
+                    let sms = c.sms.iter().rev().find(|s| s.phone == phone && s.sent_at <= r.received_at);
+                    sms.map(|s| (s.sent_at, c.offer.case_id.clone()))
+                })
+                .max()
+                .map(|(_, case_id)| case_id)
+        };
+        texted(true).or_else(|| texted(false)).ok_or(unmatched::NO_CASE)
     }
 
     /// A reply attributed to no case: recorded once (by its id, so it is never counted twice)
@@ -499,8 +496,7 @@ impl Campaign {
     fn reply(&mut self, r: &Reply, counts: &mut ReplyCounts) -> Result<CaseEvent, CampaignError> {
         let fill = |mut row: CaseEvent| {
             row.reply_id = Some(r.id());
-            // A reply is kept as far as it can be a reply: the ledger stores no essays.
-            row.reply_text = Some(r.text.chars().take(MAX_REPLY_TEXT).collect());
+            row.reply_text = Some(r.stored_text());
             row.phone = Some(normalize_phone(&r.phone));
             row.message_id = r.message_id.clone();
             row

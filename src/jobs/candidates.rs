@@ -15,7 +15,7 @@ use crate::pipeline::candidates::{Registries, Scope};
 use crate::pipeline::columns as c;
 use crate::pipeline::funnel::{self, Funnel, FunnelInputs};
 use crate::pipeline::{event_kind, outcome};
-use crate::publish::{self, Manifest, RunFolder, RunInfo};
+use crate::publish::{read_manifest, InputEntry, Manifest, RunFolder, RunInfo};
 use crate::registry::Snapshot;
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -49,6 +49,20 @@ pub struct PilotSummary {
     pub new: u64,
     pub excluded: u64,
     pub folder: PathBuf,
+}
+
+impl PilotSummary {
+    /// A pilot's run as its funnel counts it.
+    pub fn new(f: &Funnel, folder: &Path) -> PilotSummary {
+        PilotSummary {
+            pilot: f.pilot.clone(),
+            events_in_scope: f.events_in_scope,
+            offered: f.offers.offered,
+            new: f.offers.new,
+            excluded: f.excluded(),
+            folder: folder.to_path_buf(),
+        }
+    }
 }
 
 /// What a candidates run published.
@@ -223,17 +237,13 @@ pub fn publish_pilot(
     // Keys in alphabetical order, as published since schema version 1.
     let funnel = serde_json::to_value(&run.funnel)?;
     folder.json(layout::FUNNEL, &funnel, run.outcomes.height() as u64)?;
-    let path = folder.publish(Manifest {
-        schema_version: publish::SCHEMA_VERSION,
-        tool: "sdu",
-        tool_version: env!("CARGO_PKG_VERSION"),
-        run: info.clone(),
-        as_of: job.as_of.to_string(),
-        pilot: Some(run.pilot.id.clone()),
-        snapshot: job.snapshot.dir().display().to_string(),
-        inputs: inputs.entries.clone(),
-        outputs: vec![],
-    })?;
+    let path = folder.publish(Manifest::for_run(
+        info.clone(),
+        job.as_of.to_string(),
+        Some(run.pilot.id.clone()),
+        job.snapshot.dir().display().to_string(),
+        inputs.entries.clone(),
+    ))?;
     let mut offers = offers(&run.recipients, job.as_of)?;
     io::fail_point("candidates:before-ledger")?;
     io::write_or_remove(&mut offers, &layout::offers_file(&job.out, &run.pilot.id, job.as_of))?;
@@ -260,35 +270,16 @@ fn used_since(out: &Path, day: NaiveDate) -> anyhow::Result<Option<NaiveDate>> {
 /// The published folder of a pilot's day, if its manifest names exactly these inputs (the
 /// same files by content): its summary.
 fn same_run(folder: &Path, inputs: &Inputs) -> Option<PilotSummary> {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(folder.join(layout::MANIFEST)).ok()?).ok()?;
-    let hashes = |v: &serde_json::Value| -> Option<Vec<(String, String)>> {
-        let mut h: Vec<(String, String)> = v
-            .as_array()?
-            .iter()
-            .map(|i| Some((i["file"].as_str()?.to_string(), i["sha256"].as_str()?.to_string())))
-            .collect::<Option<_>>()?;
+    let hashes = |entries: &[InputEntry]| {
+        let mut h: Vec<(&str, &str)> = entries.iter().map(|e| (e.file.as_str(), e.sha256.as_str())).collect();
         h.sort();
-        Some(h)
+        h.into_iter().map(|(f, s)| (f.to_string(), s.to_string())).collect::<Vec<_>>()
     };
-    let mut ours: Vec<(String, String)> =
-        inputs.entries.iter().map(|e| (e.file.clone(), e.sha256.clone())).collect();
-    ours.sort();
-    if !layout::is_published(folder) || hashes(&manifest["inputs"])? != ours {
+    if hashes(&read_manifest(folder)?.inputs) != hashes(&inputs.entries) {
         return None;
     }
-    let f: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(folder.join(layout::FUNNEL)).ok()?).ok()?;
-    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
-    let (events, offered) = (n(&f["events_in_scope"]), n(&f["offers"]["offered"]));
-    Some(PilotSummary {
-        pilot: f["pilot"].as_str()?.to_string(),
-        events_in_scope: events,
-        offered,
-        new: n(&f["offers"]["new"]),
-        excluded: events - offered,
-        folder: folder.to_path_buf(),
-    })
+    let funnel: Funnel = serde_json::from_slice(&std::fs::read(folder.join(layout::FUNNEL)).ok()?).ok()?;
+    Some(PilotSummary::new(&funnel, folder))
 }
 
 /// A day that a later step already used (its offers dispatched, or a later day offered) is
@@ -322,24 +313,12 @@ pub fn candidates_with(job: &Job, inputs: &Inputs) -> anyhow::Result<CandidatesS
     for pilot in &job.pilots {
         runs.push(run_pilot(job, inputs, pilot)?);
     }
-    let info = RunInfo {
-        id: publish::run_id(started),
-        started_at: started.to_rfc3339(),
-        finished_at: chrono::Utc::now().to_rfc3339(),
-    };
+    let info = RunInfo::since(started);
     let mut pilots = Vec::new();
     for mut run in runs {
         let folder = publish_pilot(job, inputs, &mut run, &info)
             .with_context(|| format!("publishing pilot {}", run.pilot.id))?;
-        let f = &run.funnel;
-        pilots.push(PilotSummary {
-            pilot: run.pilot.id.clone(),
-            events_in_scope: f.events_in_scope,
-            offered: f.offers.offered,
-            new: f.offers.new,
-            excluded: f.excluded(),
-            folder,
-        });
+        pilots.push(PilotSummary::new(&run.funnel, &folder));
     }
     Ok(CandidatesSummary { as_of: job.as_of, pilots })
 }

@@ -6,7 +6,7 @@ use crate::frames::collect_streaming;
 use crate::io;
 use crate::layout;
 use crate::pipeline::candidates::Registries;
-use crate::publish::InputEntry;
+use crate::publish::{read_manifest, InputEntry};
 use crate::registry::{
     civil_acts, heads, individuals, legal_entities, mobile_base, permits, renames, Snapshot, Staged,
     TableSpec, TABLES,
@@ -148,44 +148,30 @@ pub enum InputError {
          drop is real)"
     )]
     Dropped { file: String, now: u64, before: u64, pct: f64, max: f64, manifest: PathBuf },
-    #[error("{manifest}: cannot read the previous run's manifest")]
-    Manifest {
-        manifest: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
-/// The row count of each input file in the latest published manifest that lists it.
-fn previous_rows(out: &Path) -> Result<BTreeMap<String, (u64, PathBuf)>, InputError> {
+/// The row count of each input file in the latest published manifest that lists it (a
+/// manifest that does not read is passed over: an older one serves).
+fn previous_rows(out: &Path) -> BTreeMap<String, (u64, PathBuf)> {
     let mut found = BTreeMap::new();
-    let days = layout::days(out).unwrap_or_default();
-    for (_, day) in days.iter().rev() {
+    for (_, day) in layout::days(out).unwrap_or_default().iter().rev() {
         for folder in layout::visible_entries(day).unwrap_or_default() {
-            let manifest = folder.join(layout::MANIFEST);
-            if !layout::is_published(&folder) || !manifest.is_file() {
-                continue;
-            }
-            let text = std::fs::read(&manifest)
-                .map_err(|source| InputError::Manifest { manifest: manifest.clone(), source })?;
-            let v: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-            for i in v["inputs"].as_array().into_iter().flatten() {
-                if let (Some(file), Some(rows)) = (i["file"].as_str(), i["rows"].as_u64()) {
-                    found.entry(file.to_string()).or_insert((rows, manifest.clone()));
-                }
+            let Some(manifest) = read_manifest(&folder) else { continue };
+            for i in manifest.inputs {
+                found.entry(i.file).or_insert((i.rows, folder.join(layout::MANIFEST)));
             }
         }
         if found.len() >= TABLES.len() {
             break;
         }
     }
-    Ok(found)
+    found
 }
 
 impl InputGuard {
     /// Checks the staged row counts: none empty, none shrunk past `max_drop`.
     pub fn check(&self, entries: &[InputEntry]) -> Result<(), InputError> {
-        let previous = previous_rows(&self.out)?;
+        let previous = previous_rows(&self.out);
         for e in entries {
             let problem = if e.rows == 0 {
                 Some(InputError::Empty { file: e.file.clone() })

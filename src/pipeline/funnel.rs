@@ -64,7 +64,7 @@ pub fn counts(evaluated: LazyFrame) -> PolarsResult<LazyFrame> {
 }
 
 /// Counts of one dimension's key: its events, those offered, and each outcome.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Breakdown {
     pub events: u64,
     pub offered: u64,
@@ -72,7 +72,7 @@ pub struct Breakdown {
 }
 
 /// Offers of the run: offered today, of which new and already offered on an earlier date.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Offers {
     pub offered: u64,
     pub new: u64,
@@ -81,7 +81,7 @@ pub struct Offers {
 
 /// `funnel.json`: one pilot's run counted every way (docs/outputs.md). Written with its keys
 /// in alphabetical order, as published since schema version 1.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Funnel {
     pub pilot: String,
     pub as_of: String,

@@ -163,7 +163,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, SynthErro
     };
     let world = people::generate(cfg, staging.dir(), &mut summary)?;
     orgs::generate(cfg, &world, staging.dir(), &mut summary)?;
-    io::write_json(&summary, &staging.dir().join("_synth.json"))?;
+    io::write_json(&summary, &staging.dir().join(crate::layout::SYNTH_SUMMARY))?;
     staging.publish()?;
     tracing::info!(rows = ?summary.rows, "synthetic world written to {}", out.display());
     Ok(summary)

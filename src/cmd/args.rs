@@ -102,8 +102,8 @@ pub struct RepliesArg {
     /// Reply files from the portal (sms_replies.parquet, SCHEMA.md).
     #[arg(long = "replies", value_name = "FILE", num_args = 0..)]
     pub replies: Vec<PathBuf>,
-    /// Take reply files however many rows they hold (by default more than 10 replies per SMS
-    /// ever sent stops the run: such a file is not the portal's replies to us).
+    /// Take reply files however many rows they hold (by default more than 10 new replies
+    /// per SMS ever sent, plus 1,000, stop the run: such a file is not the portal's replies).
     #[arg(long)]
     pub accept_many_replies: bool,
 }

@@ -39,6 +39,7 @@ pub fn offers_schema() -> Schema {
         Field::new(c::BIN.into(), DataType::String),
         Field::new(c::IIN.into(), DataType::String),
         Field::new(OFFERED_ON.into(), DataType::Date),
+        Field::new(c::CHANGED_ON.into(), DataType::Date),
         Field::new(c::OLD_NAME_KK.into(), DataType::String),
         Field::new(c::OLD_NAME_RU.into(), DataType::String),
         Field::new(c::NEW_NAME_KK.into(), DataType::String),
@@ -76,7 +77,13 @@ pub fn offers_until(out: &Path, as_of: NaiveDate) -> Result<DataFrame, LedgerErr
 fn scan(path: &Path) -> Result<LazyFrame, LedgerError> {
     let err = |source| LedgerError::Scan { path: path.to_path_buf(), source };
     let pl = PlRefPath::try_from_path(path).map_err(err)?;
-    LazyFrame::scan_parquet(pl, ScanArgsParquet::default()).map_err(err)
+    let mut lf = LazyFrame::scan_parquet(pl, ScanArgsParquet::default()).map_err(err)?;
+    // Offers recorded before `changed_on` was kept read as null there.
+    if lf.collect_schema().map_err(err)?.get(c::CHANGED_ON).is_none() {
+        lf = lf.with_column(lit(NULL).cast(DataType::Date).alias(c::CHANGED_ON));
+    }
+    let columns: Vec<Expr> = offers_schema().iter_names().map(|n| col(n.clone())).collect();
+    Ok(lf.select(columns))
 }
 
 /// The `YYYY-MM-DD.parquet` files of a folder, by date.
@@ -142,6 +149,8 @@ pub fn to_offers(df: &DataFrame) -> PolarsResult<Vec<crate::campaign::Offer>> {
         (s(c::OLD_NAME_KK)?, s(c::OLD_NAME_RU)?, s(c::NEW_NAME_KK)?, s(c::NEW_NAME_RU)?);
     let on = df.column(OFFERED_ON)?.cast(&DataType::Int32)?;
     let on = on.i32()?;
+    let changed = df.column(c::CHANGED_ON)?.cast(&DataType::Int32)?;
+    let changed = changed.i32()?;
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         out.push(crate::campaign::Offer {
@@ -151,6 +160,7 @@ pub fn to_offers(df: &DataFrame) -> PolarsResult<Vec<crate::campaign::Offer>> {
             bin: bin.get(i).map(String::from),
             iin: iin.get(i).unwrap_or_default().to_string(),
             offered_on: crate::time::date(on.get(i).unwrap_or(0)),
+            changed_on: changed.get(i).map(crate::time::date),
             old_name_kk: okk.get(i).map(String::from),
             old_name_ru: oru.get(i).map(String::from),
             new_name_kk: nkk.get(i).map(String::from),

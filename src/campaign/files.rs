@@ -50,15 +50,19 @@ pub fn outbox(campaign: &Campaign, sms: &[Sms], pilots: &[Pilot]) -> PolarsResul
     )
 }
 
-/// `elicense_requests` and `sdu_writeback` for the cases accepted by these events.
+/// `elicense_requests` and `sdu_writeback` for the requests these events made, one row per
+/// permit, stamped with the time of the acceptance.
 pub fn reissues(campaign: &Campaign, events: &[CaseEvent]) -> PolarsResult<(DataFrame, DataFrame)> {
     let mut rows = Vec::new();
-    for e in events.iter().filter(|e| e.kind == Kind::ReplyAccept) {
-        let case_id = e.case_id.as_deref().expect("an accepted reply has a case");
-        let offer = &campaign.cases[case_id].offer;
-        for (k, permit) in offer.permit_ids.iter().enumerate() {
-            let service = offer.permit_services.get(k).cloned().unwrap_or_default();
-            rows.push((offer, permit.clone(), service, e.at));
+    for e in events.iter().filter(|e| e.kind == Kind::ReissueRequested) {
+        let case_id = e.case_id.as_deref().expect("a request has a case");
+        let case = &campaign.cases[case_id];
+        let offer = &case.offer;
+        let accepted = case.history.iter().find(|h| h.kind == Kind::ReplyAccept).map_or(e.at, |h| h.at);
+        for permit in &e.permit_ids {
+            let k = offer.permit_ids.iter().position(|p| p == permit);
+            let service = k.and_then(|k| offer.permit_services.get(k)).cloned().unwrap_or_default();
+            rows.push((offer, permit.clone(), service, accepted));
         }
     }
     let individual = |o: &super::Offer| o.bin.is_none();

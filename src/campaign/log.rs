@@ -116,6 +116,29 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
             .collect()
             .map_err(scan)?;
     let s = |name: &str| df.column(name).and_then(|c| c.str().cloned()).map_err(scan);
+    // Columns added since the first ledgers (reason, other_case_id, permit_ids): absent
+    // means empty.
+    let added = |name: &str| -> Result<StringChunked, LogError> {
+        match df.column(name) {
+            Ok(c) => c.str().cloned().map_err(scan),
+            Err(_) => Ok(StringChunked::full_null(name.into(), df.height())),
+        }
+    };
+    let permits: Vec<Vec<String>> = match df.column("permit_ids") {
+        Ok(c) => {
+            let list = c.list().map_err(scan)?;
+            let mut v = Vec::with_capacity(df.height());
+            for i in 0..df.height() {
+                v.push(match list.get_as_series(i) {
+                    Some(series) => series.str().map_err(scan)?.iter().flatten().map(String::from).collect(),
+                    None => vec![],
+                });
+            }
+            v
+        }
+        Err(_) => vec![vec![]; df.height()],
+    };
+    let (reason, other) = (added("reason")?, added("other_case_id")?);
     let t = |name: &str| -> Result<Vec<Option<i64>>, LogError> {
         let c = df.column(name).map_err(scan)?.cast(&DataType::Int64).map_err(scan)?;
         Ok(c.i64().map_err(scan)?.iter().collect())
@@ -153,9 +176,24 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
             due_by: time(due[i]),
             reply_id: reply_id.get(i).map(String::from),
             reply_text: text.get(i).map(String::from),
+            reason: reason.get(i).map(String::from),
+            other_case_id: other.get(i).map(String::from),
+            permit_ids: permits[i].clone(),
         });
     }
     Ok(out)
+}
+
+/// `permit_ids`: the permits of a re-issue request, null on every other row.
+fn permit_list(events: &[CaseEvent]) -> Column {
+    let mut list =
+        ListChunked::from_iter(events.iter().map(|e| {
+            (!e.permit_ids.is_empty()).then(|| Series::new(PlSmallStr::EMPTY, e.permit_ids.clone()))
+        }));
+    list.rename("permit_ids".into());
+    list.into_column()
+        .cast(&DataType::List(Box::new(DataType::String)))
+        .expect("a list of strings casts to itself")
 }
 
 /// The events of one run as a frame (the ledger file's layout).
@@ -185,6 +223,9 @@ pub fn frame(events: &[CaseEvent]) -> PolarsResult<DataFrame> {
             dt("due_by", events.iter().map(|e| e.due_by.map(micros)).collect()),
             st("reply_id", events.iter().map(|e| e.reply_id.clone()).collect()),
             st("reply_text", events.iter().map(|e| e.reply_text.clone()).collect()),
+            st("reason", events.iter().map(|e| e.reason.clone()).collect()),
+            st("other_case_id", events.iter().map(|e| e.other_case_id.clone()).collect()),
+            permit_list(events),
         ],
     )
 }

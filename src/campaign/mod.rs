@@ -2,10 +2,26 @@
 //!
 //! Every change of a case is an event appended to the case ledger ([`log`]); the current
 //! state of every case is a fold over the offers and those events ([`Campaign::load`]).
-//! [`Campaign::dispatch`] turns offered cases into first SMS (or `no_mobile`);
-//! [`Campaign::advance`] reads replies and the clock: decisions, resends after the reply
-//! window, timeouts after the second. Both are pure over in-memory cases (a few thousand a
-//! year even at country scale) and return the events to append and the SMS to send.
+//! [`Campaign::dispatch`] turns offered cases into first SMS (or `no_mobile`, or `queued`
+//! behind another question to the same phone); [`Campaign::advance`] reads replies and the
+//! clock: decisions, the re-check, re-issue requests, resends after the reply window,
+//! timeouts after the second, and the next queued question. Both are pure over in-memory
+//! cases (a few thousand a year even at country scale) and return the events to append and
+//! the SMS to send.
+//!
+//! Two rules hold across cases (issue 12):
+//! - **One permit, one request.** A permit is in at most one open case: a newer case of the
+//!   same permits (the organization renamed again, or a new first head) supersedes an older
+//!   one not yet requested ([`closed::RENAMED_AGAIN`], [`closed::HEAD_REPLACED`]); "newer"
+//!   is the later change, then the later offer ([`Offer::order`]). A permit gets at most one
+//!   re-issue request over the whole campaign ([`closed::ALREADY_REQUESTED`]).
+//! - **One phone, one question.** The SMS texts do not name the case they ask about, so a
+//!   phone has at most one question open; other cases for it wait as `queued`, oldest change
+//!   first, and get their first SMS (their own 72 hours) when the open one is decided.
+//!
+//! Before a request goes out, and at every advance for every open case, the case is
+//! re-checked against the latest published candidates ([`Checks`]): the same rules as step
+//! 6, on the run date's registries. A case that fails is `voided` with the reason.
 
 pub mod files;
 pub mod inbox;
@@ -14,7 +30,7 @@ pub mod reply;
 pub mod state;
 
 use crate::config::Pilot;
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 use state::{on_window_closed, transition, Event, Rules, State};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,10 +49,18 @@ pub enum Kind {
     /// A reply from a number with no open case.
     ReplyUnmatched,
     TimedOut,
+    /// Waits for another case's question to the same phone.
+    Queued,
+    /// A newer case of the same permits took over (`reason`, `other_case_id`).
+    Superseded,
+    /// The re-check failed (`reason`), or every permit was already requested.
+    Voided,
+    /// The e-license re-issue request of an accepted case (`permit_ids`).
+    ReissueRequested,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 12] = [
         Kind::NoNumber,
         Kind::SmsSent,
         Kind::ReplyAccept,
@@ -45,6 +69,10 @@ impl Kind {
         Kind::ReplyLate,
         Kind::ReplyUnmatched,
         Kind::TimedOut,
+        Kind::Queued,
+        Kind::Superseded,
+        Kind::Voided,
+        Kind::ReissueRequested,
     ];
 
     pub fn code(self) -> &'static str {
@@ -57,6 +85,10 @@ impl Kind {
             Kind::ReplyLate => "reply_late",
             Kind::ReplyUnmatched => "reply_unmatched",
             Kind::TimedOut => "timed_out",
+            Kind::Queued => "queued",
+            Kind::Superseded => "superseded",
+            Kind::Voided => "voided",
+            Kind::ReissueRequested => "reissue_requested",
         }
     }
 
@@ -82,6 +114,34 @@ pub struct CaseEvent {
     pub due_by: Option<NaiveDateTime>,
     pub reply_id: Option<String>,
     pub reply_text: Option<String>,
+    /// Why a case was superseded or voided ([`closed`]).
+    pub reason: Option<String>,
+    /// The case that superseded this one, that it waits behind, or that holds the request.
+    pub other_case_id: Option<String>,
+    /// The permits a re-issue request names.
+    pub permit_ids: Vec<String>,
+}
+
+impl CaseEvent {
+    /// A row of `kind` on no case yet, at `at`, every other field empty.
+    pub fn new(kind: Kind, at: NaiveDateTime) -> CaseEvent {
+        CaseEvent {
+            case_id: None,
+            pilot: None,
+            kind,
+            state_after: None,
+            at,
+            send_no: None,
+            message_id: None,
+            phone: None,
+            due_by: None,
+            reply_id: None,
+            reply_text: None,
+            reason: None,
+            other_case_id: None,
+            permit_ids: vec![],
+        }
+    }
 }
 
 /// An offered case, as the offers ledger holds it.
@@ -92,7 +152,10 @@ pub struct Offer {
     pub event_id: String,
     pub bin: Option<String>,
     pub iin: String,
-    pub offered_on: chrono::NaiveDate,
+    pub offered_on: NaiveDate,
+    /// When the organization (or the person) changed the name; None in offers recorded
+    /// before it was kept.
+    pub changed_on: Option<NaiveDate>,
     pub old_name_kk: Option<String>,
     pub old_name_ru: Option<String>,
     pub new_name_kk: Option<String>,
@@ -100,6 +163,19 @@ pub struct Offer {
     pub permit_ids: Vec<String>,
     /// The service of each permit, in the same order.
     pub permit_services: Vec<String>,
+}
+
+impl Offer {
+    /// The order of cases: the earlier change first, then the earlier offer, then the case
+    /// id. The queue of a phone follows it; the later of two cases of the same permits is
+    /// the newer.
+    pub fn order(&self) -> (NaiveDate, NaiveDate, &str) {
+        (self.changed_on.unwrap_or(self.offered_on), self.offered_on, &self.case_id)
+    }
+
+    fn shares_permits(&self, other: &Offer) -> bool {
+        self.permit_ids.iter().any(|p| other.permit_ids.contains(p))
+    }
 }
 
 /// An SMS put in the outbox.
@@ -152,6 +228,73 @@ pub mod unmatched {
     pub const BEFORE_THE_SMS: &str = "received_before_the_sms";
 }
 
+/// Why a case was closed without a decision of its recipient (`reason` of `superseded` and
+/// `voided`). A failed re-check gives the outcome code of the day's candidates
+/// (`recipient_dead_or_missing`, `no_pilot_permit`, …, SCHEMA.md) or one of these.
+pub mod closed {
+    /// Superseded: a later rename of the same organization (or a later name change of the
+    /// same holder) took the permits over.
+    pub const RENAMED_AGAIN: &str = "renamed_again";
+    /// Superseded (a newer case of the same event went to the new first head), or voided
+    /// (the day's candidates name another recipient for the event).
+    pub const HEAD_REPLACED: &str = "head_replaced";
+    /// Voided: the day's candidates no longer hold the event (the snapshot dropped it).
+    pub const EVENT_NOT_IN_SCOPE: &str = "event_not_in_scope";
+    /// Voided: every permit of the case was already requested by another case.
+    pub const ALREADY_REQUESTED: &str = "already_requested";
+}
+
+/// What the latest published candidates say about one event: the re-check's evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventCheck {
+    pub outcome: String,
+    /// The case the day offers (its recipient), if the event is offered.
+    pub case_id: Option<String>,
+    /// The recipient the day evaluated, if one was found.
+    pub iin: Option<String>,
+    /// The permits that count on the day.
+    pub permit_ids: Vec<String>,
+}
+
+/// The re-check's evidence: per pilot, the day of its latest published candidates and what
+/// they say about each event. A pilot without any is not re-checked.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    pub pilots: HashMap<String, (NaiveDate, HashMap<String, EventCheck>)>,
+}
+
+impl Checks {
+    /// None when the pilot has no candidates to check against; else the permits that still
+    /// count for the case, or why it fails.
+    pub fn verdict(&self, offer: &Offer) -> Option<Result<Vec<String>, String>> {
+        use crate::pipeline::outcome as o;
+        let (_, events) = self.pilots.get(&offer.pilot)?;
+        let Some(e) = events.get(&offer.event_id) else {
+            return Some(Err(closed::EVENT_NOT_IN_SCOPE.into()));
+        };
+        let same_recipient = e.iin.as_deref().is_none_or(|i| i == offer.iin);
+        let about_the_organization =
+            [o::ORG_LIQUIDATED, o::NO_PILOT_PERMIT, o::NO_HEAD].contains(&e.outcome.as_str());
+        Some(if e.outcome == o::OFFERED {
+            if e.case_id.as_deref() != Some(offer.case_id.as_str()) {
+                Err(closed::HEAD_REPLACED.into())
+            } else {
+                let still: Vec<String> =
+                    offer.permit_ids.iter().filter(|p| e.permit_ids.contains(p)).cloned().collect();
+                if still.is_empty() {
+                    Err(o::NO_PILOT_PERMIT.into())
+                } else {
+                    Ok(still)
+                }
+            }
+        } else if about_the_organization || same_recipient {
+            Err(e.outcome.clone())
+        } else {
+            Err(closed::HEAD_REPLACED.into())
+        })
+    }
+}
+
 /// The longest reply text the ledger keeps (characters); a longer one is cut.
 pub const MAX_REPLY_TEXT: usize = 500;
 
@@ -172,11 +315,26 @@ pub struct Case {
     pub state: State,
     pub sms: Vec<Sms>,
     pub history: Vec<CaseEvent>,
+    /// The permits its re-issue request named, once it went out.
+    pub requested: Option<Vec<String>>,
+    /// The phone a queued case waits to text.
+    pub queued_phone: Option<String>,
 }
 
 impl Case {
     pub fn last_sms(&self) -> Option<&Sms> {
         self.sms.last()
+    }
+
+    /// Still to be acted on: open, or accepted with its request not yet out (a newer case
+    /// or a failed re-check can still close it).
+    pub fn pending(&self) -> bool {
+        self.state.is_open() || (self.state == State::Accepted && self.requested.is_none())
+    }
+
+    /// The phone of its open question, if it is waiting for a reply.
+    fn asking(&self) -> Option<&str> {
+        self.state.is_asking().then(|| self.last_sms().map(|s| s.phone.as_str())).flatten()
     }
 }
 
@@ -193,6 +351,31 @@ pub struct ReplyCounts {
     pub unmatched: u64,
 }
 
+/// The permits that still count for each re-checked case, by case id.
+type StillCounting = HashMap<String, Vec<String>>;
+
+/// What one advance did: the events to record, the SMS to send, and their counts.
+#[derive(Debug, Clone)]
+pub struct Advanced {
+    pub events: Vec<CaseEvent>,
+    pub outbox: Vec<Sms>,
+    pub replies: ReplyCounts,
+    pub cases: CaseCounts,
+}
+
+/// What one `dispatch` or `advance` did to cases besides replies and the clock.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CaseCounts {
+    /// Put behind another question to the same phone.
+    pub queued: u64,
+    /// First SMS of cases that waited in the queue.
+    pub dequeued: u64,
+    pub superseded: u64,
+    pub voided: u64,
+    /// Cases whose re-issue request went out.
+    pub requested: u64,
+}
+
 /// Every case with its state, and the replies already recorded.
 pub struct Campaign {
     pub cases: BTreeMap<String, Case>,
@@ -200,12 +383,14 @@ pub struct Campaign {
     pub unmatched: Vec<CaseEvent>,
     /// Replies that matched no case in this run, whole, with why (for the run's quarantine).
     pub unmatched_now: Vec<(Reply, &'static str)>,
+    /// Every permit a re-issue request named, and the case whose request it was.
+    pub requested: HashMap<String, String>,
     rules: HashMap<String, (Rules, u32)>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
-    #[error("case {case}: {source}")]
+    #[error("case {case}")]
     Transition {
         case: String,
         #[source]
@@ -253,13 +438,41 @@ impl Campaign {
             }
             cases.insert(
                 offer.case_id.clone(),
-                Case { offer, state: State::Offered, sms: vec![], history: vec![] },
+                Case {
+                    offer,
+                    state: State::Offered,
+                    sms: vec![],
+                    history: vec![],
+                    requested: None,
+                    queued_phone: None,
+                },
             );
         }
-        let mut campaign =
-            Campaign { cases, seen_replies: HashSet::new(), unmatched: vec![], unmatched_now: vec![], rules };
+        let mut campaign = Campaign {
+            cases,
+            seen_replies: HashSet::new(),
+            unmatched: vec![],
+            unmatched_now: vec![],
+            requested: HashMap::new(),
+            rules,
+        };
         for e in events {
             campaign.apply(e)?;
+        }
+        // Ledgers written before requests were recorded: an accepted case's request went out
+        // with its acceptance, for every permit of the offer.
+        let legacy: Vec<String> = campaign
+            .cases
+            .values()
+            .filter(|c| c.state == State::Accepted && c.requested.is_none())
+            .map(|c| c.offer.case_id.clone())
+            .collect();
+        for case_id in legacy {
+            let case = campaign.cases.get_mut(&case_id).expect("listed above");
+            case.requested = Some(case.offer.permit_ids.clone());
+            for p in &case.offer.permit_ids {
+                campaign.requested.entry(p.clone()).or_insert_with(|| case_id.clone());
+            }
         }
         Ok(campaign)
     }
@@ -280,6 +493,16 @@ impl Campaign {
         let case = self.cases.get_mut(&case_id).ok_or_else(|| CampaignError::UnknownCase(case_id.clone()))?;
         if let Some(next) = e.state_after {
             case.state = next;
+        }
+        match e.kind {
+            Kind::Queued => case.queued_phone = e.phone.clone(),
+            Kind::ReissueRequested => {
+                case.requested = Some(e.permit_ids.clone());
+                for p in &e.permit_ids {
+                    self.requested.entry(p.clone()).or_insert_with(|| case_id.clone());
+                }
+            }
+            _ => {}
         }
         if e.kind == Kind::SmsSent {
             case.sms.push(Sms {
@@ -311,15 +534,172 @@ impl Campaign {
         CaseEvent {
             case_id: Some(case_id.to_string()),
             pilot: Some(self.cases[case_id].offer.pilot.clone()),
-            kind,
-            state_after: None,
-            at,
-            send_no: None,
-            message_id: None,
-            phone: None,
-            due_by: None,
-            reply_id: None,
-            reply_text: None,
+            ..CaseEvent::new(kind, at)
+        }
+    }
+
+    /// Closes a case as superseded or voided, with the reason and the other case involved.
+    fn close(
+        &mut self,
+        case_id: &str,
+        event: Event,
+        reason: &str,
+        other: Option<String>,
+        at: NaiveDateTime,
+    ) -> Result<CaseEvent, CampaignError> {
+        let kind = if event == Event::Supersede { Kind::Superseded } else { Kind::Voided };
+        let mut row = self.row(case_id, kind, at);
+        row.reason = Some(reason.to_string());
+        row.other_case_id = other;
+        self.step(case_id, event, row)
+    }
+
+    /// Case ids in [`Offer::order`], of the cases `keep` selects.
+    fn ordered(&self, keep: impl Fn(&Case) -> bool) -> Vec<String> {
+        let mut ids: Vec<&Case> = self.cases.values().filter(|c| keep(c)).collect();
+        ids.sort_by(|a, b| a.offer.order().cmp(&b.offer.order()));
+        ids.into_iter().map(|c| c.offer.case_id.clone()).collect()
+    }
+
+    /// The newest case that takes this one's permits over: a newer case of any of the same
+    /// permits that was not itself superseded.
+    fn newer(&self, case: &Case) -> Option<&Case> {
+        self.cases
+            .values()
+            .filter(|c| c.offer.case_id != case.offer.case_id && c.state != State::Superseded)
+            .filter(|c| c.offer.shares_permits(&case.offer) && c.offer.order() > case.offer.order())
+            .max_by(|a, b| a.offer.order().cmp(&b.offer.order()))
+    }
+
+    /// Supersedes every pending case (or, with `unsent_only`, every one not texted yet)
+    /// that a newer case of the same permits took over.
+    fn supersede(&mut self, at: NaiveDateTime, unsent_only: bool) -> Result<Vec<CaseEvent>, CampaignError> {
+        let mut events = Vec::new();
+        for case_id in self.ordered(|c| c.pending() && (!unsent_only || c.sms.is_empty())) {
+            let case = &self.cases[&case_id];
+            let Some(newer) = self.newer(case) else { continue };
+            let reason = if newer.offer.event_id == case.offer.event_id {
+                closed::HEAD_REPLACED
+            } else {
+                closed::RENAMED_AGAIN
+            };
+            let other = Some(newer.offer.case_id.clone());
+            events.push(self.close(&case_id, Event::Supersede, reason, other, at)?);
+        }
+        Ok(events)
+    }
+
+    /// The re-check of every pending case against the day's candidates: a case that fails is
+    /// voided with the reason. Returns the events, and the permits that still count for each
+    /// case that passed (a pilot without candidates keeps the offer's permits).
+    fn recheck(
+        &mut self,
+        checks: &Checks,
+        at: NaiveDateTime,
+    ) -> Result<(Vec<CaseEvent>, StillCounting), CampaignError> {
+        let (mut events, mut still) = (Vec::new(), HashMap::new());
+        for case_id in self.ordered(Case::pending) {
+            let offer = &self.cases[&case_id].offer;
+            match checks.verdict(offer) {
+                None => {
+                    still.insert(case_id, offer.permit_ids.clone());
+                }
+                Some(Ok(permits)) => {
+                    still.insert(case_id, permits);
+                }
+                Some(Err(reason)) => events.push(self.close(&case_id, Event::Void, &reason, None, at)?),
+            }
+        }
+        Ok((events, still))
+    }
+
+    /// The permits of `permits` not requested yet, or the case whose request holds them all.
+    fn unrequested(&self, permits: &[String]) -> Result<Vec<String>, String> {
+        let free: Vec<String> =
+            permits.iter().filter(|p| !self.requested.contains_key(*p)).cloned().collect();
+        match permits.first() {
+            Some(p) if free.is_empty() => Err(self.requested[p].clone()),
+            _ => Ok(free),
+        }
+    }
+
+    /// Seed 000 §12: the re-issue request of every case accepted and not yet requested, for
+    /// its permits that still count and that no other case requested.
+    fn request(
+        &mut self,
+        still: &StillCounting,
+        at: NaiveDateTime,
+    ) -> Result<Vec<CaseEvent>, CampaignError> {
+        let mut events = Vec::new();
+        for case_id in self.ordered(|c| c.state == State::Accepted && c.requested.is_none()) {
+            let permits =
+                still.get(&case_id).cloned().unwrap_or_else(|| self.cases[&case_id].offer.permit_ids.clone());
+            match self.unrequested(&permits) {
+                Ok(free) => {
+                    let mut row = self.row(&case_id, Kind::ReissueRequested, at);
+                    row.permit_ids = free;
+                    self.apply(row.clone())?;
+                    events.push(row);
+                }
+                Err(holder) => events.push(self.close(
+                    &case_id,
+                    Event::Void,
+                    closed::ALREADY_REQUESTED,
+                    Some(holder),
+                    at,
+                )?),
+            }
+        }
+        Ok(events)
+    }
+
+    /// The case a case must wait for before its first SMS to `phone`: a question open on the
+    /// same phone, a case queued for it earlier, or an open question about the same permits.
+    fn blocker(&self, case: &Case, phone: &str) -> Option<String> {
+        let before = |c: &Case| c.offer.order() < case.offer.order();
+        self.cases
+            .values()
+            .filter(|c| c.offer.case_id != case.offer.case_id)
+            .find(|c| {
+                c.asking() == Some(phone)
+                    || (c.state == State::Queued && c.queued_phone.as_deref() == Some(phone) && before(c))
+                    || (c.state.is_asking() && c.offer.shares_permits(&case.offer))
+            })
+            .map(|c| c.offer.case_id.clone())
+    }
+
+    /// The first SMS of a case not texted yet (offered, or queued with its phone): sent,
+    /// queued behind another question (a queued case stays so: None), or voided when
+    /// another case already requested all its permits.
+    fn first_sms(
+        &mut self,
+        case_id: &str,
+        phone: &str,
+        at: NaiveDateTime,
+        counts: &mut CaseCounts,
+    ) -> Result<Option<(CaseEvent, Option<Sms>)>, CampaignError> {
+        let case = &self.cases[case_id];
+        if let Err(holder) = self.unrequested(&case.offer.permit_ids) {
+            counts.voided += 1;
+            let row = self.close(case_id, Event::Void, closed::ALREADY_REQUESTED, Some(holder), at)?;
+            return Ok(Some((row, None)));
+        }
+        match (self.blocker(case, phone), case.state) {
+            (Some(_), State::Queued) => Ok(None),
+            (Some(other), _) => {
+                counts.queued += 1;
+                let mut row = self.row(case_id, Kind::Queued, at);
+                row.phone = Some(phone.to_string());
+                row.other_case_id = Some(other);
+                Ok(Some((self.step(case_id, Event::Queue, row)?, None)))
+            }
+            (None, state) => {
+                if state == State::Queued {
+                    counts.dequeued += 1;
+                }
+                let (row, sms) = self.send(case_id, phone, 1, at)?;
+                Ok(Some((row, Some(sms))))
+            }
         }
     }
 
@@ -342,21 +722,21 @@ impl Campaign {
         Ok((row, sms))
     }
 
-    /// Steps 9–11: every case still `offered` gets its first SMS at `at`, to the number
-    /// `phones` holds for the recipient, or `no_mobile` (or the pilot's routing) without one.
+    /// Steps 9–11: every case still `offered` at `at` (in [`Offer::order`]) gets its first
+    /// SMS at `at`, to the number `phones` holds for the recipient, or `no_mobile` (or the
+    /// pilot's routing) without one. First, a case not texted yet that a newer case of the
+    /// same permits took over is superseded; a case whose phone (or permits) has a question
+    /// open is queued behind it.
     pub fn dispatch(
         &mut self,
         phones: &HashMap<String, String>,
         at: NaiveDateTime,
-    ) -> Result<(Vec<CaseEvent>, Vec<Sms>), CampaignError> {
-        let waiting: Vec<String> = self
-            .cases
-            .values()
-            .filter(|c| c.state == State::Offered && c.offer.offered_on <= at.date())
-            .map(|c| c.offer.case_id.clone())
-            .collect();
-        let (mut events, mut outbox) = (Vec::new(), Vec::new());
-        for case_id in waiting {
+    ) -> Result<(Vec<CaseEvent>, Vec<Sms>, CaseCounts), CampaignError> {
+        let mut counts = CaseCounts::default();
+        let mut events = self.supersede(at, true)?;
+        counts.superseded = events.len() as u64;
+        let mut outbox = Vec::new();
+        for case_id in self.ordered(|c| c.state == State::Offered && c.offer.offered_on <= at.date()) {
             let iin = self.cases[&case_id].offer.iin.clone();
             match phones.get(&iin) {
                 // seed 000 §10: no number in МАБ, the process ends (seed 003 §12: ordinary way).
@@ -365,21 +745,26 @@ impl Campaign {
                     events.push(self.step(&case_id, Event::NoNumber, row)?);
                 }
                 Some(phone) => {
-                    let (row, sms) = self.send(&case_id, phone, 1, at)?;
-                    events.push(row);
-                    outbox.push(sms);
+                    if let Some((row, sms)) = self.first_sms(&case_id, phone, at, &mut counts)? {
+                        events.push(row);
+                        outbox.extend(sms);
+                    }
                 }
             }
         }
-        Ok((events, outbox))
+        Ok((events, outbox, counts))
     }
 
-    /// Steps 12–15 up to `now`: replies received by then, in order, then the clock.
+    /// Steps 12–15 up to `now`, in this order: the replies received by then, in order of
+    /// receipt; newer cases supersede older ones not yet requested; the re-check of every
+    /// pending case against `checks`; the re-issue requests of accepted cases; the clock
+    /// (resend, time out); then each phone with no question open gets the next one queued.
     pub fn advance(
         &mut self,
         replies: &[Reply],
         now: NaiveDateTime,
-    ) -> Result<(Vec<CaseEvent>, Vec<Sms>, ReplyCounts), CampaignError> {
+        checks: &Checks,
+    ) -> Result<Advanced, CampaignError> {
         let mut counts = ReplyCounts::default();
         let (mut events, mut outbox) = (Vec::new(), Vec::new());
         let mut todo: Vec<&Reply> = Vec::new();
@@ -400,11 +785,25 @@ impl Campaign {
             let row = self.reply(r, &mut counts)?;
             events.push(row);
         }
+        let mut cases = CaseCounts::default();
+        let superseded = self.supersede(now, false)?;
+        cases.superseded = superseded.len() as u64;
+        events.extend(superseded);
+        let (voided, still) = self.recheck(checks, now)?;
+        cases.voided = voided.len() as u64;
+        events.extend(voided);
+        for row in self.request(&still, now)? {
+            match row.kind {
+                Kind::ReissueRequested => cases.requested += 1,
+                _ => cases.voided += 1,
+            }
+            events.push(row);
+        }
         // seed 000 §13–§14: a window closed without a decision: resend, then time out.
         let closed: Vec<String> = self
             .cases
             .values()
-            .filter(|c| !c.state.is_terminal() && c.last_sms().is_some_and(|s| s.due_by <= now))
+            .filter(|c| c.state.is_asking() && c.last_sms().is_some_and(|s| s.due_by <= now))
             .map(|c| c.offer.case_id.clone())
             .collect();
         for case_id in closed {
@@ -424,7 +823,15 @@ impl Campaign {
                 _ => {}
             }
         }
-        Ok((events, outbox, counts))
+        // The next question of each phone that has none open, oldest change first.
+        for case_id in self.ordered(|c| c.state == State::Queued) {
+            let phone = self.cases[&case_id].queued_phone.clone().unwrap_or_default();
+            if let Some((row, sms)) = self.first_sms(&case_id, &phone, now, &mut cases)? {
+                events.push(row);
+                outbox.extend(sms);
+            }
+        }
+        Ok(Advanced { events, outbox, replies: counts, cases })
     }
 
     /// The case a reply answers, or why none.
@@ -475,19 +882,7 @@ impl Campaign {
         counts: &mut ReplyCounts,
     ) -> Result<CaseEvent, CampaignError> {
         counts.unmatched += 1;
-        let row = CaseEvent {
-            case_id: None,
-            pilot: None,
-            kind: Kind::ReplyUnmatched,
-            state_after: None,
-            at: r.received_at,
-            send_no: None,
-            message_id: None,
-            phone: None,
-            due_by: None,
-            reply_id: Some(r.id()),
-            reply_text: None,
-        };
+        let row = CaseEvent { reply_id: Some(r.id()), ..CaseEvent::new(Kind::ReplyUnmatched, r.received_at) };
         self.apply(row.clone())?;
         self.unmatched_now.push((r.clone(), why));
         Ok(row)

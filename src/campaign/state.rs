@@ -3,21 +3,27 @@
 //!
 //! ```text
 //! offered ──no number──▶ no_mobile | standard_procedure (pilot's routing, seed 003 §12)
-//!    │
-//!    └─SMS 1─▶ awaiting_reply ──1──▶ accepted
-//!                  │  └──────2──▶ declined | standard_procedure (seed 003 §17)
+//!    │  └──phone busy with another case's question──▶ queued ──its turn: SMS 1──┐
+//!    └─SMS 1─▶ awaiting_reply ◀──────────────────────────────────────────────────┘
+//!                  │  ├──1──▶ accepted ──before its request: re-check fails / newer case──▶ voided / superseded
+//!                  │  └──2──▶ declined | standard_procedure (seed 003 §17)
 //!                  └─3 days─▶ SMS 2 ─▶ awaiting_second_reply ──1/2──▶ accepted | declined
 //!                                          └─3 more days─▶ timed_out (§14)
+//! any open state ──a newer case of the same permits──▶ superseded
+//! any open state ──the re-check against the run date's registries fails──▶ voided
 //! ```
 
 use crate::config::Routing;
 use serde::Serialize;
 
-/// Where a case stands. Terminal states never change again.
+/// Where a case stands. Terminal states never change again, but for an accepted case whose
+/// request has not gone out yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Offered,
+    /// Waiting for its first SMS: the same phone has another case's question open.
+    Queued,
     AwaitingReply,
     AwaitingSecondReply,
     NoMobile,
@@ -25,11 +31,19 @@ pub enum State {
     Accepted,
     Declined,
     TimedOut,
+    /// A newer case of the same permits (the organization renamed again, or a new first
+    /// head) took over before this one was decided.
+    Superseded,
+    /// The re-check against the run date's registries failed (the recipient is no longer the
+    /// first head or meets a criterion; no permit still counts; every permit is already
+    /// requested): no re-issue request.
+    Voided,
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 11] = [
         State::Offered,
+        State::Queued,
         State::AwaitingReply,
         State::AwaitingSecondReply,
         State::NoMobile,
@@ -37,11 +51,14 @@ impl State {
         State::Accepted,
         State::Declined,
         State::TimedOut,
+        State::Superseded,
+        State::Voided,
     ];
 
     pub fn code(self) -> &'static str {
         match self {
             State::Offered => "offered",
+            State::Queued => "queued",
             State::AwaitingReply => "awaiting_reply",
             State::AwaitingSecondReply => "awaiting_second_reply",
             State::NoMobile => "no_mobile",
@@ -49,6 +66,8 @@ impl State {
             State::Accepted => "accepted",
             State::Declined => "declined",
             State::TimedOut => "timed_out",
+            State::Superseded => "superseded",
+            State::Voided => "voided",
         }
     }
 
@@ -56,8 +75,20 @@ impl State {
         State::ALL.into_iter().find(|s| s.code() == code)
     }
 
+    /// Decided: no reply or clock changes it. Only an accepted case whose request has not
+    /// gone out yet can still be voided by its re-check or superseded by a newer case.
     pub fn is_terminal(self) -> bool {
-        !matches!(self, State::Offered | State::AwaitingReply | State::AwaitingSecondReply)
+        !self.is_open()
+    }
+
+    /// Not decided yet: offered, queued or waiting for a reply.
+    pub fn is_open(self) -> bool {
+        matches!(self, State::Offered | State::Queued | State::AwaitingReply | State::AwaitingSecondReply)
+    }
+
+    /// Waiting for a reply to an SMS: the phone's open question.
+    pub fn is_asking(self) -> bool {
+        matches!(self, State::AwaitingReply | State::AwaitingSecondReply)
     }
 }
 
@@ -76,11 +107,25 @@ pub enum Event {
     Decline,
     /// The reply window closed without a decision (§13, §14).
     Deadline,
+    /// The recipient's phone has another case's question open: wait for it.
+    Queue,
+    /// A newer case of the same permits took over.
+    Supersede,
+    /// The re-check failed.
+    Void,
 }
 
 impl Event {
-    pub const ALL: [Event; 5] =
-        [Event::NoNumber, Event::SmsSent, Event::Accept, Event::Decline, Event::Deadline];
+    pub const ALL: [Event; 8] = [
+        Event::NoNumber,
+        Event::SmsSent,
+        Event::Accept,
+        Event::Decline,
+        Event::Deadline,
+        Event::Queue,
+        Event::Supersede,
+        Event::Void,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -89,6 +134,9 @@ impl Event {
             Event::Accept => "accept",
             Event::Decline => "decline",
             Event::Deadline => "deadline",
+            Event::Queue => "queue",
+            Event::Supersede => "supersede",
+            Event::Void => "void",
         }
     }
 }
@@ -123,7 +171,10 @@ pub fn transition(state: State, event: Event, rules: &Rules) -> Result<State, Tr
     use State as S;
     let next = match (state, event) {
         (S::Offered, E::NoNumber) => routed(rules.on_no_mobile, S::NoMobile),
-        (S::Offered, E::SmsSent) => S::AwaitingReply,
+        (S::Offered | S::Queued, E::SmsSent) => S::AwaitingReply,
+        (S::Offered, E::Queue) => S::Queued,
+        (s, E::Supersede) if s.is_open() || s == S::Accepted => S::Superseded,
+        (s, E::Void) if s.is_open() || s == S::Accepted => S::Voided,
         (S::AwaitingReply | S::AwaitingSecondReply, E::Accept) => S::Accepted,
         (S::AwaitingReply | S::AwaitingSecondReply, E::Decline) => routed(rules.on_decline, S::Declined),
         (S::AwaitingReply, E::SmsSent) if rules.sends >= 2 => S::AwaitingSecondReply,
@@ -163,23 +214,44 @@ mod tests {
             (S::Offered, E::Accept, None, None),
             (S::Offered, E::Decline, None, None),
             (S::Offered, E::Deadline, None, None),
+            (S::Offered, E::Queue, Some(S::Queued), Some(S::Queued)),
+            (S::Offered, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
+            (S::Offered, E::Void, Some(S::Voided), Some(S::Voided)),
+            (S::Queued, E::NoNumber, None, None),
+            (S::Queued, E::SmsSent, Some(S::AwaitingReply), Some(S::AwaitingReply)),
+            (S::Queued, E::Accept, None, None),
+            (S::Queued, E::Decline, None, None),
+            (S::Queued, E::Deadline, None, None),
+            (S::Queued, E::Queue, None, None),
+            (S::Queued, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
+            (S::Queued, E::Void, Some(S::Voided), Some(S::Voided)),
             (S::AwaitingReply, E::NoNumber, None, None),
             (S::AwaitingReply, E::SmsSent, Some(S::AwaitingSecondReply), Some(S::AwaitingSecondReply)),
             (S::AwaitingReply, E::Accept, Some(S::Accepted), Some(S::Accepted)),
             (S::AwaitingReply, E::Decline, Some(S::Declined), Some(S::StandardProcedure)),
             (S::AwaitingReply, E::Deadline, None, None),
+            (S::AwaitingReply, E::Queue, None, None),
+            (S::AwaitingReply, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
+            (S::AwaitingReply, E::Void, Some(S::Voided), Some(S::Voided)),
             (S::AwaitingSecondReply, E::NoNumber, None, None),
             (S::AwaitingSecondReply, E::SmsSent, None, None),
             (S::AwaitingSecondReply, E::Accept, Some(S::Accepted), Some(S::Accepted)),
             (S::AwaitingSecondReply, E::Decline, Some(S::Declined), Some(S::StandardProcedure)),
             (S::AwaitingSecondReply, E::Deadline, Some(S::TimedOut), Some(S::TimedOut)),
+            (S::AwaitingSecondReply, E::Queue, None, None),
+            (S::AwaitingSecondReply, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
+            (S::AwaitingSecondReply, E::Void, Some(S::Voided), Some(S::Voided)),
+            // An accepted case is re-checked, and can be taken over, before its request goes out.
+            (S::Accepted, E::Void, Some(S::Voided), Some(S::Voided)),
+            (S::Accepted, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
         ];
         for (state, event, ended, routed) in table {
             assert_eq!(transition(*state, *event, &ENDED).ok(), *ended, "{state:?} + {event:?} (ended)");
             assert_eq!(transition(*state, *event, &ROUTED).ok(), *routed, "{state:?} + {event:?} (routed)");
         }
         for state in State::ALL.into_iter().filter(|s| s.is_terminal()) {
-            for event in Event::ALL {
+            let before_request = |e: Event| state == S::Accepted && matches!(e, E::Void | E::Supersede);
+            for event in Event::ALL.into_iter().filter(|e| !before_request(*e)) {
                 assert!(transition(state, event, &ENDED).is_err(), "terminal {state:?} accepted {event:?}");
             }
         }
@@ -209,7 +281,8 @@ mod tests {
 
     proptest! {
         /// Over any sequence of events (invalid ones rejected and skipped): terminal states
-        /// never change, no case gets more than two SMS, and a decision needs an SMS first.
+        /// never change (but for an accepted case voided before its request), no case gets
+        /// more than two SMS, and a decision by reply or clock needs an SMS first.
         #[test]
         fn random_sequences_keep_the_invariants(events in prop::collection::vec(any_event(), 0..40), routed in any::<bool>()) {
             let rules = if routed { ROUTED } else { ENDED };
@@ -219,7 +292,9 @@ mod tests {
             for e in events {
                 match transition(state, e, &rules) {
                     Ok(next) => {
-                        prop_assert!(terminal_at.is_none(), "left terminal {:?}", terminal_at);
+                        let closed_before_request = terminal_at == Some(S::Accepted)
+                            && matches!(next, S::Voided | S::Superseded);
+                        prop_assert!(terminal_at.is_none() || closed_before_request, "left terminal {:?}", terminal_at);
                         if e == E::SmsSent { sms += 1; }
                         if matches!(next, S::Accepted | S::Declined | S::TimedOut) { prop_assert!(sms >= 1); }
                         if next == S::TimedOut { prop_assert_eq!(sms, 2); }

@@ -3,7 +3,7 @@
 //! the advance's folder and records its events in the case ledger.
 
 use crate::campaign::inbox::read_replies;
-use crate::campaign::{files, log::Step, Kind, ReplyCounts};
+use crate::campaign::{files, log::Step, CaseCounts, Checks, EventCheck, Kind, ReplyCounts};
 use crate::config::Pilot;
 use crate::io;
 use crate::layout;
@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 pub struct AdvanceCounts {
     pub as_of: String,
     pub replies: ReplyCounts,
+    pub cases: CaseCounts,
+    /// The candidates each pilot's cases were re-checked against: pilot → day.
+    pub rechecked_against: std::collections::BTreeMap<String, String>,
     pub quarantined: usize,
     pub second_sms: usize,
     pub timed_out: usize,
@@ -35,10 +38,10 @@ pub struct AdvanceSummary {
 
 impl std::fmt::Display for AdvanceSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (n, r) = (&self.counts, &self.counts.replies);
+        let (n, r, c) = (&self.counts, &self.counts.replies, &self.counts.cases);
         write!(
             f,
-            "advanced to {}: {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} quarantined), {} second SMS, {} timed out, {} re-issue requests → {}",
+            "advanced to {}: {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} quarantined), {} superseded, {} voided, {} second SMS, {} first SMS from the queue, {} timed out, {} re-issue requests → {}",
             n.as_of,
             r.received,
             r.accept,
@@ -48,7 +51,10 @@ impl std::fmt::Display for AdvanceSummary {
             r.unmatched,
             r.already_recorded,
             n.quarantined,
+            c.superseded,
+            c.voided,
             n.second_sms,
+            c.dequeued,
             n.timed_out,
             n.reissue_requests,
             self.folder.display()
@@ -119,14 +125,19 @@ pub fn advance(
         ))
         .into());
     }
-    let (events, sms, counts) = campaign.advance(&replies, at)?;
-    let mut outbox = files::outbox(&campaign, &sms, pilots)?;
-    let (mut requests, mut writeback) = files::reissues(&campaign, &events)?;
+    let (checks, check_inputs) = load_checks(out, at.date())?;
+    inputs.extend(check_inputs);
+    let done = campaign.advance(&replies, at, &checks)?;
+    let (events, sms) = (&done.events, &done.outbox);
+    let mut outbox = files::outbox(&campaign, sms, pilots)?;
+    let (mut requests, mut writeback) = files::reissues(&campaign, events)?;
     let summary = AdvanceCounts {
         as_of: at.to_string(),
-        replies: counts,
+        replies: done.replies.clone(),
+        cases: done.cases.clone(),
+        rechecked_against: checks.pilots.iter().map(|(p, (d, _))| (p.clone(), d.to_string())).collect(),
         quarantined: quarantine.len(),
-        second_sms: sms.len(),
+        second_sms: sms.iter().filter(|s| s.send_no == 2).count(),
         timed_out: events.iter().filter(|e| e.kind == Kind::TimedOut).count(),
         reissue_requests: requests.height(),
     };
@@ -141,6 +152,53 @@ pub fn advance(
     folder.json(layout::ADVANCE_SUMMARY, &serde_json::to_value(&summary)?, 1)?;
     super::publish_once(folder, Manifest::new(started, at.to_string(), None, String::new(), inputs))?;
     io::fail_point("advance:before-ledger")?;
-    super::record(out, at, Step::Advance, &events)?;
+    super::record(out, at, Step::Advance, events)?;
     Ok(AdvanceSummary { counts: summary, folder: target })
+}
+
+/// The re-check's evidence: each pilot's latest published candidates on or before `day`
+/// (what their outcomes say about every event), and those files as inputs of the run.
+pub fn load_checks(out: &Path, day: chrono::NaiveDate) -> anyhow::Result<(Checks, Vec<InputEntry>)> {
+    use crate::pipeline::columns as c;
+    let mut checks = Checks::default();
+    let mut inputs = Vec::new();
+    for (pilot, date, folder) in layout::latest_pilot_runs(out, day)? {
+        let path = folder.join(layout::OUTCOMES);
+        let read = || -> PolarsResult<DataFrame> {
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(&path)?, ScanArgsParquet::default())?
+                .select([col(c::EVENT_ID), col(c::OUTCOME), col(c::CASE_ID), col(c::IIN), col(c::PERMIT_IDS)])
+                .collect()
+        };
+        let df = read()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: reading the outcomes to re-check cases", path.display()))?;
+        let s = |name: &str| df.column(name).and_then(|c| c.str().cloned());
+        let (event, outcome, case, iin) = (s(c::EVENT_ID)?, s(c::OUTCOME)?, s(c::CASE_ID)?, s(c::IIN)?);
+        let permits = df.column(c::PERMIT_IDS)?.list()?.clone();
+        let mut events = std::collections::HashMap::new();
+        for i in 0..df.height() {
+            let Some(e) = event.get(i) else { continue };
+            let permit_ids = match permits.get_as_series(i) {
+                Some(p) => p.str()?.iter().flatten().map(String::from).collect(),
+                None => vec![],
+            };
+            events.insert(
+                e.to_string(),
+                EventCheck {
+                    outcome: outcome.get(i).unwrap_or_default().to_string(),
+                    case_id: case.get(i).map(String::from),
+                    iin: iin.get(i).map(String::from),
+                    permit_ids,
+                },
+            );
+        }
+        inputs.push(InputEntry {
+            file: path.display().to_string(),
+            sha256: io::sha256_file(&path)?,
+            rows: df.height() as u64,
+            left_out: 0,
+        });
+        checks.pilots.insert(pilot, (date, events));
+    }
+    Ok((checks, inputs))
 }

@@ -122,6 +122,15 @@ pub fn evaluate(r: &Registries, s: Scope) -> PolarsResult<DataFrame> {
     Ok(judged)
 }
 
+fn offered_now() -> Expr {
+    col(c::OUTCOME).eq(lit(outcome::OFFERED))
+}
+
+/// Offered today and never before: a new case.
+fn new_offer() -> Expr {
+    offered_now().and(col(c::PREVIOUSLY_OFFERED_ON).is_null())
+}
+
 fn select(df: &DataFrame, filter: Expr, columns: &[&str]) -> PolarsResult<DataFrame> {
     df.clone().lazy().filter(filter).select(columns.iter().map(|n| col(*n)).collect::<Vec<_>>()).collect()
 }
@@ -139,14 +148,12 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
     let outcomes = collect_streaming(plan)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("evaluating pilot {}", pilot.id))?;
-    let offered_now = col(c::OUTCOME).eq(lit(outcome::OFFERED));
-    let new_offer = offered_now.clone().and(col(c::PREVIOUSLY_OFFERED_ON).is_null());
     let organizations = select(
         &outcomes,
-        new_offer.clone().and(col(c::EVENT_KIND).eq(lit(event_kind::RENAME))),
+        new_offer().and(col(c::EVENT_KIND).eq(lit(event_kind::RENAME))),
         &ORGANIZATION_COLUMNS,
     )?;
-    let mut recipients = select(&outcomes, new_offer, &RECIPIENT_COLUMNS)?;
+    let mut recipients = select(&outcomes, new_offer(), &RECIPIENT_COLUMNS)?;
     for m in render_messages(pilot, &recipients)? {
         recipients.with_column(m)?;
     }
@@ -159,7 +166,7 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
     let previously = outcomes
         .clone()
         .lazy()
-        .filter(offered_now.and(col(c::PREVIOUSLY_OFFERED_ON).is_not_null()))
+        .filter(offered_now().and(col(c::PREVIOUSLY_OFFERED_ON).is_not_null()))
         .collect()?;
     let funnel = Funnel::new(
         &counts,
@@ -198,11 +205,12 @@ fn render_messages(pilot: &Pilot, recipients: &DataFrame) -> PolarsResult<[Colum
     ])
 }
 
-/// The offers ledger's rows for a run's new recipients.
-fn offers(recipients: &DataFrame, as_of: NaiveDate) -> PolarsResult<DataFrame> {
-    recipients
+/// The offers ledger's rows for a run's new offers (the recipients' rows of its outcomes).
+fn offers(outcomes: &DataFrame, as_of: NaiveDate) -> PolarsResult<DataFrame> {
+    outcomes
         .clone()
         .lazy()
+        .filter(new_offer())
         .select([
             col(c::CASE_ID),
             col(c::PILOT),
@@ -210,6 +218,7 @@ fn offers(recipients: &DataFrame, as_of: NaiveDate) -> PolarsResult<DataFrame> {
             col(c::BIN),
             col(c::IIN),
             crate::pipeline::day(as_of).alias(OFFERED_ON),
+            col(c::CHANGED_ON),
             col(c::OLD_NAME_KK),
             col(c::OLD_NAME_RU),
             col(c::NEW_NAME_KK),
@@ -244,7 +253,7 @@ pub fn publish_pilot(
         job.snapshot.dir().display().to_string(),
         inputs.entries.clone(),
     ))?;
-    let mut offers = offers(&run.recipients, job.as_of)?;
+    let mut offers = offers(&run.outcomes, job.as_of)?;
     io::fail_point("candidates:before-ledger")?;
     io::write_or_remove(&mut offers, &layout::offers_file(&job.out, &run.pilot.id, job.as_of))?;
     Ok(path)

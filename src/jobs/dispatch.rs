@@ -23,6 +23,7 @@ pub struct DispatchSummary {
     pub at: NaiveDateTime,
     pub sms: usize,
     pub no_number: usize,
+    pub cases: crate::campaign::CaseCounts,
     pub folder: PathBuf,
 }
 
@@ -30,10 +31,13 @@ impl std::fmt::Display for DispatchSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "dispatched at {}: {} SMS, {} without a number → {}",
+            "dispatched at {}: {} SMS, {} without a number, {} queued behind another question, {} superseded, {} voided → {}",
             self.at,
             self.sms,
             self.no_number,
+            self.cases.queued,
+            self.cases.superseded,
+            self.cases.voided,
             self.folder.display()
         )
     }
@@ -78,7 +82,7 @@ pub fn dispatch_with(
         .zip(numbers.column(mb::PHONE)?.str()?.iter())
         .filter_map(|(i, p)| Some((i?.to_string(), p?.to_string())))
         .collect();
-    let (events, sms) = campaign.dispatch(&phones, at)?;
+    let (events, sms, cases) = campaign.dispatch(&phones, at)?;
     let mut outbox = files::outbox(&campaign, &sms, pilots)?;
 
     let target = layout::dispatch_dir(out, at.date());
@@ -91,5 +95,5 @@ pub fn dispatch_with(
     io::fail_point("dispatch:before-ledger")?;
     super::record(out, at, Step::Dispatch, &events)?;
     let no_number = events.iter().filter(|e| e.kind == Kind::NoNumber).count();
-    Ok(DispatchSummary { at, sms: sms.len(), no_number, folder: target })
+    Ok(DispatchSummary { at, sms: sms.len(), no_number, cases, folder: target })
 }

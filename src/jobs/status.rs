@@ -30,23 +30,29 @@ pub fn status(out: &Path, pilots: &[Pilot]) -> anyhow::Result<Status> {
 }
 
 impl Status {
-    /// The status table: a header, a line per pilot (only `pilot` when given), and the
-    /// unmatched replies.
+    /// The status table: a line per state and a column per pilot (only `pilot` when given),
+    /// the total, and the unmatched replies.
     pub fn lines(&self, pilot: Option<&str>) -> Vec<String> {
-        let mut head = format!("{:<18}", "pilot");
-        for s in State::ALL {
-            head.push_str(&format!(" {:>10}", s.code().chars().take(10).collect::<String>()));
+        let shown: Vec<(&String, &BTreeMap<&str, u64>)> =
+            self.cases.iter().filter(|(id, _)| pilot.is_none_or(|p| id.starts_with(p))).collect();
+        let width = State::ALL.iter().map(|s| s.code().len()).max().unwrap_or(5);
+        let columns: Vec<usize> = shown.iter().map(|(id, _)| id.len().max(6)).collect();
+        let mut head = format!("{:<width$}", "state");
+        for ((id, _), w) in shown.iter().zip(&columns) {
+            head.push_str(&format!("  {id:>w$}"));
         }
-        head.push_str(&format!(" {:>8}", "cases"));
         let mut lines = vec![head];
-        for (id, per) in self.cases.iter().filter(|(id, _)| pilot.is_none_or(|p| id.starts_with(p))) {
-            let mut line = format!("{id:<18}");
-            for s in State::ALL {
-                line.push_str(&format!(" {:>10}", per.get(s.code()).copied().unwrap_or(0)));
+        let row = |label: &str, count: &dyn Fn(&BTreeMap<&str, u64>) -> u64| {
+            let mut line = format!("{label:<width$}");
+            for ((_, per), w) in shown.iter().zip(&columns) {
+                line.push_str(&format!("  {:>w$}", count(per)));
             }
-            line.push_str(&format!(" {:>8}", per.values().sum::<u64>()));
-            lines.push(line);
+            line
+        };
+        for s in State::ALL {
+            lines.push(row(s.code(), &|per| per.get(s.code()).copied().unwrap_or(0)));
         }
+        lines.push(row("cases", &|per| per.values().sum::<u64>()));
         if self.unmatched_replies > 0 {
             lines.push(format!("{} replies matched no case", self.unmatched_replies));
         }
@@ -88,6 +94,20 @@ pub fn history_lines(id: &str, case: &Case) -> Vec<String> {
         }
         if let Some(t) = &e.reply_text {
             line.push_str(&format!(" reply {:?}", t.chars().take(40).collect::<String>()));
+        }
+        if !e.permit_ids.is_empty() {
+            line.push_str(&format!(" permits {}", e.permit_ids.join(", ")));
+        }
+        if let Some(r) = &e.reason {
+            line.push_str(&format!(" ({r})"));
+        }
+        if let Some(other) = &e.other_case_id {
+            let how = match e.kind {
+                crate::campaign::Kind::Superseded => "by case",
+                crate::campaign::Kind::Queued => "behind case",
+                _ => "requested by case",
+            };
+            line.push_str(&format!(" {how} {other}"));
         }
         if let Some(s) = e.state_after {
             line.push_str(&format!(" → {}", s.code()));

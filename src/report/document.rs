@@ -103,7 +103,7 @@ fn summary(ctx: &Ctx) -> Vec<Block> {
     for p in ctx.columns() {
         let v = |m: &str| show(ctx.lookup.get(p, TOTAL, ALL, m), min_cell);
         bullets.push(format!(
-            "{p}: {} events in scope, {} offered, {} SMS sent, {} accepted ({} of decided cases), {} declined, {} timed out, {} open",
+            "{p}: {} events in scope, {} offered, {} SMS sent, {} accepted ({} of decided cases), {} declined, {} timed out, {} open, {} superseded, {} voided",
             v("events_in_scope"),
             v("offered"),
             v("sms1_sent"),
@@ -111,7 +111,9 @@ fn summary(ctx: &Ctx) -> Vec<Block> {
             v("acceptance_rate_decided"),
             v("declined"),
             v("timed_out"),
-            v("open")
+            v("open"),
+            v("superseded"),
+            v("voided")
         ));
     }
     vec![
@@ -186,7 +188,20 @@ fn funnel(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     let mut blocks = vec![Block::Heading(2, "Funnel / Воронка".into())];
     let mut funnel_metrics: Vec<String> = vec!["events_in_scope".into()];
     funnel_metrics.extend(outcome::ALL.iter().map(|o| format!("outcome.{o}")));
-    funnel_metrics.extend(["offered", "no_mobile", "sms1_sent", "sms2_sent"].map(String::from));
+    funnel_metrics.extend(
+        ["offered", "superseded", "voided", "no_mobile", "queued", "sms1_sent", "sms2_sent"]
+            .map(String::from),
+    );
+    blocks.push(Block::Para(
+        "“outcome.offered” counts the events the latest candidates offer; “offered” counts the cases \
+         offered since the pilot began. A case is “superseded” when a newer case of the same permits \
+         took over (the organization renamed again, or a new first head), and “voided” when its \
+         re-check against the latest candidates failed (the recipient now meets a criterion or is no \
+         longer the first head, no permit still counts, or every permit was already requested): \
+         neither gets a re-issue request. “queued” cases wait for the answer to another question sent \
+         to the same phone."
+            .into(),
+    ));
     blocks.push(ctx.table(&funnel_metrics));
     let labels: Vec<String> = outcome::ALL.iter().map(|o| o.to_string()).collect();
     for p in &ctx.present {
@@ -232,11 +247,14 @@ fn exclusions(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
 }
 
 /// The campaign's metrics in the table, in this order.
-const CAMPAIGN_METRICS: [&str; 16] = [
+const CAMPAIGN_METRICS: [&str; 19] = [
     "accepted",
     "declined",
     "timed_out",
     "open",
+    "queued",
+    "superseded",
+    "voided",
     "acceptance_rate_decided",
     "decline_rate_decided",
     "timeout_rate_decided",

@@ -12,13 +12,17 @@
 //! | `sms1_sent`, `sms2_sent` | cases sent a first / second SMS | offered | |
 //! | `open` | dispatched cases not yet decided or timed out | sms1_sent | |
 //! | `accepted`, `declined`, `timed_out` | cases that ended so | | |
+//! | `queued` | offered cases waiting for another question to the same phone | | |
+//! | `superseded` | cases a newer case of the same permits took over (renamed again, new head) | | |
+//! | `voided` | cases closed by the re-check (or every permit already requested): no request | | |
 //! | `acceptance_rate_decided` | accepted | accepted + declined + timed_out | |
 //! | `decline_rate_decided`, `timeout_rate_decided` | declined / timed_out | same | |
 //! | `acceptance_rate_dispatched` (and decline, timeout) | accepted | sms1_sent (open included) | |
 //! | `invalid_replies` | replies that said neither 1 nor 2 | | |
 //! | `decided_after_second_sms` | accepted + declined after their second SMS | accepted + declined | |
 //! | `reply_latency_median_h`, `reply_latency_p90_h` | hours from the SMS answered to the deciding reply | | decided by reply |
-//! | `rename_to_request_median_days` | days from the rename (or name change) to the re-issue request | | accepted |
+//! | `reissue_requests` | permits named in the re-issue requests sent | | |
+//! | `rename_to_request_median_days` | days from the rename (or name change) to the re-issue request | | requested |
 //!
 //! Weeks are ISO weeks of the offer date (campaign metrics) or of the change (funnel
 //! metrics); regions are KATO's first two digits of the event.
@@ -142,8 +146,17 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
         let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
         let invalid = history.iter().filter(|e| e.kind == Kind::ReplyInvalid).count() as f64;
         let sms = history.iter().filter(|e| e.kind == Kind::SmsSent).count();
-        let decision = decision(&history);
         let latency = decision_latency(&history);
+        // The request as recorded, or (ledgers from before requests were recorded) the
+        // acceptance that made it.
+        let full: Vec<&CaseEvent> = case.history.iter().collect();
+        let request = case
+            .history
+            .iter()
+            .find(|e| e.kind == Kind::ReissueRequested)
+            .map(|e| (e.at, e.permit_ids.len()))
+            .or_else(|| case.requested.as_ref().and_then(|p| decision(&full).map(|d| (d.at, p.len()))))
+            .filter(|(at, _)| *at < end);
         for key in cells(&o.pilot, &iso_week(o.offered_on), region) {
             let c = table.entry(key).or_default();
             c.add("offered", 1.0);
@@ -166,9 +179,9 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
                     c.add("decided_after_second_sms", 1.0);
                 }
             }
-            if let Some(d) = decision.filter(|d| d.kind == Kind::ReplyAccept) {
-                c.to_request_days.push((d.at.date() - changed).num_days() as f64);
-                c.add("reissue_requests", o.permit_ids.len() as f64);
+            if let Some((at, permits)) = request {
+                c.to_request_days.push((at.date() - changed).num_days() as f64);
+                c.add("reissue_requests", permits as f64);
             }
         }
     }
@@ -210,9 +223,12 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             "sms1_sent",
             "sms2_sent",
             "open",
+            "queued",
             "accepted",
             "declined",
             "timed_out",
+            "superseded",
+            "voided",
             "invalid_replies",
             "reissue_requests",
         ] {
@@ -284,6 +300,12 @@ pub enum Standing {
     TimedOut,
     /// Dispatched and waiting for a reply.
     Open,
+    /// Waiting for another question to the same phone.
+    Queued,
+    /// A newer case of the same permits took over.
+    Superseded,
+    /// Closed by the re-check: no request.
+    Voided,
 }
 
 impl Standing {
@@ -294,6 +316,9 @@ impl Standing {
             Standing::Declined => "declined",
             Standing::TimedOut => "timed_out",
             Standing::Open => "open",
+            Standing::Queued => "queued",
+            Standing::Superseded => "superseded",
+            Standing::Voided => "voided",
         }
     }
 }
@@ -312,6 +337,9 @@ pub fn standing(history: &[&CaseEvent]) -> Option<Standing> {
         State::TimedOut => Some(Standing::TimedOut),
         State::StandardProcedure if decision(history).is_some() => Some(Standing::Declined),
         State::AwaitingReply | State::AwaitingSecondReply => Some(Standing::Open),
+        State::Queued => Some(Standing::Queued),
+        State::Superseded => Some(Standing::Superseded),
+        State::Voided => Some(Standing::Voided),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@ use crate::common::*;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use sdu::campaign::state::State;
-use sdu::campaign::{log, Campaign, Kind, Offer, Reply};
+use sdu::campaign::{log, Campaign, CaseEvent, Checks, Kind, Offer, Reply, ReplyCounts, Sms};
 use sdu::config::load_pilots;
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,11 +23,13 @@ fn offer(case: &str, pilot: &str, iin: &str) -> Offer {
         bin: Some("940140000385".into()),
         iin: iin.into(),
         offered_on: NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(),
+        changed_on: NaiveDate::from_ymd_opt(2026, 11, 2),
         old_name_kk: Some("«Ескі» ЖШС".into()),
         old_name_ru: Some("ТОО «Ескі»".into()),
         new_name_kk: Some("«Жаңа» ЖШС".into()),
         new_name_ru: Some("ТОО «Жаңа»".into()),
-        permit_ids: vec!["P1".into(), "P2".into()],
+        // Each case its own permits: cases of the same permits supersede each other.
+        permit_ids: vec![format!("{case}-P1"), format!("{case}-P2")],
         permit_services: vec!["san-epid-object-concl".into(), "san-normative-concl".into()],
     }
 }
@@ -40,7 +42,7 @@ fn texted() -> Campaign {
     let mut c =
         Campaign::load(vec![offer("c1", "sanitary", P1)], vec![], &load_pilots(None).unwrap()).unwrap();
     let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
-    let (events, sms) = c.dispatch(&phones, t(T0)).unwrap();
+    let (events, sms, _) = c.dispatch(&phones, t(T0)).unwrap();
     assert_eq!((events.len(), sms.len()), (1, 1));
     assert_eq!(sms[0].due_by, t("2026-11-13T09:00:00"));
     c
@@ -55,6 +57,12 @@ fn reply(text: &str, at: &str, with_id: bool, c: &Campaign) -> Reply {
     }
 }
 
+/// An advance with no candidates to re-check against: events, SMS, reply counts.
+fn adv(c: &mut Campaign, replies: &[Reply], at: NaiveDateTime) -> (Vec<CaseEvent>, Vec<Sms>, ReplyCounts) {
+    let done = c.advance(replies, at, &Checks::default()).unwrap();
+    (done.events, done.outbox, done.replies)
+}
+
 fn state(c: &Campaign) -> State {
     c.cases["c1"].state
 }
@@ -62,20 +70,20 @@ fn state(c: &Campaign) -> State {
 #[test]
 fn the_window_closes_exactly_at_72_hours() {
     let mut c = texted();
-    let (_, sms, _) = c.advance(&[], t("2026-11-13T08:59:59")).unwrap();
+    let (_, sms, _) = adv(&mut c, &[], t("2026-11-13T08:59:59"));
     assert!(sms.is_empty());
     assert_eq!(state(&c), State::AwaitingReply);
-    let (_, sms, _) = c.advance(&[], t("2026-11-13T09:00:00")).unwrap();
+    let (_, sms, _) = adv(&mut c, &[], t("2026-11-13T09:00:00"));
     assert_eq!(sms.len(), 1, "second SMS exactly at the deadline");
     assert_eq!(sms[0].send_no, 2);
     assert_eq!(state(&c), State::AwaitingSecondReply);
-    let (events, _, _) = c.advance(&[], t("2026-11-16T08:59:59")).unwrap();
+    let (events, _, _) = adv(&mut c, &[], t("2026-11-16T08:59:59"));
     assert!(events.is_empty());
-    let (events, sms, _) = c.advance(&[], t("2026-11-16T09:00:00")).unwrap();
+    let (events, sms, _) = adv(&mut c, &[], t("2026-11-16T09:00:00"));
     assert!(sms.is_empty(), "never a third SMS");
     assert_eq!(events[0].kind, Kind::TimedOut);
     assert_eq!(state(&c), State::TimedOut);
-    let (events, _, _) = c.advance(&[], t("2026-11-30T09:00:00")).unwrap();
+    let (events, _, _) = adv(&mut c, &[], t("2026-11-30T09:00:00"));
     assert!(events.is_empty(), "terminal states are final");
 }
 
@@ -83,11 +91,15 @@ fn the_window_closes_exactly_at_72_hours() {
 fn a_reply_exactly_on_the_deadline_decides_before_the_resend() {
     let mut c = texted();
     let r = reply("1", "2026-11-13T09:00:00", false, &c);
-    let (events, sms, counts) = c.advance(&[r], t("2026-11-13T09:00:00")).unwrap();
+    let (events, sms, counts) = adv(&mut c, &[r], t("2026-11-13T09:00:00"));
     assert_eq!(counts.accept, 1);
     assert!(sms.is_empty(), "decided: no second SMS");
     assert_eq!(state(&c), State::Accepted);
-    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [Kind::ReplyAccept, Kind::ReissueRequested]
+    );
+    assert_eq!(events[1].permit_ids, ["c1-P1", "c1-P2"], "no candidates to re-check: the offer's permits");
 }
 
 #[test]
@@ -98,11 +110,11 @@ fn the_first_valid_reply_decides_and_later_ones_change_nothing() {
         reply("Иә!", "2026-11-10T10:05:00", true, &c),
         reply("2", "2026-11-10T10:06:00", true, &c),
     ];
-    let (_, _, counts) = c.advance(&replies, t("2026-11-11T09:00:00")).unwrap();
+    let (_, _, counts) = adv(&mut c, &replies, t("2026-11-11T09:00:00"));
     assert_eq!((counts.invalid, counts.accept, counts.late, counts.decline), (1, 1, 1, 0));
     assert_eq!(state(&c), State::Accepted);
     // The same replies again (the portal resends its file): recorded once.
-    let (events, _, counts) = c.advance(&replies, t("2026-11-12T09:00:00")).unwrap();
+    let (events, _, counts) = adv(&mut c, &replies, t("2026-11-12T09:00:00"));
     assert_eq!(counts.already_recorded, 3);
     assert!(events.is_empty());
 }
@@ -128,7 +140,7 @@ fn replies_match_by_phone_and_unknown_numbers_are_kept() {
         received_at: t("2026-11-20T12:00:00"),
         text: "1".into(),
     };
-    let (_, _, counts) = c.advance(&[by_phone, stranger, future], t("2026-11-12T09:00:00")).unwrap();
+    let (_, _, counts) = adv(&mut c, &[by_phone, stranger, future], t("2026-11-12T09:00:00"));
     assert_eq!((counts.decline, counts.unmatched, counts.not_yet_received), (1, 1, 1));
     assert_eq!(state(&c), State::Declined);
     assert_eq!(c.unmatched.len(), 1);
@@ -152,7 +164,7 @@ fn trusted_software_routes_dead_ends_to_the_standard_procedure() {
         received_at: t("2026-11-10T11:00:00"),
         text: "жоқ".into(),
     };
-    c.advance(&[r], t("2026-11-11T09:00:00")).unwrap();
+    adv(&mut c, &[r], t("2026-11-11T09:00:00"));
     assert_eq!(c.cases["a"].state, State::StandardProcedure, "declined (seed 003 §17)");
     let mut s = Campaign::load(vec![offer("x", "sanitary", P3)], vec![], &pilots).unwrap();
     s.dispatch(&HashMap::new(), t(T0)).unwrap();
@@ -165,11 +177,11 @@ fn the_ledger_round_trips_the_campaign() {
     let pilots = load_pilots(None).unwrap();
     let mut c = Campaign::load(vec![offer("c1", "sanitary", P1)], vec![], &pilots).unwrap();
     let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
-    let (mut all, _) = c.dispatch(&phones, t(T0)).unwrap();
+    let (mut all, _, _) = c.dispatch(&phones, t(T0)).unwrap();
     let r = reply("１", "2026-11-14T10:00:00", true, &c);
-    let (more, _, _) = c.advance(&[], t("2026-11-13T09:00:00")).unwrap();
+    let (more, _, _) = adv(&mut c, &[], t("2026-11-13T09:00:00"));
     all.extend(more);
-    let (more, _, _) = c.advance(&[r], t("2026-11-15T09:00:00")).unwrap();
+    let (more, _, _) = adv(&mut c, &[r], t("2026-11-15T09:00:00"));
     all.extend(more);
     let path = log::file(tmp.path(), t(T0), log::Step::Advance);
     sdu::io::write_parquet_atomic(&mut log::frame(&all).unwrap(), &path).unwrap();
@@ -367,7 +379,7 @@ fn replies_are_attributed_only_where_they_can_be() {
         received_at: t("2026-11-10T08:00:00"),
         text: "1".into(),
     };
-    let (events, _, counts) = c.advance(&[other_phone, before_sms], t("2026-11-10T12:00:00")).unwrap();
+    let (events, _, counts) = adv(&mut c, &[other_phone, before_sms], t("2026-11-10T12:00:00"));
     assert_eq!((counts.unmatched, counts.accept), (2, 0));
     assert!(events.iter().all(|e| e.kind == Kind::ReplyUnmatched && e.case_id.is_none()));
     assert_eq!(state(&c), State::AwaitingReply, "neither decides anything");
@@ -377,7 +389,7 @@ fn replies_are_attributed_only_where_they_can_be() {
     // Decided by a "2"; a bare "1" by phone a day later is late for that case, not unmatched.
     let decide = reply("2", "2026-11-10T13:00:00", false, &c);
     let late = reply("1", "2026-11-11T13:00:00", false, &c);
-    let (events, _, counts) = c.advance(&[decide, late], t("2026-11-12T09:00:00")).unwrap();
+    let (events, _, counts) = adv(&mut c, &[decide, late], t("2026-11-12T09:00:00"));
     assert_eq!((counts.decline, counts.late, counts.unmatched), (1, 1, 0));
     assert_eq!(events[1].kind, Kind::ReplyLate);
     assert_eq!(events[1].case_id.as_deref(), Some("c1"));

@@ -12,67 +12,74 @@ use std::collections::BTreeMap;
 
 const D: &str = "2026-06-01";
 
-fn d(s: &str) -> i32 {
+pub fn d(s: &str) -> i32 {
     days(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
 }
 
-fn date(s: &str) -> chrono::NaiveDate {
+pub fn date(s: &str) -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-fn bin(k: u32) -> String {
+pub fn bin(k: u32) -> String {
     (0..)
         .find_map(|j| Bin::new(2010, 1, EntityType::Resident, Division::HeadUnit, k * 10 + j))
         .unwrap()
         .to_string()
 }
 
-fn iin(k: u32) -> String {
+pub fn iin(k: u32) -> String {
     (0..).find_map(|j| Iin::new(date("1980-05-05"), Sex::Male, k * 10 + j)).unwrap().to_string()
 }
 
-#[derive(Default)]
-struct Person {
-    iin: String,
-    death: Option<&'static str>,
-    declared_dead: Option<&'static str>,
-    missing: Option<&'static str>,
-    emigrated: Option<&'static str>,
-    incapable: Option<(&'static str, Option<&'static str>)>,
-    imprisoned: Option<(&'static str, Option<&'static str>)>,
+#[derive(Default, Clone)]
+pub struct Person {
+    pub iin: String,
+    pub death: Option<&'static str>,
+    pub declared_dead: Option<&'static str>,
+    pub missing: Option<&'static str>,
+    pub emigrated: Option<&'static str>,
+    pub incapable: Option<(&'static str, Option<&'static str>)>,
+    pub imprisoned: Option<(&'static str, Option<&'static str>)>,
 }
 
 /// A permit: id, service, holder BIN, holder IIN, issued on, valid until, status.
-type PermitRow =
+pub type PermitRow =
     (String, &'static str, Option<String>, Option<String>, &'static str, Option<&'static str>, &'static str);
 /// A civil act: id, IIN, type, act date, registered at (µs), old full name.
-type ActRow = (String, String, &'static str, &'static str, i64, Option<&'static str>);
+pub type ActRow = (String, String, &'static str, &'static str, i64, Option<&'static str>);
 
 /// Registries built row by row.
-#[derive(Default)]
-struct World {
-    orgs: Vec<(String, &'static str, Option<&'static str>)>,
-    renames: Vec<(String, String, &'static str, i64)>,
-    heads: Vec<(String, String, &'static str, &'static str, Option<&'static str>)>,
-    permits: Vec<PermitRow>,
-    people: Vec<Person>,
-    acts: Vec<ActRow>,
+#[derive(Default, Clone)]
+pub struct World {
+    pub orgs: Vec<(String, &'static str, Option<&'static str>)>,
+    pub renames: Vec<(String, String, &'static str, i64)>,
+    pub heads: Vec<(String, String, &'static str, &'static str, Option<&'static str>)>,
+    pub permits: Vec<PermitRow>,
+    pub people: Vec<Person>,
+    pub acts: Vec<ActRow>,
+    /// МАБ: (IIN, phone), one active number each.
+    pub phones: Vec<(String, String)>,
 }
 
 impl World {
     /// An active organization `k`, renamed on `changed` (recorded the next morning), holding
     /// one active sanitary conclusion issued in 2024, headed since 2015 by person `k`.
-    fn org(&mut self, k: u32, changed: &'static str) -> (String, String) {
+    pub fn org(&mut self, k: u32, changed: &'static str) -> (String, String) {
+        self.org_with(k, changed, "san-epid-object-concl")
+    }
+
+    /// As [`World::org`], with one permit of `service`.
+    pub fn org_with(&mut self, k: u32, changed: &'static str, service: &'static str) -> (String, String) {
         let (b, p) = (bin(k), iin(k));
         self.orgs.push((b.clone(), "active", None));
         self.renames.push((format!("RN{k:03}"), b.clone(), changed, almaty_at(d(changed) + 1, 9 * 3600)));
         self.heads.push((b.clone(), p.clone(), "first_head", "2015-01-01", None));
-        self.permit(k, &b, "san-epid-object-concl", "2024-01-01", None, "active");
+        self.permit(k, &b, service, "2024-01-01", None, "active");
         self.people.push(Person { iin: p.clone(), ..Default::default() });
         (b, p)
     }
 
-    fn permit(
+    pub fn permit(
         &mut self,
         k: u32,
         holder_bin: &str,
@@ -85,11 +92,12 @@ impl World {
         self.permits.push((id, service, Some(holder_bin.to_string()), None, issued, until, status));
     }
 
-    fn person(&mut self, iin: &str) -> &mut Person {
+    pub fn person(&mut self, iin: &str) -> &mut Person {
         self.people.iter_mut().find(|p| p.iin == iin).unwrap()
     }
 
-    fn registries(&self) -> Registries {
+    /// The registries as snapshot files hold them (Almaty-zoned timestamps).
+    pub fn tables(&self) -> BTreeMap<&'static str, DataFrame> {
         let s = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
         let od = |v: Vec<Option<&str>>| v.into_iter().map(|x| x.map(d)).collect::<Vec<_>>();
         let le = DataFrame::new_infer_height(vec![
@@ -165,6 +173,32 @@ impl World {
             ),
         ])
         .unwrap();
+        let mb = DataFrame::new_infer_height(vec![
+            str_col("iin", self.phones.iter().map(|p| p.0.clone()).collect()),
+            str_col("phone", self.phones.iter().map(|p| p.1.clone()).collect()),
+            datetime_col(
+                "registered_at",
+                self.phones.iter().map(|_| almaty_at(d("2020-01-01"), 0)).collect(),
+            ),
+            str_col("status", self.phones.iter().map(|_| "active".to_string()).collect()),
+        ])
+        .unwrap();
+        use sdu::registry::{civil_acts, heads, individuals, legal_entities, mobile_base, permits, renames};
+        BTreeMap::from([
+            (legal_entities::SPEC.name, le),
+            (renames::SPEC.name, rn),
+            (heads::SPEC.name, hd),
+            (permits::SPEC.name, pm),
+            (individuals::SPEC.name, ind),
+            (civil_acts::SPEC.name, ca),
+            (mobile_base::SPEC.name, mb),
+        ])
+    }
+
+    pub fn registries(&self) -> Registries {
+        use sdu::registry::{civil_acts, heads, individuals, legal_entities, permits, renames};
+        let mut t = self.tables();
+        let mut take = |name: &str| t.remove(name).unwrap();
         // Through the staging casts, as files would be: naive Almaty wall-clock timestamps.
         let naive = |df: DataFrame, column: &str| {
             df.lazy().with_column(
@@ -177,12 +211,12 @@ impl World {
             )
         };
         Registries {
-            legal_entities: le.lazy(),
-            renames: naive(rn, "recorded_at"),
-            heads: hd.lazy(),
-            permits: pm.lazy(),
-            individuals: ind.lazy(),
-            civil_acts: naive(ca, "registered_at"),
+            legal_entities: take(legal_entities::SPEC.name).lazy(),
+            renames: naive(take(renames::SPEC.name), "recorded_at"),
+            heads: take(heads::SPEC.name).lazy(),
+            permits: take(permits::SPEC.name).lazy(),
+            individuals: take(individuals::SPEC.name).lazy(),
+            civil_acts: naive(take(civil_acts::SPEC.name), "registered_at"),
         }
     }
 }

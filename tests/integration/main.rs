@@ -6,6 +6,7 @@ mod candidates_run;
 mod common;
 mod contract;
 mod daily;
+mod edges;
 mod report;
 mod rules;
 mod safety;

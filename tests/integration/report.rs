@@ -25,11 +25,12 @@ fn offer(case: &str, pilot: &str) -> Offer {
         bin: Some("940140000385".into()),
         iin: P1.into(),
         offered_on: d("2026-11-02"),
+        changed_on: None,
         old_name_kk: None,
         old_name_ru: None,
         new_name_kk: None,
         new_name_ru: None,
-        permit_ids: vec!["P1".into(), "P2".into()],
+        permit_ids: vec![format!("{case}-P1"), format!("{case}-P2")],
         permit_services: vec!["s".into(), "s".into()],
     }
 }
@@ -45,8 +46,7 @@ fn ev(case: &str, kind: Kind, at: &str, state: Option<State>, send_no: Option<u8
         message_id: Some(format!("{case}-{send_no:?}")),
         phone: Some("+77011234567".into()),
         due_by: send_no.map(|_| t(at) + chrono::Duration::hours(72)),
-        reply_id: None,
-        reply_text: None,
+        ..CaseEvent::new(kind, t(at))
     }
 }
 

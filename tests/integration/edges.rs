@@ -1,0 +1,363 @@
+//! Issue 12: the campaign at its edges, through the binary, day by day on hand-built
+//! registries (`sdu run` each morning with the portal's replies): an organization renamed
+//! twice, a head replaced after the first SMS, a head dead between the SMS and the reply, a
+//! permit re-issued the ordinary way meanwhile, one head of three organizations answering
+//! 1, 2 and nothing, and one person with cases in two pilots. Every ledger row of every case
+//! is checked, and every request.
+
+use crate::candidates::{bin, iin, World};
+use crate::common::*;
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use sdu::campaign::state::State;
+use sdu::campaign::{log, Campaign, Kind};
+use sdu::config::load_pilots;
+use sdu::pipeline::candidates::case_id;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+const ECO: &str = "eco-permit-cat1";
+const SOFT: &str = "trusted-sw-register";
+
+fn phone(k: u32) -> String {
+    format!("+7701{k:07}")
+}
+
+fn t(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
+}
+
+/// The world before and after a permit of organization 4 was re-issued the ordinary way.
+fn worlds() -> (World, World) {
+    let mut w = World::default();
+    // 1: renamed twice, both renames in scope on the first day.
+    w.org_with(1, "2025-05-20", ECO);
+    w.renames.push(("RN001b".into(), bin(1), "2025-05-26", sdu_test_recorded("2025-05-27")));
+    // 2: a new first head from the second day.
+    w.org_with(2, "2025-05-20", ECO);
+    w.heads[1].4 = Some("2025-06-03");
+    w.heads.push((bin(2), iin(20), "first_head", "2025-06-03", None));
+    w.people.push(crate::candidates::Person { iin: iin(20), ..Default::default() });
+    // 3: the head dies the day after the first SMS.
+    w.org_with(3, "2025-05-20", ECO);
+    w.person(&iin(3)).death = Some("2025-06-03");
+    let registered = sdu::synth::frame::almaty_at(crate::candidates::d("2025-06-03"), 18 * 3600);
+    w.acts.push(("D3".into(), iin(3), "death", "2025-06-03", registered, None));
+    // 4: its permit is revoked and re-issued the ordinary way (the second world).
+    w.org_with(4, "2025-05-20", ECO);
+    // 5, 6, 7: one head of three organizations, renamed in that order.
+    for (k, day) in [(5, "2025-05-10"), (6, "2025-05-11"), (7, "2025-05-12")] {
+        w.org_with(k, day, ECO);
+    }
+    for k in [6, 7] {
+        w.heads.iter_mut().find(|h| h.0 == bin(k)).unwrap().1 = iin(5);
+    }
+    // 8 (ecology) and 9 (trusted software): one head, cases in two pilots.
+    w.org_with(8, "2025-05-15", ECO);
+    w.org_with(9, "2025-05-16", SOFT);
+    w.heads.iter_mut().find(|h| h.0 == bin(9)).unwrap().1 = iin(8);
+    for k in [1, 2, 20, 3, 4, 5, 8] {
+        w.phones.push((iin(k), phone(k)));
+    }
+    let mut later = w.clone();
+    let p4 = later.permits.iter_mut().find(|p| p.2.as_deref() == Some(bin(4).as_str())).unwrap();
+    p4.6 = "revoked";
+    later.permits.push(("P004-new".into(), ECO, Some(bin(4)), None, "2025-06-02", None, "active"));
+    (w, later)
+}
+
+/// A timestamp in µs for "recorded the morning of `day`" (09:00 Almaty).
+fn sdu_test_recorded(day: &str) -> i64 {
+    sdu::synth::frame::almaty_at(crate::candidates::d(day), 9 * 3600)
+}
+
+/// The portal's replies, all of them bare digits by phone (no message id).
+fn replies(dir: &Path) {
+    let rows = [
+        (1, "2025-06-02T12:00", "1"),
+        (2, "2025-06-03T08:00", "1"),
+        (20, "2025-06-03T12:00", "1"),
+        (3, "2025-06-02T20:00", "1"),
+        (4, "2025-06-02T21:00", "1"),
+        (5, "2025-06-02T10:00", "1"),
+        (5, "2025-06-03T10:00", "2"),
+        (8, "2025-06-02T11:00", "1"),
+        (8, "2025-06-03T11:00", "2"),
+    ];
+    let mut df = df!(
+        "message_id" => rows.iter().map(|_| None::<&str>).collect::<Vec<_>>(),
+        "phone" => rows.iter().map(|r| phone(r.0)).collect::<Vec<_>>(),
+        "received_at" => rows.iter().map(|r| format!("{}:00", r.1)).collect::<Vec<_>>(),
+        "text" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    sdu::io::write_parquet(&mut df, &dir.join("replies.parquet")).unwrap();
+}
+
+const FIRST: &str = "2025-06-02";
+const DAYS: i64 = 9;
+
+fn day(k: i64) -> NaiveDate {
+    NaiveDate::parse_from_str(FIRST, "%Y-%m-%d").unwrap() + Duration::days(k)
+}
+
+/// (kind, state after, reason, at) of every ledger row of a case.
+type Rows = Vec<(Kind, Option<State>, Option<String>, NaiveDateTime)>;
+
+fn rows(c: &Campaign, case: &str) -> Rows {
+    let case = c.cases.get(case).unwrap_or_else(|| panic!("no case {case}"));
+    case.history.iter().map(|e| (e.kind, e.state_after, e.reason.clone(), e.at)).collect()
+}
+
+fn row(
+    kind: Kind,
+    state: Option<State>,
+    reason: Option<&str>,
+    at: &str,
+) -> (Kind, Option<State>, Option<String>, NaiveDateTime) {
+    (kind, state, reason.map(String::from), t(at))
+}
+
+/// Every published `name` under `root`, as one frame.
+fn all(root: &Path, name: &str) -> DataFrame {
+    let mut frames = Vec::new();
+    for f in files(root).into_iter().filter(|p| p.file_name().is_some_and(|n| n == name)) {
+        frames.push(
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(&f).unwrap(), Default::default()).unwrap(),
+        );
+    }
+    concat(frames, UnionArgs::default()).unwrap().collect().unwrap()
+}
+
+fn strings(df: &DataFrame, column: &str) -> Vec<String> {
+    df.column(column).unwrap().str().unwrap().iter().map(|v| v.unwrap_or("").to_string()).collect()
+}
+
+/// Each morning's open cases and new requests, against the same morning's candidates: a case
+/// still open, or requested, is one the day's outcomes offer to its recipient.
+pub fn ledger_agrees_with_the_outcomes(out: &Path, c: &Campaign) {
+    for (date, day_dir) in sdu::layout::days(out).unwrap() {
+        let at = date.and_hms_opt(9, 0, 0).unwrap();
+        let mut offered: BTreeSet<String> = BTreeSet::new();
+        for pilot in sdu::layout::visible_entries(&day_dir).unwrap() {
+            let f = pilot.join("outcomes.parquet");
+            if !f.is_file() {
+                continue;
+            }
+            let df = LazyFrame::scan_parquet(PlRefPath::try_from_path(&f).unwrap(), Default::default())
+                .unwrap()
+                .filter(col("outcome").eq(lit("offered")))
+                .collect()
+                .unwrap();
+            offered.extend(strings(&df, "case_id"));
+        }
+        for case in c.cases.values().filter(|k| k.offer.offered_on <= date) {
+            let history: Vec<_> = case.history.iter().filter(|e| e.at <= at).collect();
+            let state = history.iter().rev().find_map(|e| e.state_after).unwrap_or(State::Offered);
+            let requested_now = history.iter().any(|e| e.kind == Kind::ReissueRequested && e.at == at);
+            if state.is_open() || requested_now {
+                assert!(
+                    offered.contains(&case.offer.case_id),
+                    "{date}: case {} is {} but the day's candidates do not offer it",
+                    case.offer.case_id,
+                    state.code()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn one_permit_one_request_one_phone_one_question() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (before, after) = worlds();
+    write_snapshot(&dir.join("w1"), &before.tables());
+    write_snapshot(&dir.join("w2"), &after.tables());
+    replies(dir);
+    for k in 0..DAYS {
+        let snapshot = if k == 0 { "w1" } else { "w2" };
+        let o = sdu(
+            &["run", "--snapshot", snapshot, "--as-of", &day(k).to_string(), "--out", "out", "--no-report"]
+                .into_iter()
+                .chain(["--replies", "replies.parquet"])
+                .collect::<Vec<_>>(),
+            dir,
+        );
+        assert!(o.status.success(), "day {k}: {}{}", stdout(&o), stderr(&o));
+    }
+    let out = dir.join("out");
+    let pilots = load_pilots(None).unwrap();
+    let offers = sdu::ledger::to_offers(&sdu::ledger::offers_until(&out, NaiveDate::MAX).unwrap()).unwrap();
+    let c = Campaign::load(offers, log::read_all(&out).unwrap(), &pilots).unwrap();
+    let eco = |event: &str, who: u32| case_id("ecology", event, &iin(who));
+    use Kind::*;
+    use State::*;
+
+    // Renamed twice: the older rename's case is superseded before any SMS.
+    assert_eq!(
+        rows(&c, &eco("RN001", 1)),
+        [row(Kind::Superseded, Some(State::Superseded), Some("renamed_again"), "2025-06-02T09:00")]
+    );
+    assert_eq!(c.cases[&eco("RN001", 1)].history[0].other_case_id, Some(eco("RN001b", 1)));
+    assert_eq!(
+        rows(&c, &eco("RN001b", 1)),
+        [
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-02T09:00"),
+            row(ReplyAccept, Some(Accepted), None, "2025-06-02T12:00"),
+            row(ReissueRequested, None, None, "2025-06-03T09:00"),
+        ]
+    );
+    // A new head: the old head's "1" comes before the takeover and requests nothing.
+    assert_eq!(
+        rows(&c, &eco("RN002", 2)),
+        [
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-02T09:00"),
+            row(ReplyAccept, Some(Accepted), None, "2025-06-03T08:00"),
+            row(Kind::Superseded, Some(State::Superseded), Some("head_replaced"), "2025-06-03T09:00"),
+        ]
+    );
+    assert_eq!(
+        rows(&c, &eco("RN002", 20)),
+        [
+            row(Kind::Queued, Some(State::Queued), None, "2025-06-03T09:00"),
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-03T09:00"),
+            row(ReplyAccept, Some(Accepted), None, "2025-06-03T12:00"),
+            row(ReissueRequested, None, None, "2025-06-04T09:00"),
+        ]
+    );
+    // Dead after the SMS; a permit re-issued the ordinary way: accepted, then voided.
+    assert_eq!(
+        rows(&c, &eco("RN003", 3)),
+        [
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-02T09:00"),
+            row(ReplyAccept, Some(Accepted), None, "2025-06-02T20:00"),
+            row(Kind::Voided, Some(State::Voided), Some("recipient_dead_or_missing"), "2025-06-03T09:00"),
+        ]
+    );
+    assert_eq!(
+        rows(&c, &eco("RN004", 4)),
+        [
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-02T09:00"),
+            row(ReplyAccept, Some(Accepted), None, "2025-06-02T21:00"),
+            row(Kind::Voided, Some(State::Voided), Some("no_pilot_permit"), "2025-06-03T09:00"),
+        ]
+    );
+    // One head, three organizations, one question at a time: 1, 2, silence.
+    assert_eq!(
+        rows(&c, &eco("RN005", 5)),
+        [
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-02T09:00"),
+            row(ReplyAccept, Some(Accepted), None, "2025-06-02T10:00"),
+            row(ReissueRequested, None, None, "2025-06-03T09:00"),
+        ]
+    );
+    assert_eq!(
+        rows(&c, &eco("RN006", 5)),
+        [
+            row(Kind::Queued, Some(State::Queued), None, "2025-06-02T09:00"),
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-03T09:00"),
+            row(ReplyDecline, Some(Declined), None, "2025-06-03T10:00"),
+        ]
+    );
+    assert_eq!(
+        rows(&c, &eco("RN007", 5)),
+        [
+            row(Kind::Queued, Some(State::Queued), None, "2025-06-02T09:00"),
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-04T09:00"),
+            row(SmsSent, Some(AwaitingSecondReply), None, "2025-06-07T09:00"),
+            row(Kind::TimedOut, Some(State::TimedOut), None, "2025-06-10T09:00"),
+        ]
+    );
+    // Two pilots, one phone: ecology's question first (the earlier rename).
+    assert_eq!(
+        rows(&c, &eco("RN008", 8)),
+        [
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-02T09:00"),
+            row(ReplyAccept, Some(Accepted), None, "2025-06-02T11:00"),
+            row(ReissueRequested, None, None, "2025-06-03T09:00"),
+        ]
+    );
+    assert_eq!(
+        rows(&c, &case_id("trusted-software", "RN009", &iin(8))),
+        [
+            row(Kind::Queued, Some(State::Queued), None, "2025-06-02T09:00"),
+            row(SmsSent, Some(AwaitingReply), None, "2025-06-03T09:00"),
+            row(ReplyDecline, Some(StandardProcedure), None, "2025-06-03T11:00"),
+        ]
+    );
+    assert_eq!(c.cases.len(), 11, "every case is checked above");
+
+    // Requests: one per permit, for the cases that hold.
+    let requests = all(&out, "elicense_requests.parquet");
+    let mut cases = strings(&requests, "case_id");
+    cases.sort();
+    let mut expected = vec![eco("RN001b", 1), eco("RN002", 20), eco("RN005", 5), eco("RN008", 8)];
+    expected.sort();
+    assert_eq!(cases, expected);
+    let permits: BTreeSet<String> = strings(&requests, "permit_id").into_iter().collect();
+    assert_eq!(permits.len(), requests.height(), "no permit requested twice");
+    assert_eq!(all(&out, "sdu_writeback.parquet").height(), 4);
+
+    // Each phone had one question at a time: no SMS 1 while another case's window is open.
+    let outbox = all(&out, "sms_outbox.parquet");
+    let by_phone = outbox
+        .column("phone")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .filter(|p| *p == Some(phone(1).as_str()))
+        .count();
+    assert_eq!(by_phone, 1, "the organization renamed twice gets one SMS");
+    for case in c.cases.values() {
+        for sms in case.sms.iter().filter(|s| s.send_no == 1) {
+            for other in c.cases.values().filter(|o| o.offer.case_id != case.offer.case_id) {
+                let decided = other
+                    .history
+                    .iter()
+                    .find(|e| e.state_after.is_some_and(|s| s.is_terminal()))
+                    .map(|e| e.at);
+                let asked = other.sms.first().filter(|s| s.phone == sms.phone).map(|s| s.sent_at);
+                if let Some(from) = asked {
+                    let open = from < sms.sent_at && decided.is_none_or(|d| d > sms.sent_at);
+                    assert!(
+                        !open,
+                        "case {} texted {} while case {} was open",
+                        case.offer.case_id, sms.phone, other.offer.case_id
+                    );
+                }
+            }
+        }
+    }
+    ledger_agrees_with_the_outcomes(&out, &c);
+
+    // The KPIs count the new ends apart.
+    let o = sdu(&["report", "--out", "out", "--as-of", &day(DAYS - 1).to_string()], dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kpi = LazyFrame::scan_parquet(
+        PlRefPath::try_from_path(&out.join(format!("reports/{}/kpi.parquet", day(DAYS - 1)))).unwrap(),
+        Default::default(),
+    )
+    .unwrap()
+    .filter(col("pilot").eq(lit("all")).and(col("period").eq(lit("total"))).and(col("region").eq(lit("all"))))
+    .collect()
+    .unwrap();
+    let metrics: BTreeMap<String, f64> = strings(&kpi, "metric")
+        .into_iter()
+        .zip(kpi.column("value").unwrap().f64().unwrap().iter())
+        .filter_map(|(m, v)| Some((m, v?)))
+        .collect();
+    for (m, v) in [
+        ("offered", 11.0),
+        ("superseded", 2.0),
+        ("voided", 2.0),
+        ("accepted", 4.0),
+        ("declined", 2.0),
+        ("timed_out", 1.0),
+        ("reissue_requests", 4.0),
+        ("queued", 0.0),
+    ] {
+        assert_eq!(metrics.get(m), Some(&v), "{m}: {metrics:?}");
+    }
+}

@@ -625,11 +625,7 @@ impl Campaign {
 
     /// Seed 000 §12: the re-issue request of every case accepted and not yet requested, for
     /// its permits that still count and that no other case requested.
-    fn request(
-        &mut self,
-        still: &StillCounting,
-        at: NaiveDateTime,
-    ) -> Result<Vec<CaseEvent>, CampaignError> {
+    fn request(&mut self, still: &StillCounting, at: NaiveDateTime) -> Result<Vec<CaseEvent>, CampaignError> {
         let mut events = Vec::new();
         for case_id in self.ordered(|c| c.state == State::Accepted && c.requested.is_none()) {
             let permits =

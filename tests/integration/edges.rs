@@ -13,6 +13,7 @@ use sdu::campaign::state::State;
 use sdu::campaign::{log, Campaign, Kind};
 use sdu::config::load_pilots;
 use sdu::pipeline::candidates::case_id;
+use sdu::synth::frame::{almaty_at, date_col, datetime_col, str_col};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -41,7 +42,7 @@ fn worlds() -> (World, World) {
     // 3: the head dies the day after the first SMS.
     w.org_with(3, "2025-05-20", ECO);
     w.person(&iin(3)).death = Some("2025-06-03");
-    let registered = sdu::synth::frame::almaty_at(crate::candidates::d("2025-06-03"), 18 * 3600);
+    let registered = almaty_at(crate::candidates::d("2025-06-03"), 18 * 3600);
     w.acts.push(("D3".into(), iin(3), "death", "2025-06-03", registered, None));
     // 4: its permit is revoked and re-issued the ordinary way (the second world).
     w.org_with(4, "2025-05-20", ECO);
@@ -68,7 +69,7 @@ fn worlds() -> (World, World) {
 
 /// A timestamp in µs for "recorded the morning of `day`" (09:00 Almaty).
 fn sdu_test_recorded(day: &str) -> i64 {
-    sdu::synth::frame::almaty_at(crate::candidates::d(day), 9 * 3600)
+    almaty_at(crate::candidates::d(day), 9 * 3600)
 }
 
 /// The portal's replies, all of them bare digits by phone (no message id).
@@ -359,5 +360,207 @@ fn one_permit_one_request_one_phone_one_question() {
         ("queued", 0.0),
     ] {
         assert_eq!(metrics.get(m), Some(&v), "{m}: {metrics:?}");
+    }
+}
+
+/// A synthetic world made hostile at its edges: of the organizations that hold a pilot
+/// permit and were renamed during the pilots, every second is renamed again the day after
+/// the first rename was recorded (its case offered), every third gets a new first head that
+/// day, every fifth loses its head to death that day.
+fn hostile_world(dir: &Path) {
+    let w = dir.join("w");
+    let read = |name: &str| {
+        LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(&w.join(format!("{name}.parquet"))).unwrap(),
+            Default::default(),
+        )
+        .unwrap()
+    };
+    let services: Vec<String> = load_pilots(None).unwrap().into_iter().flat_map(|p| p.services).collect();
+    let holders = read("permits")
+        .filter(
+            col("service_code")
+                .is_in(lit(Series::new("s".into(), services)).implode(false), false)
+                .and(col("status").eq(lit("active")))
+                .and(col("holder_bin").is_not_null()),
+        )
+        .select([col("holder_bin").alias("bin")])
+        .unique(None, UniqueKeepStrategy::Any);
+    let renames = read("legal_entity_renames").collect().unwrap();
+    let since = crate::candidates::d("2025-01-23");
+    let targets = renames
+        .clone()
+        .lazy()
+        .filter(col("changed_on").cast(DataType::Int32).gt_eq(lit(since)))
+        .join(holders, [col("bin")], [col("bin")], JoinArgs::new(JoinType::Semi))
+        .sort(["event_id"], Default::default())
+        .unique_stable(Some(cols(["bin"])), UniqueKeepStrategy::First)
+        .collect()
+        .unwrap();
+    let bins = strings(&targets, "bin");
+    // The day ЗТ МДҚ recorded each rename (Asia/Almaty, UTC+5), when its case is offered;
+    // the edges happen the day after.
+    let changed: Vec<i32> = targets
+        .column("recorded_at")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .map(|us| ((us.unwrap() / 1_000_000 + 5 * 3600).div_euclid(86_400)) as i32 + 1)
+        .collect();
+    let last = crate::candidates::d("2026-11-20");
+    let pick = |every: usize| -> Vec<usize> {
+        (0..bins.len()).filter(|i| i % every == 0 && changed[*i] + 2 <= last).collect()
+    };
+
+    // Renamed again.
+    let again = pick(2);
+    let new_names = |i: &usize| format!("«Қайта {i}» ЖШС");
+    let extra = DataFrame::new_infer_height(vec![
+        str_col("event_id", again.iter().map(|i| format!("RN-AGAIN-{i}")).collect()),
+        str_col("bin", again.iter().map(|i| bins[*i].clone()).collect()),
+        date_col("changed_on", again.iter().map(|i| Some(changed[*i])).collect()),
+        datetime_col("recorded_at", again.iter().map(|i| almaty_at(changed[*i] + 1, 10 * 3600)).collect()),
+        str_col("old_name_kk", again.iter().map(|_| "«Ескі» ЖШС".to_string()).collect()),
+        str_col("old_name_ru", again.iter().map(|_| "ТОО «Ескі»".to_string()).collect()),
+        str_col("new_name_kk", again.iter().map(new_names).collect()),
+        str_col("new_name_ru", again.iter().map(new_names).collect()),
+    ])
+    .unwrap();
+    let mut renames = renames;
+    renames.vstack_mut(&extra).unwrap();
+    sdu::io::write_parquet(&mut renames, &w.join("legal_entity_renames.parquet")).unwrap();
+
+    // New first heads, from people with a number in МАБ who head nothing.
+    let heads = read("legal_entity_heads").collect().unwrap();
+    let taken: BTreeSet<String> = strings(&heads, "iin").into_iter().collect();
+    let phones = read("mobile_base").filter(col("status").eq(lit("active"))).collect().unwrap();
+    let mut spare = strings(&phones, "iin")
+        .into_iter()
+        .filter(|i| !taken.contains(i))
+        .collect::<BTreeSet<_>>()
+        .into_iter();
+    let replaced = pick(3);
+    let cut = DataFrame::new_infer_height(vec![
+        str_col("bin", replaced.iter().map(|i| bins[*i].clone()).collect()),
+        date_col("cut", replaced.iter().map(|i| Some(changed[*i])).collect()),
+    ])
+    .unwrap();
+    let current =
+        col("role").eq(lit("first_head")).and(col("to_date").is_null()).and(col("cut").is_not_null());
+    let mut heads = heads
+        .lazy()
+        .join(cut.clone().lazy(), [col("bin")], [col("bin")], JoinArgs::new(JoinType::Left))
+        .with_column(when(current).then(col("cut")).otherwise(col("to_date")).alias("to_date"))
+        .drop(cols(["cut"]))
+        .collect()
+        .unwrap();
+    let successors = DataFrame::new_infer_height(vec![
+        str_col("bin", replaced.iter().map(|i| bins[*i].clone()).collect()),
+        str_col("iin", replaced.iter().map(|_| spare.next().unwrap()).collect()),
+        str_col("role", replaced.iter().map(|_| "first_head".to_string()).collect()),
+        date_col("from_date", replaced.iter().map(|i| Some(changed[*i])).collect()),
+        date_col("to_date", replaced.iter().map(|_| None).collect()),
+    ])
+    .unwrap();
+    heads.vstack_mut(&successors).unwrap();
+
+    // Heads who die after the change (those not replaced).
+    let dying: Vec<usize> = pick(5).into_iter().filter(|i| i % 3 != 0).collect();
+    let first_heads = heads
+        .clone()
+        .lazy()
+        .filter(col("role").eq(lit("first_head")).and(col("to_date").is_null()))
+        .collect()
+        .unwrap();
+    let (hb, hi) = (strings(&first_heads, "bin"), strings(&first_heads, "iin"));
+    let deaths = DataFrame::new_infer_height(vec![
+        str_col(
+            "iin",
+            dying.iter().map(|i| hi[hb.iter().position(|b| b == &bins[*i]).unwrap()].clone()).collect(),
+        ),
+        date_col("died", dying.iter().map(|i| Some(changed[*i])).collect()),
+    ])
+    .unwrap()
+    .lazy()
+    .group_by([col("iin")])
+    .agg([col("died").min()]);
+    let mut people = read("individuals")
+        .join(deaths, [col("iin")], [col("iin")], JoinArgs::new(JoinType::Left))
+        .with_column(coalesce(&[col("death_date"), col("died")]).alias("death_date"))
+        .drop(cols(["died"]))
+        .collect()
+        .unwrap();
+    sdu::io::write_parquet(&mut heads, &w.join("legal_entity_heads.parquet")).unwrap();
+    sdu::io::write_parquet(&mut people, &w.join("individuals.parquet")).unwrap();
+}
+
+/// 22 months of daily runs on a hostile world (the simulator answering): no permit is ever
+/// requested twice, every morning's open and requested cases are the ones that morning's
+/// candidates offer, every case ends, and each edge happened.
+#[test]
+fn twenty_two_months_never_request_a_permit_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let synth = [
+        "synth",
+        "--out",
+        "w",
+        "--scale",
+        "tiny",
+        "--seed",
+        "7",
+        "--as-of",
+        "2026-11-23",
+        "--clean",
+        "--rename-rate",
+        "0.3",
+        "--pilot-boost",
+        "8",
+    ];
+    let o = sdu(&synth, dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    hostile_world(dir);
+    let backfill = [
+        "backfill",
+        "--snapshot",
+        "w",
+        "--from",
+        "2025-01-23",
+        "--to",
+        "2026-11-23",
+        "--out",
+        "out",
+        "--simulate-portal",
+    ];
+    let o = sdu(&backfill, dir);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = dir.join("out");
+    let offers = sdu::ledger::to_offers(&sdu::ledger::offers_until(&out, NaiveDate::MAX).unwrap()).unwrap();
+    let c = Campaign::load(offers, log::read_all(&out).unwrap(), &load_pilots(None).unwrap()).unwrap();
+
+    let requests = all(&out, "elicense_requests.parquet");
+    let permits = strings(&requests, "permit_id");
+    let distinct: BTreeSet<&String> = permits.iter().collect();
+    assert_eq!(distinct.len(), permits.len(), "a permit requested twice");
+    assert!(requests.height() >= 10, "{} requests", requests.height());
+    ledger_agrees_with_the_outcomes(&out, &c);
+    let end = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+    for case in c.cases.values().filter(|k| k.offer.offered_on <= end) {
+        assert!(case.state.is_terminal(), "case {} is still {}", case.offer.case_id, case.state.code());
+    }
+    let mut ends: BTreeMap<(Kind, String), usize> = BTreeMap::new();
+    for e in c.cases.values().flat_map(|k| &k.history).filter(|e| e.reason.is_some()) {
+        *ends.entry((e.kind, e.reason.clone().unwrap())).or_default() += 1;
+    }
+    for (kind, reason) in [
+        (Kind::Superseded, "renamed_again"),
+        (Kind::Superseded, "head_replaced"),
+        (Kind::Voided, "recipient_dead_or_missing"),
+        (Kind::Voided, "already_requested"),
+    ] {
+        assert!(ends.contains_key(&(kind, reason.to_string())), "no case {} {reason}: {ends:?}", kind.code());
     }
 }

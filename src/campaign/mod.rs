@@ -940,3 +940,82 @@ impl Campaign {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::outcome as o;
+
+    fn offer() -> Offer {
+        Offer {
+            case_id: "c".into(),
+            pilot: "sanitary".into(),
+            event_id: "E".into(),
+            bin: Some("b".into()),
+            iin: "head".into(),
+            offered_on: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            changed_on: None,
+            old_name_kk: None,
+            old_name_ru: None,
+            new_name_kk: None,
+            new_name_ru: None,
+            permit_ids: vec!["P1".into(), "P2".into()],
+            permit_services: vec!["s".into(), "s".into()],
+        }
+    }
+
+    fn checks(outcome: &str, case: Option<&str>, iin: Option<&str>, permits: &[&str]) -> Checks {
+        let e = EventCheck {
+            outcome: outcome.into(),
+            case_id: case.map(String::from),
+            iin: iin.map(String::from),
+            permit_ids: permits.iter().map(|p| p.to_string()).collect(),
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+        Checks { pilots: HashMap::from([("sanitary".into(), (day, HashMap::from([("E".into(), e)])))]) }
+    }
+
+    /// Every verdict of the re-check: what the day's candidates say → what happens to the case.
+    #[test]
+    fn the_recheck_reads_the_days_outcome() {
+        let ok = |v: &[&str]| Some(Ok(v.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
+        let err = |r: &str| Some(Err(r.to_string()));
+        let table: Vec<(Checks, Option<Result<Vec<String>, String>>)> = vec![
+            (Checks::default(), None),
+            (checks(o::OFFERED, Some("c"), Some("head"), &["P1", "P2"]), ok(&["P1", "P2"])),
+            // A permit that no longer counts drops out; none left: no permit.
+            (checks(o::OFFERED, Some("c"), Some("head"), &["P2", "P9"]), ok(&["P2"])),
+            (checks(o::OFFERED, Some("c"), Some("head"), &["P9"]), err(o::NO_PILOT_PERMIT)),
+            // Offered to someone else: a new first head.
+            (checks(o::OFFERED, Some("other"), Some("new-head"), &["P1"]), err(closed::HEAD_REPLACED)),
+            // The recipient now meets a criterion; a new head who does is still a new head.
+            (checks(o::DEAD_OR_MISSING, Some("c"), Some("head"), &["P1"]), err(o::DEAD_OR_MISSING)),
+            (checks(o::IMPRISONED, Some("x"), Some("new-head"), &["P1"]), err(closed::HEAD_REPLACED)),
+            // About the organization, whoever the head.
+            (checks(o::ORG_LIQUIDATED, None, Some("new-head"), &["P1"]), err(o::ORG_LIQUIDATED)),
+            (checks(o::NO_PILOT_PERMIT, None, Some("head"), &[]), err(o::NO_PILOT_PERMIT)),
+            (checks(o::NO_HEAD, None, None, &["P1"]), err(o::NO_HEAD)),
+            (checks(o::RECIPIENT_NOT_FOUND, None, None, &["P1"]), err(o::RECIPIENT_NOT_FOUND)),
+        ];
+        for (k, (c, expected)) in table.into_iter().enumerate() {
+            assert_eq!(c.verdict(&offer()), expected, "row {k}");
+        }
+        let mut gone = checks(o::OFFERED, Some("c"), Some("head"), &["P1"]);
+        gone.pilots.get_mut("sanitary").unwrap().1.clear();
+        assert_eq!(gone.verdict(&offer()), err(closed::EVENT_NOT_IN_SCOPE));
+    }
+
+    #[test]
+    fn cases_order_by_change_then_offer() {
+        let a = offer();
+        let mut b = offer();
+        b.case_id = "b".into();
+        b.changed_on = Some(NaiveDate::from_ymd_opt(2026, 2, 1).unwrap());
+        // Without a recorded change the offer date stands in: b changed earlier.
+        assert!(b.order() < a.order());
+        b.changed_on = Some(a.offered_on);
+        b.offered_on = a.offered_on + Duration::days(1);
+        assert!(a.order() < b.order(), "same change day: the later offer is newer");
+        assert!(a.shares_permits(&b));
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::args::{JsonArg, PilotSelection, SnapshotArg};
 use crate::ids::{check_bin, check_iin, mask};
-use crate::jobs::explain::{explain, Who};
+use crate::jobs::explain::{campaign_lines, explain, Who};
 use crate::jobs::stage::stage_inputs;
 use crate::jobs::UsageError;
 
@@ -12,7 +12,7 @@ use crate::jobs::UsageError;
 /// Personal data appear only for the identifier asked: other IINs are masked.
 ///
 /// Example:
-///   sdu explain --snapshot data/worlds/small --as-of 2026-11-23 --bin 940140000385
+///   sdu explain --snapshot data/worlds/small --as-of 2026-11-23 --bin 940140000385 --out out
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment, group(clap::ArgGroup::new("who").required(true).args(["bin", "iin"])))]
 pub struct Args {
@@ -26,6 +26,10 @@ pub struct Args {
     /// The person to explain (as head of organizations, or as a permit holder).
     #[arg(long)]
     pub iin: Option<String>,
+    /// An output folder: also show where each of its cases for the identifier stands
+    /// (queued, superseded, voided and why, the permits requested).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -47,8 +51,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("no pilot is in force on {as_of} (name one with --pilot ID --allow-expired)");
     }
     let inputs = stage_inputs(&snapshot, false)?;
-    let explained =
+    let mut explained =
         pilots.iter().map(|p| explain(&inputs, p, as_of, &who)).collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(out) = &args.out {
+        crate::outdir::existing(out).map_err(UsageError::Output)?;
+        let campaign = crate::jobs::load_all(out, &args.select.file.load()?)?;
+        for e in &mut explained {
+            e.lines.extend(campaign_lines(&campaign, &e.pilot, &who, out));
+        }
+    }
     args.json.print(&explained, |e| {
         // Pilots are set apart by a blank line; none before the first.
         e.iter().flat_map(|p| p.to_string().lines().map(String::from).collect::<Vec<_>>()).skip(1).collect()

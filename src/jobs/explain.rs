@@ -7,6 +7,7 @@
 
 use super::candidates::evaluate;
 use super::stage::Inputs;
+use crate::campaign::{Campaign, Kind};
 use crate::config::Pilot;
 use crate::ids::mask;
 use crate::pipeline::candidates::{
@@ -275,4 +276,51 @@ fn event(inputs: &Inputs, s: Scope, who: &Who, ev: &DataFrame, i: usize) -> anyh
         lines.push(format!("    case {}", text(ev, c::CASE_ID, i).unwrap_or_default()));
     }
     Ok(lines)
+}
+
+/// Where each case of the identifier stands in an output folder's campaign, for one pilot:
+/// its state, and how it was closed without its recipient's decision (superseded, voided)
+/// or what its request named. Other IINs are masked.
+pub fn campaign_lines(campaign: &Campaign, pilot: &str, who: &Who, out: &std::path::Path) -> Vec<String> {
+    let mine = |o: &crate::campaign::Offer| match who {
+        Who::Bin(b) => o.bin.as_deref() == Some(b.as_str()),
+        Who::Iin(i) => &o.iin == i,
+    };
+    let mut cases: Vec<_> =
+        campaign.cases.values().filter(|c| c.offer.pilot == pilot && mine(&c.offer)).collect();
+    cases.sort_by(|a, b| a.offer.order().cmp(&b.offer.order()));
+    let mut lines = vec![format!("  campaign in {}:", out.display())];
+    if cases.is_empty() {
+        lines.push("    no case".into());
+    }
+    for case in cases {
+        let o = &case.offer;
+        lines.push(format!(
+            "    case {} (event {}, offered on {}, recipient {}): {}",
+            o.case_id,
+            o.event_id,
+            o.offered_on,
+            who.show(Some(&o.iin)),
+            case.state.code()
+        ));
+        for e in &case.history {
+            let line = match e.kind {
+                Kind::Superseded | Kind::Voided | Kind::Queued => {
+                    let other = e.other_case_id.as_deref().map(|c| match e.kind {
+                        Kind::Superseded => format!(", by case {c}"),
+                        Kind::Queued => format!(", behind case {c}"),
+                        _ => format!(", requested by case {c}"),
+                    });
+                    let reason = e.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                    format!("      {} {}{reason}{}", e.at, e.kind.code(), other.unwrap_or_default())
+                }
+                Kind::ReissueRequested => {
+                    format!("      {} re-issue requested: {}", e.at, e.permit_ids.join(", "))
+                }
+                _ => continue,
+            };
+            lines.push(line);
+        }
+    }
+    lines
 }

@@ -395,3 +395,199 @@ fn replies_are_attributed_only_where_they_can_be() {
     assert_eq!(events[1].case_id.as_deref(), Some("c1"));
     assert_eq!(state(&c), State::Declined);
 }
+
+mod many_cases {
+    //! Property: cases of random people, phones, permits and renames, random replies, run
+    //! day by day as the jobs run them (the campaign folded anew from the ledger each
+    //! morning, only the offers made by then): a phone never has two questions open, no permit
+    //! is requested twice, a superseded case has a newer case of its permits, a request names
+    //! only permits of its offer, and every case ends.
+
+    use super::*;
+    use proptest::prelude::*;
+    use sdu::campaign::state::State;
+
+    #[derive(Debug, Clone)]
+    struct Spec {
+        person: u8,
+        event: u8,
+        permits: Vec<u8>,
+        changed: u8,
+        offered: u8,
+    }
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        (0..3u8, 0..4u8, prop::collection::btree_set(0..4u8, 1..3), 0..6u8, 0..10u8).prop_map(
+            |(person, event, permits, changed, offered)| Spec {
+                person,
+                event,
+                permits: permits.into_iter().collect(),
+                changed,
+                offered,
+            },
+        )
+    }
+
+    fn replies() -> impl Strategy<Value = Vec<(u8, u8, u8, &'static str)>> {
+        // (person, day, hour, text)
+        prop::collection::vec(
+            (0..3u8, 0..30u8, 0..24u8, prop::sample::select(vec!["1", "1", "2", "?"])),
+            0..80,
+        )
+    }
+
+    fn day0() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    }
+
+    fn offers(specs: &[Spec]) -> Vec<Offer> {
+        let mut out: Vec<Offer> = Vec::new();
+        for (k, s) in specs.iter().enumerate() {
+            let iin = format!("person-{}", s.person);
+            let event = format!("E{}", s.event);
+            let case_id = format!("{event}|{iin}");
+            if out.iter().any(|o| o.case_id == case_id) {
+                continue;
+            }
+            out.push(Offer {
+                case_id,
+                pilot: "sanitary".into(),
+                event_id: event,
+                bin: Some(format!("org-{k}")),
+                iin,
+                offered_on: day0() + Duration::days(i64::from(s.offered)),
+                changed_on: Some(day0() - Duration::days(10 - i64::from(s.changed))),
+                old_name_kk: None,
+                old_name_ru: None,
+                new_name_kk: None,
+                new_name_ru: None,
+                permit_ids: s.permits.iter().map(|p| format!("P{p}")).collect(),
+                permit_services: s.permits.iter().map(|_| "san-epid-object-concl".to_string()).collect(),
+            });
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn the_campaign_keeps_its_cross_case_rules(specs in prop::collection::vec(spec(), 1..8), rs in replies()) {
+            let pilots = load_pilots(None).unwrap();
+            let offers = offers(&specs);
+            let phone = |p: u8| format!("+7701000000{p}");
+            let phones: HashMap<String, String> =
+                (0..3).map(|p| (format!("person-{p}"), phone(p))).collect();
+            let replies: Vec<Reply> = rs
+                .iter()
+                .map(|(p, d, h, text)| Reply {
+                    message_id: None,
+                    phone: phone(*p),
+                    received_at: (day0() + Duration::days(i64::from(*d))).and_hms_opt(u32::from(*h), 7, 0).unwrap(),
+                    text: text.to_string(),
+                })
+                .collect();
+            let mut ledger: Vec<CaseEvent> = Vec::new();
+            let fold = |day: NaiveDate, ledger: &[CaseEvent]| {
+                let known = offers.iter().filter(|o| o.offered_on <= day).cloned().collect();
+                Campaign::load(known, ledger.to_vec(), &pilots).unwrap()
+            };
+            for k in 0..80 {
+                let day = day0() + Duration::days(k);
+                let at = day.and_hms_opt(9, 0, 0).unwrap();
+                let (events, _, _) = fold(day, &ledger).dispatch(&phones, at).unwrap();
+                ledger.extend(events);
+                let done = fold(day, &ledger).advance(&replies, at, &Checks::default()).unwrap();
+                ledger.extend(done.events);
+            }
+            let c = fold(NaiveDate::MAX, &ledger);
+            // Every case ends.
+            for case in c.cases.values() {
+                prop_assert!(case.state.is_terminal(), "{} is {:?}", case.offer.case_id, case.state);
+            }
+            // No permit twice; a request names only permits of its offer, of an accepted case.
+            let mut requested = std::collections::HashSet::new();
+            for case in c.cases.values() {
+                for e in case.history.iter().filter(|e| e.kind == Kind::ReissueRequested) {
+                    prop_assert_eq!(case.state, State::Accepted);
+                    for p in &e.permit_ids {
+                        prop_assert!(case.offer.permit_ids.contains(p));
+                        prop_assert!(requested.insert(p.clone()), "{} requested twice", p);
+                    }
+                }
+            }
+            // One question per phone at a time: [first SMS, end) intervals never overlap.
+            let asked: Vec<(String, NaiveDateTime, NaiveDateTime, &str)> = c
+                .cases
+                .values()
+                .filter_map(|case| {
+                    let first = case.sms.first()?;
+                    let end = case.history.iter().find(|e| e.state_after.is_some_and(|s| s.is_terminal()))?.at;
+                    Some((first.phone.clone(), first.sent_at, end, case.offer.case_id.as_str()))
+                })
+                .collect();
+            for a in &asked {
+                for b in asked.iter().filter(|b| b.3 != a.3 && b.0 == a.0) {
+                    prop_assert!(a.2 <= b.1 || b.2 <= a.1, "{} and {} both open on {}", a.3, b.3, a.0);
+                }
+            }
+            // A superseded case has a newer case of its permits.
+            for case in c.cases.values().filter(|k| k.state == State::Superseded) {
+                let newer = c.cases.values().any(|o| {
+                    o.offer.case_id != case.offer.case_id
+                        && o.offer.order() > case.offer.order()
+                        && o.offer.permit_ids.iter().any(|p| case.offer.permit_ids.contains(p))
+                });
+                prop_assert!(newer, "{} superseded by nothing newer", case.offer.case_id);
+            }
+        }
+    }
+}
+
+/// A ledger and offers written before issue 12 (no request rows, no `reason`,
+/// `other_case_id`, `permit_ids` or `changed_on` columns) read as they were meant: an accepted
+/// case's request went out with its acceptance, for every permit of its offer.
+#[test]
+fn ledgers_and_offers_from_before_requests_were_recorded_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let pilots = load_pilots(None).unwrap();
+    let mut c = texted();
+    let mut old: Vec<CaseEvent> = c.cases["c1"].history.clone();
+    let accept = reply("1", "2026-11-10T10:00:00", true, &c);
+    let (events, _, _) = adv(&mut c, &[accept], t("2026-11-11T09:00:00"));
+    old.extend(events.into_iter().filter(|e| e.kind == Kind::ReplyAccept));
+    let mut frame = log::frame(&old).unwrap().drop_many(["reason", "other_case_id", "permit_ids"]);
+    sdu::io::write_parquet_atomic(&mut frame, &log::file(out, t(T0), log::Step::Advance)).unwrap();
+    let back = log::read_all(out).unwrap();
+    assert_eq!(back, old, "absent columns read as empty");
+
+    let mut offers = df!(
+        "case_id" => ["c1"], "pilot" => ["sanitary"], "event_id" => ["RN-c1"], "bin" => ["940140000385"],
+        "iin" => [P1], "offered_on" => [NaiveDate::from_ymd_opt(2026, 11, 10).unwrap()],
+        "old_name_kk" => ["«Ескі» ЖШС"], "old_name_ru" => ["ТОО «Ескі»"],
+        "new_name_kk" => ["«Жаңа» ЖШС"], "new_name_ru" => ["ТОО «Жаңа»"],
+    )
+    .unwrap();
+    let list = |v: &[&str]| Series::new("permit_ids".into(), [Series::new("".into(), v)]);
+    offers.with_column(list(&["c1-P1", "c1-P2"]).into_column()).unwrap();
+    offers.with_column(list(&["s1", "s2"]).with_name("permit_services".into()).into_column()).unwrap();
+    let path = sdu::layout::offers_file(out, "sanitary", NaiveDate::from_ymd_opt(2026, 11, 10).unwrap());
+    sdu::io::write_parquet_atomic(&mut offers, &path).unwrap();
+    let read = sdu::ledger::to_offers(&sdu::ledger::offers_until(out, NaiveDate::MAX).unwrap()).unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].changed_on, None);
+    assert_eq!(read[0].permit_ids, ["c1-P1", "c1-P2"]);
+
+    let mut newer = offer("c2", "sanitary", P2);
+    newer.permit_ids = read[0].permit_ids.clone();
+    newer.offered_on = read[0].offered_on + Duration::days(5);
+    newer.changed_on = Some(newer.offered_on - Duration::days(1));
+    let mut c = Campaign::load(vec![read[0].clone(), newer], back, &pilots).unwrap();
+    assert_eq!(c.cases["c1"].requested.as_deref(), Some(&read[0].permit_ids[..]));
+    let phones = HashMap::from([(P2.to_string(), "+77015550000".to_string())]);
+    let (events, sms, _) = c.dispatch(&phones, t("2026-11-15T09:00:00")).unwrap();
+    assert!(sms.is_empty(), "its permits were requested: no SMS");
+    assert_eq!(events[0].kind, Kind::Voided);
+    assert_eq!(events[0].reason.as_deref(), Some("already_requested"));
+    assert_eq!(events[0].other_case_id.as_deref(), Some("c1"));
+}

@@ -333,6 +333,22 @@ fn one_permit_one_request_one_phone_one_question() {
     }
     ledger_agrees_with_the_outcomes(&out, &c);
 
+    // `explain` shows how each case ended, with the reason.
+    let explain = |who: &str, id: &str| {
+        let o = sdu(&["explain", "--snapshot", "w2", "--as-of", "2025-06-10", who, id, "--out", "out"], dir);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let dead = explain("--bin", &bin(3));
+    assert!(dead.contains("voided: recipient_dead_or_missing"), "{dead}");
+    assert!(!dead.contains(&iin(3)), "other IINs masked: {dead}");
+    let replaced = explain("--bin", &bin(2));
+    let superseded = format!("superseded: head_replaced, by case {}", eco("RN002", 20));
+    assert!(replaced.contains(&superseded), "{replaced}");
+    let three = explain("--iin", &iin(5));
+    assert_eq!(three.matches(", offered on ").count(), 3, "{three}");
+    assert!(three.contains(&format!("behind case {}", eco("RN005", 5))), "{three}");
+
     // The KPIs count the new ends apart.
     let o = sdu(&["report", "--out", "out", "--as-of", &day(DAYS - 1).to_string()], dir);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -256,6 +256,9 @@ pub struct EventCheck {
     pub permit_ids: Vec<String>,
 }
 
+/// The re-check of one case: the permits that still count, or why it fails (a reason code).
+pub type Verdict = Result<Vec<String>, String>;
+
 /// The re-check's evidence: per pilot, the day of its latest published candidates and what
 /// they say about each event. A pilot without any is not re-checked.
 #[derive(Debug, Clone, Default)]
@@ -266,7 +269,7 @@ pub struct Checks {
 impl Checks {
     /// None when the pilot has no candidates to check against; else the permits that still
     /// count for the case, or why it fails.
-    pub fn verdict(&self, offer: &Offer) -> Option<Result<Vec<String>, String>> {
+    pub fn verdict(&self, offer: &Offer) -> Option<Verdict> {
         use crate::pipeline::outcome as o;
         let (_, events) = self.pilots.get(&offer.pilot)?;
         let Some(e) = events.get(&offer.event_id) else {
@@ -980,7 +983,7 @@ mod tests {
     fn the_recheck_reads_the_days_outcome() {
         let ok = |v: &[&str]| Some(Ok(v.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
         let err = |r: &str| Some(Err(r.to_string()));
-        let table: Vec<(Checks, Option<Result<Vec<String>, String>>)> = vec![
+        let table: Vec<(Checks, Option<Verdict>)> = vec![
             (Checks::default(), None),
             (checks(o::OFFERED, Some("c"), Some("head"), &["P1", "P2"]), ok(&["P1", "P2"])),
             // A permit that no longer counts drops out; none left: no permit.

@@ -539,6 +539,13 @@ fn twenty_two_months_never_request_a_permit_twice() {
     let o = sdu(&synth, dir);
     assert!(o.status.success(), "{}", stderr(&o));
     hostile_world(dir);
+    // To compare other builds on the same world (bench/RESULTS.md): keep a copy.
+    if let Some(keep) = std::env::var_os("SDU_KEEP_HOSTILE_WORLD") {
+        std::fs::create_dir_all(&keep).unwrap();
+        for f in files(&dir.join("w")) {
+            std::fs::copy(&f, Path::new(&keep).join(f.file_name().unwrap())).unwrap();
+        }
+    }
     let backfill = [
         "backfill",
         "--snapshot",

@@ -175,9 +175,15 @@ impl RunFolder {
             let ours: Vec<(String, String)> =
                 self.outputs.iter().map(|o| (o.file.clone(), o.sha256.clone())).collect();
             if published == ours {
-                return Ok(target);
-            }
-            if !replace {
+                if intact(&target, &published) {
+                    return Ok(target);
+                }
+                // A published file is missing or damaged: the same outputs are published again.
+                tracing::warn!(
+                    "{}: a published file is missing or damaged; publishing it again",
+                    target.display()
+                );
+            } else if !replace {
                 return Err(PublishError::Differs { path: target });
             }
         }
@@ -186,6 +192,11 @@ impl RunFolder {
         io::touch(&self.staging.dir().join(layout::SUCCESS))?;
         Ok(self.staging.publish()?)
     }
+}
+
+/// Whether every output the manifest lists is there with its SHA-256.
+fn intact(dir: &Path, outputs: &[(String, String)]) -> bool {
+    outputs.iter().all(|(file, sha)| io::sha256_file(&dir.join(file)).is_ok_and(|h| &h == sha))
 }
 
 /// The outputs (file, SHA-256) a published folder's manifest lists, if it is published.

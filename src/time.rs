@@ -47,22 +47,59 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("expected a date as YYYY-MM-DD: {e}"))
 }
 
-/// Parses `YYYY-MM-DDTHH:MM[:SS]` (Asia/Almaty), or a date alone meaning [`SEND_TIME`] that
-/// day.
-pub fn parse_time(s: &str) -> Result<NaiveDateTime, String> {
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Ok(t);
-        }
+/// An instant written as RFC 3339 / ISO 8601 with its offset (`2026-03-03T05:00:00Z`,
+/// `2026-06-16T12:00:00+05:00`, fractions of a second allowed), or as a wall-clock time
+/// without one (`2026-03-03T10:00[:00[.f]]`, a space for the `T`), which is Asia/Almaty: the
+/// Asia/Almaty wall-clock time it is.
+pub fn parse_instant(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&chrono_tz::Asia::Almaty).naive_local());
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map(|d| d.and_time(SEND_TIME))
-        .map_err(|_| format!("expected YYYY-MM-DDTHH:MM (Asia/Almaty) or YYYY-MM-DD, got `{s}`"))
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+/// Parses a time argument: an instant of [`parse_instant`], or a date alone meaning
+/// [`SEND_TIME`] that day.
+pub fn parse_time(s: &str) -> Result<NaiveDateTime, String> {
+    if let Some(t) = parse_instant(s) {
+        return Ok(t);
+    }
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map(|d| d.and_time(SEND_TIME)).map_err(|_| {
+        format!(
+            "expected YYYY-MM-DDTHH:MM (Asia/Almaty), an RFC 3339 time with its offset \
+             (2026-06-16T12:00:00+05:00) or YYYY-MM-DD, got `{s}`"
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_parse_with_or_without_an_offset() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap();
+        let ten = at("2026-03-03T10:00:00");
+        for s in [
+            "2026-03-03T05:00:00Z",
+            "2026-03-03T05:00:00.000Z",
+            "2026-03-03T10:00:00+05:00",
+            "2026-03-03T08:00:00+03:00",
+            "2026-03-03T10:00:00",
+            "2026-03-03 10:00",
+            " 2026-03-03T10:00 ",
+        ] {
+            assert_eq!(parse_instant(s), Some(ten), "{s}");
+        }
+        assert_eq!(parse_instant("2026-03-03"), None);
+        assert_eq!(parse_instant("yesterday"), None);
+        assert_eq!(parse_time("2026-06-16T12:00:00+05:00"), Ok(at("2026-06-16T12:00:00")));
+        assert_eq!(parse_time("2026-06-16"), Ok(at("2026-06-16T09:00:00")));
+        assert!(parse_time("16.06.2026").unwrap_err().contains("RFC 3339"));
+    }
 
     #[test]
     fn days_round_trip() {

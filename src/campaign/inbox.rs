@@ -3,7 +3,6 @@
 //! quarantined and counted, never dropped silently.
 
 use super::Reply;
-use chrono::NaiveDateTime;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -74,11 +73,7 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
     let (ids, phones, texts, times) = (s("message_id")?, s("phone")?, s("text")?, s("received_at")?);
     let mut out = RepliesFile { replies: vec![], quarantined: vec![] };
     for i in 0..df.height() {
-        let time = times.get(i).and_then(|t| {
-            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-                .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(t.trim(), f).ok())
-        });
+        let time = times.get(i).and_then(crate::time::parse_instant);
         match (time, phones.get(i)) {
             (None, _) => {
                 out.quarantined.push((i, format!("received_at {} is not a time", shape(times.get(i)))))

@@ -271,7 +271,12 @@ impl Checks {
     /// count for the case, or why it fails.
     pub fn verdict(&self, offer: &Offer) -> Option<Verdict> {
         use crate::pipeline::outcome as o;
-        let (_, events) = self.pilots.get(&offer.pilot)?;
+        let (day, events) = self.pilots.get(&offer.pilot)?;
+        if *day < offer.offered_on {
+            // Candidates older than the offer know nothing of it (never the case when every
+            // day's candidates are published; `load_checks` refuses a gap).
+            return None;
+        }
         let Some(e) = events.get(&offer.event_id) else {
             return Some(Err(closed::EVENT_NOT_IN_SCOPE.into()));
         };
@@ -565,11 +570,12 @@ impl Campaign {
     }
 
     /// The newest case that takes this one's permits over: a newer case of any of the same
-    /// permits that was not itself superseded.
+    /// permits that was not itself superseded or voided.
     fn newer(&self, case: &Case) -> Option<&Case> {
         self.cases
             .values()
-            .filter(|c| c.offer.case_id != case.offer.case_id && c.state != State::Superseded)
+            .filter(|c| c.offer.case_id != case.offer.case_id)
+            .filter(|c| !matches!(c.state, State::Superseded | State::Voided))
             .filter(|c| c.offer.shares_permits(&case.offer) && c.offer.order() > case.offer.order())
             .max_by(|a, b| a.offer.order().cmp(&b.offer.order()))
     }
@@ -593,14 +599,17 @@ impl Campaign {
     }
 
     /// The re-check of every pending case against the day's candidates: a case that fails is
-    /// voided with the reason. Returns the events, and the permits that still count for each
-    /// case that passed (a pilot without candidates keeps the offer's permits).
+    /// voided with the reason. A case whose event the day offers to a new first head is left
+    /// to [`Campaign::supersede`] when that head's case is there (it names it), and voided
+    /// otherwise. Returns the events, and the permits that still count for each case that
+    /// passed (a pilot without candidates keeps the offer's permits).
     fn recheck(
         &mut self,
         checks: &Checks,
         at: NaiveDateTime,
     ) -> Result<(Vec<CaseEvent>, StillCounting), CampaignError> {
         let (mut events, mut still) = (Vec::new(), HashMap::new());
+        let mut replaced = Vec::new();
         for case_id in self.ordered(Case::pending) {
             let offer = &self.cases[&case_id].offer;
             match checks.verdict(offer) {
@@ -610,7 +619,14 @@ impl Campaign {
                 Some(Ok(permits)) => {
                     still.insert(case_id, permits);
                 }
+                Some(Err(reason)) if reason == closed::HEAD_REPLACED => replaced.push(case_id),
                 Some(Err(reason)) => events.push(self.close(&case_id, Event::Void, &reason, None, at)?),
+            }
+        }
+        // After the other voids, so that a voided newer case takes nothing over.
+        for case_id in replaced {
+            if self.newer(&self.cases[&case_id]).is_none() {
+                events.push(self.close(&case_id, Event::Void, closed::HEAD_REPLACED, None, at)?);
             }
         }
         Ok((events, still))
@@ -755,8 +771,8 @@ impl Campaign {
     }
 
     /// Steps 12–15 up to `now`, in this order: the replies received by then, in order of
-    /// receipt; newer cases supersede older ones not yet requested; the re-check of every
-    /// pending case against `checks`; the re-issue requests of accepted cases; the clock
+    /// receipt; the re-check of every pending case against `checks`; newer cases supersede
+    /// older ones not yet requested; the re-issue requests of accepted cases; the clock
     /// (resend, time out); then each phone with no question open gets the next one queued.
     pub fn advance(
         &mut self,
@@ -785,12 +801,13 @@ impl Campaign {
             events.push(row);
         }
         let mut cases = CaseCounts::default();
-        let superseded = self.supersede(now, false)?;
-        cases.superseded = superseded.len() as u64;
-        events.extend(superseded);
+        // The re-check first: a newer case that fails it takes nothing over.
         let (voided, still) = self.recheck(checks, now)?;
         cases.voided = voided.len() as u64;
         events.extend(voided);
+        let superseded = self.supersede(now, false)?;
+        cases.superseded = superseded.len() as u64;
+        events.extend(superseded);
         for row in self.request(&still, now)? {
             match row.kind {
                 Kind::ReissueRequested => cases.requested += 1,
@@ -1003,6 +1020,10 @@ mod tests {
         for (k, (c, expected)) in table.into_iter().enumerate() {
             assert_eq!(c.verdict(&offer()), expected, "row {k}");
         }
+        // Candidates older than the offer say nothing about it.
+        let mut stale = checks(o::NO_PILOT_PERMIT, None, Some("head"), &[]);
+        stale.pilots.get_mut("sanitary").unwrap().0 = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(stale.verdict(&offer()), None);
         let mut gone = checks(o::OFFERED, Some("c"), Some("head"), &["P1"]);
         gone.pilots.get_mut("sanitary").unwrap().1.clear();
         assert_eq!(gone.verdict(&offer()), err(closed::EVENT_NOT_IN_SCOPE));

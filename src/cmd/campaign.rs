@@ -24,7 +24,7 @@ pub enum Sub {
 pub struct StatusArgs {
     #[command(flatten)]
     pub out: OutArg,
-    /// Only this pilot's line.
+    /// Only this pilot's column.
     #[arg(long)]
     pub pilot: Option<String>,
     /// Show one case's history.

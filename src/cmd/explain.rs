@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         crate::outdir::existing(out).map_err(UsageError::Output)?;
         let campaign = crate::jobs::load_all(out, &args.select.file.load()?)?;
         for e in &mut explained {
-            e.lines.extend(campaign_lines(&campaign, &e.pilot, &who, out));
+            e.lines.extend(campaign_lines(&campaign, &e.pilot, &who, as_of, out));
         }
     }
     args.json.print(&explained, |e| {

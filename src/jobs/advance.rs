@@ -58,7 +58,14 @@ impl std::fmt::Display for AdvanceSummary {
             n.timed_out,
             n.reissue_requests,
             self.folder.display()
-        )
+        )?;
+        if n.rechecked_against.is_empty() {
+            write!(f, "; no published candidates: open cases were not re-checked")
+        } else {
+            let against: Vec<String> =
+                n.rechecked_against.iter().map(|(p, d)| format!("{p} of {d}")).collect();
+            write!(f, "; re-checked against the candidates of {}", against.join(", "))
+        }
     }
 }
 
@@ -125,7 +132,7 @@ pub fn advance(
         ))
         .into());
     }
-    let (checks, check_inputs) = load_checks(out, at.date())?;
+    let (checks, check_inputs) = load_checks(out, at.date(), pilots)?;
     inputs.extend(check_inputs);
     let done = campaign.advance(&replies, at, &checks)?;
     let (events, sms) = (&done.events, &done.outbox);
@@ -158,11 +165,41 @@ pub fn advance(
 
 /// The re-check's evidence: each pilot's latest published candidates on or before `day`
 /// (what their outcomes say about every event), and those files as inputs of the run.
-pub fn load_checks(out: &Path, day: chrono::NaiveDate) -> anyhow::Result<(Checks, Vec<InputEntry>)> {
+pub fn load_checks(
+    out: &Path,
+    day: chrono::NaiveDate,
+    pilots: &[Pilot],
+) -> anyhow::Result<(Checks, Vec<InputEntry>)> {
     use crate::pipeline::columns as c;
     let mut checks = Checks::default();
     let mut inputs = Vec::new();
-    for (pilot, date, folder) in layout::latest_pilot_runs(out, day)? {
+    let latest = layout::latest_pilot_runs(out, day)?;
+    // A later day's folder of a pilot that is not a complete publication would make the
+    // re-check fall back to an older day without a word: refuse it.
+    for (date, _) in layout::days(out)?.into_iter().filter(|(d, _)| *d <= day) {
+        for pilot in pilots {
+            let folder = layout::pilot_dir(out, date, &pilot.id);
+            let used = latest.iter().find(|(p, _, _)| *p == pilot.id).map(|(_, d, _)| *d);
+            if folder.exists() && used.is_none_or(|u| date > u) {
+                let fallback = used.map_or("no candidates at all".to_string(), |u| format!("those of {u}"));
+                return Err(super::Failed(format!(
+                    "{}: the candidates of {date} for {} are incomplete (no {} or no {}); the re-check \
+                     would fall back to {fallback}. Run `sdu candidates --as-of {date}` for that day again",
+                    folder.display(),
+                    pilot.id,
+                    layout::OUTCOMES,
+                    layout::SUCCESS
+                ))
+                .into());
+            }
+        }
+    }
+    for (pilot, date, folder) in latest {
+        if date < day {
+            tracing::info!(
+                "{pilot}: re-checking cases against the candidates of {date}, the latest before {day}"
+            );
+        }
         let path = folder.join(layout::OUTCOMES);
         let read = || -> PolarsResult<DataFrame> {
             LazyFrame::scan_parquet(PlRefPath::try_from_path(&path)?, ScanArgsParquet::default())?

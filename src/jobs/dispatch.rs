@@ -23,7 +23,12 @@ pub struct DispatchSummary {
     pub at: NaiveDateTime,
     pub sms: usize,
     pub no_number: usize,
-    pub cases: crate::campaign::CaseCounts,
+    /// Put behind another question to the same phone (or about the same permits).
+    pub queued: u64,
+    /// Not texted: a newer case of the same permits took over.
+    pub superseded: u64,
+    /// Not texted: another case's request already holds every permit.
+    pub voided: u64,
     pub folder: PathBuf,
 }
 
@@ -35,9 +40,9 @@ impl std::fmt::Display for DispatchSummary {
             self.at,
             self.sms,
             self.no_number,
-            self.cases.queued,
-            self.cases.superseded,
-            self.cases.voided,
+            self.queued,
+            self.superseded,
+            self.voided,
             self.folder.display()
         )
     }
@@ -95,5 +100,13 @@ pub fn dispatch_with(
     io::fail_point("dispatch:before-ledger")?;
     super::record(out, at, Step::Dispatch, &events)?;
     let no_number = events.iter().filter(|e| e.kind == Kind::NoNumber).count();
-    Ok(DispatchSummary { at, sms: sms.len(), no_number, cases, folder: target })
+    Ok(DispatchSummary {
+        at,
+        sms: sms.len(),
+        no_number,
+        queued: cases.queued,
+        superseded: cases.superseded,
+        voided: cases.voided,
+        folder: target,
+    })
 }

@@ -278,48 +278,73 @@ fn event(inputs: &Inputs, s: Scope, who: &Who, ev: &DataFrame, i: usize) -> anyh
     Ok(lines)
 }
 
-/// Where each case of the identifier stands in an output folder's campaign, for one pilot:
-/// its state, and how it was closed without its recipient's decision (superseded, voided)
-/// or what its request named. Other IINs are masked.
-pub fn campaign_lines(campaign: &Campaign, pilot: &str, who: &Who, out: &std::path::Path) -> Vec<String> {
+/// Where each case of the identifier stood in an output folder's campaign at the end of
+/// `as_of`, for one pilot: its state, its SMS and deciding replies, and how it was closed
+/// without its recipient's decision (superseded, voided) or what its request named. Other
+/// IINs are masked; phones are.
+pub fn campaign_lines(
+    campaign: &Campaign,
+    pilot: &str,
+    who: &Who,
+    as_of: NaiveDate,
+    out: &std::path::Path,
+) -> Vec<String> {
+    let end = crate::time::end_of_day(as_of);
     let mine = |o: &crate::campaign::Offer| match who {
         Who::Bin(b) => o.bin.as_deref() == Some(b.as_str()),
         Who::Iin(i) => &o.iin == i,
     };
-    let mut cases: Vec<_> =
-        campaign.cases.values().filter(|c| c.offer.pilot == pilot && mine(&c.offer)).collect();
+    let mut cases: Vec<_> = campaign
+        .cases
+        .values()
+        .filter(|c| c.offer.pilot == pilot && c.offer.offered_on <= as_of && mine(&c.offer))
+        .collect();
     cases.sort_by(|a, b| a.offer.order().cmp(&b.offer.order()));
-    let mut lines = vec![format!("  campaign in {}:", out.display())];
+    let mut lines = vec![format!("  campaign in {} at the end of {as_of}:", out.display())];
     if cases.is_empty() {
         lines.push("    no case".into());
     }
     for case in cases {
         let o = &case.offer;
+        let history: Vec<_> = case.history.iter().filter(|e| e.at < end).collect();
+        let state = history
+            .iter()
+            .rev()
+            .find_map(|e| e.state_after)
+            .unwrap_or(crate::campaign::state::State::Offered);
         lines.push(format!(
             "    case {} (event {}, offered on {}, recipient {}): {}",
             o.case_id,
             o.event_id,
             o.offered_on,
             who.show(Some(&o.iin)),
-            case.state.code()
+            state.code()
         ));
-        for e in &case.history {
-            let line = match e.kind {
+        for e in history {
+            let detail = match e.kind {
+                Kind::SmsSent => {
+                    format!(" {} to {}", e.send_no.unwrap_or(1), mask(e.phone.as_deref().unwrap_or("")))
+                }
+                Kind::ReplyAccept | Kind::ReplyDecline | Kind::ReplyLate => {
+                    format!(
+                        " {:?}",
+                        e.reply_text.as_deref().unwrap_or("").chars().take(20).collect::<String>()
+                    )
+                }
                 Kind::Superseded | Kind::Voided | Kind::Queued => {
                     let other = e.other_case_id.as_deref().map(|c| match e.kind {
                         Kind::Superseded => format!(", by case {c}"),
-                        Kind::Queued => format!(", behind case {c}"),
+                        Kind::Queued => format!(", behind case {c} (when queued)"),
                         _ => format!(", requested by case {c}"),
                     });
                     let reason = e.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-                    format!("      {} {}{reason}{}", e.at, e.kind.code(), other.unwrap_or_default())
+                    format!("{reason}{}", other.unwrap_or_default())
                 }
-                Kind::ReissueRequested => {
-                    format!("      {} re-issue requested: {}", e.at, e.permit_ids.join(", "))
-                }
-                _ => continue,
+                Kind::ReissueRequested => format!(": {}", e.permit_ids.join(", ")),
+                Kind::NoNumber | Kind::TimedOut => String::new(),
+                Kind::ReplyInvalid | Kind::ReplyUnmatched => continue,
             };
-            lines.push(line);
+            lines.push(format!("      {} {}{detail}", e.at, e.kind.code()));
         }
     }
     lines

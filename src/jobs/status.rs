@@ -85,7 +85,7 @@ pub fn history_lines(id: &str, case: &Case) -> Vec<String> {
         ),
     ];
     for e in &case.history {
-        let mut line = format!("  {}  {:<15}", e.at, e.kind.code());
+        let mut line = format!("  {}  {:<17}", e.at, e.kind.code());
         if let Some(n) = e.send_no {
             line.push_str(&format!(" SMS {n} to {}", mask(e.phone.as_deref().unwrap_or(""))));
         }

@@ -146,7 +146,10 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
         let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
         let invalid = history.iter().filter(|e| e.kind == Kind::ReplyInvalid).count() as f64;
         let sms = history.iter().filter(|e| e.kind == Kind::SmsSent).count();
-        let latency = decision_latency(&history);
+        let standing = standing(&history);
+        // Superseded and voided cases count apart, in no rate.
+        let closed = matches!(standing, Some(Standing::Superseded | Standing::Voided));
+        let latency = decided_latency(&history);
         // The request as recorded, or (ledgers from before requests were recorded) the
         // acceptance that made it.
         let full: Vec<&CaseEvent> = case.history.iter().collect();
@@ -166,11 +169,14 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
             }
             if sms >= 1 {
                 c.add("sms1_sent", 1.0);
+                if !closed {
+                    c.add("dispatched_not_closed", 1.0);
+                }
             }
             if sms >= 2 {
                 c.add("sms2_sent", 1.0);
             }
-            if let Some(s) = standing(&history) {
+            if let Some(s) = standing {
                 c.add(s.metric(), 1.0);
             }
             if let Some((hours, send_no)) = latency {
@@ -238,7 +244,7 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             push(m, Some(*n), None, Some(*n), &[*n]);
         }
         let decided = cell.get("accepted") + cell.get("declined") + cell.get("timed_out");
-        let dispatched = cell.get("sms1_sent");
+        let dispatched = cell.get("dispatched_not_closed");
         for (name, num) in [("acceptance", "accepted"), ("decline", "declined"), ("timeout", "timed_out")] {
             let n = cell.get(num);
             let rate = |d: f64| if d > 0.0 { Some(n / d) } else { None };
@@ -361,9 +367,17 @@ pub fn reply_latencies_h(campaign: &Campaign, as_of: NaiveDate) -> Vec<f64> {
         .values()
         .filter_map(|case| {
             let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
-            decision_latency(&history).map(|(h, _)| h)
+            decided_latency(&history).map(|(h, _)| h)
         })
         .collect()
+}
+
+/// [`decision_latency`] of a case that stands accepted or declined (not one superseded or
+/// voided after its reply): the latency every metric and chart counts.
+fn decided_latency(history: &[&CaseEvent]) -> Option<(f64, Option<u8>)> {
+    matches!(standing(history), Some(Standing::Accepted | Standing::Declined))
+        .then(|| decision_latency(history))
+        .flatten()
 }
 
 /// Decided cases of the offers up to an ISO week, cumulative (all pilots).

@@ -591,3 +591,39 @@ fn ledgers_and_offers_from_before_requests_were_recorded_still_read() {
     assert_eq!(events[0].reason.as_deref(), Some("already_requested"));
     assert_eq!(events[0].other_case_id.as_deref(), Some("c1"));
 }
+
+/// The re-check comes before supersession: a newer case whose event the day's candidates no
+/// longer hold is voided and takes nothing over; the older case it shares permits with stays.
+#[test]
+fn a_newer_case_that_fails_its_recheck_supersedes_nothing() {
+    let pilots = load_pilots(None).unwrap();
+    let older = offer("old", "sanitary", P1);
+    let mut newer = offer("new", "sanitary", P1);
+    newer.permit_ids = older.permit_ids.clone();
+    newer.changed_on = older.changed_on.map(|d| d + Duration::days(3));
+    newer.offered_on = older.offered_on + Duration::days(1);
+    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    let mut c = Campaign::load(vec![older.clone()], vec![], &pilots).unwrap();
+    let (mut ledger, _, _) = c.dispatch(&phones, t(T0)).unwrap();
+    let mut c = Campaign::load(vec![older.clone(), newer.clone()], ledger.clone(), &pilots).unwrap();
+    let (events, sms, _) = c.dispatch(&phones, t("2026-11-11T09:00:00")).unwrap();
+    assert!(sms.is_empty());
+    assert_eq!(events[0].kind, Kind::Queued, "the newer case waits for the open question");
+    ledger.extend(events);
+    // The day's candidates: the older rename is offered, the newer one is gone.
+    let day = NaiveDate::from_ymd_opt(2026, 11, 11).unwrap();
+    let check = sdu::campaign::EventCheck {
+        outcome: "offered".into(),
+        case_id: Some("old".into()),
+        iin: Some(P1.into()),
+        permit_ids: older.permit_ids.clone(),
+    };
+    let checks = Checks {
+        pilots: HashMap::from([("sanitary".into(), (day, HashMap::from([(older.event_id.clone(), check)])))]),
+    };
+    let done = c.advance(&[], t("2026-11-11T09:00:00"), &checks).unwrap();
+    let kinds: Vec<(String, Kind, Option<String>)> =
+        done.events.iter().map(|e| (e.case_id.clone().unwrap(), e.kind, e.reason.clone())).collect();
+    assert_eq!(kinds, [("new".to_string(), Kind::Voided, Some("event_not_in_scope".to_string()))]);
+    assert_eq!(c.cases["old"].state, State::AwaitingReply, "the older case goes on");
+}

@@ -10,7 +10,7 @@ use crate::common::*;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use sdu::campaign::state::State;
-use sdu::campaign::{log, Campaign, Kind};
+use sdu::campaign::{log, message_id, Campaign, Kind};
 use sdu::config::load_pilots;
 use sdu::pipeline::candidates::case_id;
 use sdu::synth::frame::{almaty_at, date_col, datetime_col, str_col};
@@ -72,8 +72,16 @@ fn sdu_test_recorded(day: &str) -> i64 {
     almaty_at(crate::candidates::d(day), 9 * 3600)
 }
 
-/// The portal's replies, all of them bare digits by phone (no message id).
+/// The portal's replies: bare digits by phone (no message id), and three that quote a
+/// message id: one sent to another phone, one received before its SMS went out, and one to
+/// a case already decided.
 fn replies(dir: &Path) {
+    let eco = |event: &str, who: u32| case_id("ecology", event, &iin(who));
+    let quoted = [
+        (8, "2025-06-02T13:00", "1", message_id(&eco("RN005", 5), 1)),
+        (1, "2025-06-02T08:00", "1", message_id(&eco("RN001b", 1), 1)),
+        (1, "2025-06-05T12:00", "2", message_id(&eco("RN001b", 1), 1)),
+    ];
     let rows = [
         (1, "2025-06-02T12:00", "1"),
         (2, "2025-06-03T08:00", "1"),
@@ -85,8 +93,13 @@ fn replies(dir: &Path) {
         (8, "2025-06-02T11:00", "1"),
         (8, "2025-06-03T11:00", "2"),
     ];
+    let rows = rows
+        .iter()
+        .map(|(p, at, text)| (*p, *at, *text, None))
+        .chain(quoted.map(|(p, at, text, m)| (p, at, text, Some(m))));
+    let rows: Vec<_> = rows.collect();
     let mut df = df!(
-        "message_id" => rows.iter().map(|_| None::<&str>).collect::<Vec<_>>(),
+        "message_id" => rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
         "phone" => rows.iter().map(|r| phone(r.0)).collect::<Vec<_>>(),
         "received_at" => rows.iter().map(|r| format!("{}:00", r.1)).collect::<Vec<_>>(),
         "text" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
@@ -207,8 +220,15 @@ fn one_permit_one_request_one_phone_one_question() {
             row(SmsSent, Some(AwaitingReply), None, "2025-06-02T09:00"),
             row(ReplyAccept, Some(Accepted), None, "2025-06-02T12:00"),
             row(ReissueRequested, None, None, "2025-06-03T09:00"),
+            row(ReplyLate, None, None, "2025-06-05T12:00"),
         ]
     );
+    // A quoted message id sent to another phone, and one quoted before its SMS went out:
+    // neither decides anything.
+    let unmatched = all(&out, "replies_unmatched.parquet");
+    let mut reasons = strings(&unmatched, "reason");
+    reasons.sort();
+    assert_eq!(reasons, ["message_id_of_another_number", "received_before_the_sms"]);
     // A new head: the old head's "1" comes before the takeover and requests nothing.
     assert_eq!(
         rows(&c, &eco("RN002", 2)),
@@ -586,4 +606,48 @@ fn twenty_two_months_never_request_a_permit_twice() {
     ] {
         assert!(ends.contains_key(&(kind, reason.to_string())), "no case {} {reason}: {ends:?}", kind.code());
     }
+}
+
+/// The re-check never falls back to older candidates in silence: a later day's candidates
+/// folder that is not a complete publication stops the advance, naming it; an advance with no
+/// candidates at all says its cases were not re-checked.
+#[test]
+fn the_recheck_refuses_a_gap_in_the_candidates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (before, _) = worlds();
+    write_snapshot(&dir.join("w1"), &before.tables());
+    let ok = |args: &[&str]| {
+        let o = sdu(args, dir);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    ok(&["run", "--snapshot", "w1", "--as-of", FIRST, "--out", "out", "--no-report"]);
+    ok(&["candidates", "--snapshot", "w1", "--as-of", "2025-06-03", "--out", "out"]);
+    std::fs::remove_file(dir.join("out/2025-06-03/ecology/outcomes.parquet")).unwrap();
+    let o = sdu(&["advance", "--out", "out", "--as-of", "2025-06-03T09:00"], dir);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("2025-06-03/ecology") && err.contains("incomplete") && err.contains("2025-06-02"),
+        "{err}"
+    );
+
+    // A folder of cases and no candidates (the ledger copied alone): said, not hidden.
+    std::fs::create_dir_all(dir.join("bare")).unwrap();
+    std::fs::write(dir.join("bare/.sdu-out"), "").unwrap();
+    let copy = |from: &Path, to: &Path| {
+        for f in files(from) {
+            let target = to.join(f.strip_prefix(from).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&f, target).unwrap();
+        }
+    };
+    copy(&dir.join("out/ledger"), &dir.join("bare/ledger"));
+    let line = ok(&["advance", "--out", "bare", "--as-of", "2025-06-03T09:00"]);
+    assert!(line.contains("no published candidates: open cases were not re-checked"), "{line}");
+    // The day's candidates published again: the advance goes on, and names them.
+    ok(&["candidates", "--snapshot", "w1", "--as-of", "2025-06-03", "--out", "out"]);
+    let line = ok(&["advance", "--out", "out", "--as-of", "2025-06-03T09:00"]);
+    assert!(line.contains("re-checked against the candidates of ecology of 2025-06-03"), "{line}");
 }

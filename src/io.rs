@@ -189,6 +189,18 @@ pub fn fail_point(name: &str) -> Result<(), IoError> {
     }
 }
 
+/// Writes a JSON file atomically (a temporary name beside it, then renamed into place): a
+/// reader never sees half of it.
+pub fn write_json_atomic<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), IoError> {
+    let parent = parent_of(path);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    write_json(value, &tmp)?;
+    File::open(&tmp).and_then(|f| f.sync_all()).map_err(write_err(&tmp))?;
+    fs::rename(&tmp, path).map_err(write_err(path))?;
+    sync_dir(parent)
+}
+
 /// Writes a text file.
 pub fn write_text(path: &Path, text: &str) -> Result<(), IoError> {
     fs::write(path, text).map_err(write_err(path))

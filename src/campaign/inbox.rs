@@ -6,8 +6,45 @@ use super::Reply;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
+/// The sidecar of a reply file that states what it covers: `<stem>.manifest.json` beside
+/// `<stem>.parquet`, `{"complete_until": "2026-03-05T09:00:00+05:00"}`: every reply received
+/// up to that instant is in the file (or in an earlier one).
+pub fn manifest_path(file: &Path) -> PathBuf {
+    file.with_extension("manifest.json")
+}
+
+/// The `complete_until` watermark of a reply file, if its sidecar states one.
+pub fn complete_until(file: &Path) -> Result<Option<chrono::NaiveDateTime>, RepliesError> {
+    let path = manifest_path(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(RepliesError::Manifest { file: path, problem: e.to_string() }),
+    };
+    let bad = |problem: String| RepliesError::Manifest { file: path.clone(), problem };
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let value = json
+        .get("complete_until")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| bad("no `complete_until` string".into()))?;
+    crate::time::parse_instant(value)
+        .map(Some)
+        .ok_or_else(|| bad(format!("`complete_until` {value:?} is not an RFC 3339 time")))
+}
+
+/// Writes a reply file's sidecar with its watermark (the simulator's files state theirs).
+pub fn write_complete_until(file: &Path, until: chrono::NaiveDateTime) -> Result<(), crate::io::IoError> {
+    let zoned = chrono::TimeZone::from_local_datetime(&chrono_tz::Asia::Almaty, &until)
+        .earliest()
+        .expect("Asia/Almaty has no gaps");
+    let json = serde_json::json!({ "complete_until": zoned.to_rfc3339() });
+    crate::io::write_json_atomic(&json, &manifest_path(file))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RepliesError {
+    #[error("{file}: {problem} (expected {{\"complete_until\": \"2026-03-05T09:00:00+05:00\"}})")]
+    Manifest { file: PathBuf, problem: String },
     #[error("{file}: cannot read the reply file")]
     Unreadable {
         file: PathBuf,

@@ -306,6 +306,17 @@ impl Checks {
 /// The longest reply text the ledger keeps (characters); a longer one is cut.
 pub const MAX_REPLY_TEXT: usize = 500;
 
+/// The first send time ([`crate::time::SEND_TIME`], 09:00) at or after `t`: when a case
+/// that waited in a phone's queue gets its first SMS.
+pub fn next_send_slot(t: NaiveDateTime) -> NaiveDateTime {
+    let slot = t.date().and_time(crate::time::SEND_TIME);
+    if slot >= t {
+        slot
+    } else {
+        (t.date() + Duration::days(1)).and_time(crate::time::SEND_TIME)
+    }
+}
+
 /// First 16 hex digits of SHA-256.
 pub fn short_hash(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -357,6 +368,8 @@ pub struct ReplyCounts {
     pub invalid: u64,
     pub late: u64,
     pub unmatched: u64,
+    /// Received after the time the inputs are known complete to: decided by a later advance.
+    pub waiting: u64,
 }
 
 /// The permits that still count for each re-checked case, by case id.
@@ -770,18 +783,24 @@ impl Campaign {
         Ok((events, outbox, counts))
     }
 
-    /// Steps 12–15 up to `now`, in this order: the replies received by then, in order of
-    /// receipt; the re-check of every pending case against `checks`; newer cases supersede
-    /// older ones not yet requested; the re-issue requests of accepted cases; the clock
-    /// (resend, time out); then each phone with no question open gets the next one queued.
+    /// Steps 12–15 by event time. `until` (at most `now`) is how far the inputs are known
+    /// complete: replies received up to it are decided, in order of receipt, interleaved with
+    /// what the clock does at its own time — a window that closes resends (the second SMS
+    /// stamped at the deadline) or times out at its deadline, and a phone freed by a decision
+    /// texts its next queued case at the next send time ([`next_send_slot`]). Replies received
+    /// after `until` wait for a later advance. Then, at `now`, what the run's own snapshot
+    /// decides: the re-check of every pending case against `checks`, newer cases superseding
+    /// older ones not yet requested, the re-issue requests of accepted cases; and the queued
+    /// cases that freed.
     pub fn advance(
         &mut self,
         replies: &[Reply],
         now: NaiveDateTime,
+        until: NaiveDateTime,
         checks: &Checks,
     ) -> Result<Advanced, CampaignError> {
+        let until = until.min(now);
         let mut counts = ReplyCounts::default();
-        let (mut events, mut outbox) = (Vec::new(), Vec::new());
         let mut todo: Vec<&Reply> = Vec::new();
         let mut seen_now = HashSet::new();
         for r in replies {
@@ -791,63 +810,143 @@ impl Campaign {
                 counts.already_recorded += 1;
             } else if r.received_at > now {
                 counts.not_yet_received += 1;
+            } else if r.received_at > until {
+                counts.waiting += 1;
             } else {
                 todo.push(r);
             }
         }
         todo.sort_by_key(|r| (r.received_at, r.id()));
-        for r in todo {
-            let row = self.reply(r, &mut counts)?;
-            events.push(row);
-        }
-        let mut cases = CaseCounts::default();
+        let mut done =
+            Advanced { events: vec![], outbox: vec![], replies: counts, cases: CaseCounts::default() };
+        self.settle(&todo, until, checks, &mut done)?;
         // The re-check first: a newer case that fails it takes nothing over.
         let (voided, still) = self.recheck(checks, now)?;
-        cases.voided = voided.len() as u64;
-        events.extend(voided);
+        done.cases.voided += voided.len() as u64;
+        done.events.extend(voided);
         let superseded = self.supersede(now, false)?;
-        cases.superseded = superseded.len() as u64;
-        events.extend(superseded);
+        done.cases.superseded += superseded.len() as u64;
+        done.events.extend(superseded);
         for row in self.request(&still, now)? {
             match row.kind {
-                Kind::ReissueRequested => cases.requested += 1,
-                _ => cases.voided += 1,
+                Kind::ReissueRequested => done.cases.requested += 1,
+                _ => done.cases.voided += 1,
             }
-            events.push(row);
+            done.events.push(row);
         }
-        // seed 000 §13–§14: a window closed without a decision: resend, then time out.
-        let closed: Vec<String> = self
-            .cases
+        // Phones freed by what the run decided.
+        self.settle(&[], until, checks, &mut done)?;
+        Ok(done)
+    }
+
+    /// Replies, window deadlines and queued first SMS up to `until`, in time order (at one
+    /// instant: the reply, then the deadline, then the queue: a reply exactly at the deadline
+    /// still counts).
+    fn settle(
+        &mut self,
+        replies: &[&Reply],
+        until: NaiveDateTime,
+        checks: &Checks,
+        done: &mut Advanced,
+    ) -> Result<(), CampaignError> {
+        let mut next = 0;
+        loop {
+            let reply = replies.get(next).map(|r| (r.received_at, 0u8));
+            let deadline = self.next_deadline(until).map(|(t, _)| (t, 1u8));
+            let queued = self.next_queued(until).map(|(t, _)| (t, 2u8));
+            let Some(first) = [reply, deadline, queued].into_iter().flatten().min() else { break };
+            match first.1 {
+                0 => {
+                    let row = self.reply(replies[next], &mut done.replies)?;
+                    done.events.push(row);
+                    next += 1;
+                }
+                1 => {
+                    let (at, case_id) = self.next_deadline(until).expect("chosen");
+                    self.close_window(&case_id, at, done)?;
+                }
+                _ => {
+                    let (at, case_id) = self.next_queued(until).expect("chosen");
+                    let offer = &self.cases[&case_id].offer;
+                    if let Some(Err(reason)) = checks.verdict(offer) {
+                        // Re-checked before its SMS: the day's candidates no longer offer it.
+                        done.cases.voided += 1;
+                        let row = self.close(&case_id, Event::Void, &reason, None, at)?;
+                        done.events.push(row);
+                        continue;
+                    }
+                    let phone = self.cases[&case_id].queued_phone.clone().unwrap_or_default();
+                    if let Some((row, sms)) = self.first_sms(&case_id, &phone, at, &mut done.cases)? {
+                        done.events.push(row);
+                        done.outbox.extend(sms);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The earliest deadline up to `until` of a case waiting for a reply.
+    fn next_deadline(&self, until: NaiveDateTime) -> Option<(NaiveDateTime, String)> {
+        self.cases
             .values()
-            .filter(|c| c.state.is_asking() && c.last_sms().is_some_and(|s| s.due_by <= now))
-            .map(|c| c.offer.case_id.clone())
-            .collect();
-        for case_id in closed {
-            let (rules, _) = self.rules(&self.cases[&case_id].offer.pilot);
-            match on_window_closed(self.cases[&case_id].state, &rules) {
-                Some(Event::SmsSent) => {
-                    let phone =
-                        self.cases[&case_id].last_sms().expect("waiting cases have an SMS").phone.clone();
-                    let (row, sms) = self.send(&case_id, &phone, 2, now)?;
-                    events.push(row);
-                    outbox.push(sms);
-                }
-                Some(Event::Deadline) => {
-                    let row = self.row(&case_id, Kind::TimedOut, now);
-                    events.push(self.step(&case_id, Event::Deadline, row)?);
-                }
-                _ => {}
+            .filter(|c| c.state.is_asking())
+            .filter_map(|c| c.last_sms().map(|s| (s.due_by, c.offer.case_id.clone())))
+            .filter(|(due, _)| *due <= until)
+            .min()
+    }
+
+    /// seed 000 §13–§14: a window closed without a decision at its deadline `at`: the second
+    /// SMS (stamped at the deadline), or the time-out.
+    fn close_window(
+        &mut self,
+        case_id: &str,
+        at: NaiveDateTime,
+        done: &mut Advanced,
+    ) -> Result<(), CampaignError> {
+        let (rules, _) = self.rules(&self.cases[case_id].offer.pilot);
+        match on_window_closed(self.cases[case_id].state, &rules) {
+            Some(Event::SmsSent) => {
+                let phone = self.cases[case_id].last_sms().expect("waiting cases have an SMS").phone.clone();
+                let (row, sms) = self.send(case_id, &phone, 2, at)?;
+                done.events.push(row);
+                done.outbox.push(sms);
             }
-        }
-        // The next question of each phone that has none open, oldest change first.
-        for case_id in self.ordered(|c| c.state == State::Queued) {
-            let phone = self.cases[&case_id].queued_phone.clone().unwrap_or_default();
-            if let Some((row, sms)) = self.first_sms(&case_id, &phone, now, &mut cases)? {
-                events.push(row);
-                outbox.extend(sms);
+            Some(Event::Deadline) => {
+                let row = self.row(case_id, Kind::TimedOut, at);
+                done.events.push(self.step(case_id, Event::Deadline, row)?);
             }
+            _ => {}
         }
-        Ok(Advanced { events, outbox, replies: counts, cases })
+        Ok(())
+    }
+
+    /// The queued case whose turn comes first up to `until`, and when: nothing blocks it any
+    /// more, and its turn is the first send time after it was queued and after the last case
+    /// it waited for (same phone or permits) was decided; the oldest change first.
+    fn next_queued(&self, until: NaiveDateTime) -> Option<(NaiveDateTime, String)> {
+        self.cases
+            .values()
+            .filter(|c| c.state == State::Queued)
+            .filter_map(|q| {
+                let phone = q.queued_phone.as_deref().unwrap_or_default();
+                if self.blocker(q, phone).is_some() {
+                    return None;
+                }
+                let queued_at = q.history.iter().rev().find(|e| e.kind == Kind::Queued).map(|e| e.at)?;
+                let freed = self
+                    .cases
+                    .values()
+                    .filter(|c| c.offer.case_id != q.offer.case_id && !c.sms.is_empty())
+                    .filter(|c| c.sms.iter().any(|s| s.phone == phone) || c.offer.shares_permits(&q.offer))
+                    .filter_map(|c| c.history.iter().find(|e| e.state_after.is_some_and(|s| s.is_terminal())))
+                    .map(|e| e.at)
+                    .max();
+                let slot = next_send_slot(freed.unwrap_or(queued_at).max(queued_at));
+                (slot <= until).then(|| (slot, q))
+            })
+            .min_by(|a, b| (a.0, a.1.offer.order()).cmp(&(b.0, b.1.offer.order())))
+            .map(|(slot, q)| (slot, q.offer.case_id.clone()))
     }
 
     /// The case a reply answers, or why none.

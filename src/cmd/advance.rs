@@ -35,6 +35,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
     let replies = args.replies.resolve()?;
     let out = args.out.open_existing()?;
-    let summary = advance(&out.path, args.as_of, replies, &pilots, args.replies.accept_many_replies)?;
+    let summary = advance(&out.path, args.as_of, replies, &pilots, args.replies.options())?;
     args.json.print(&summary, |s| vec![s.to_string()])
 }

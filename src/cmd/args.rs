@@ -106,9 +106,22 @@ pub struct RepliesArg {
     /// per SMS ever sent, plus 1,000, stop the run: such a file is not the portal's replies).
     #[arg(long)]
     pub accept_many_replies: bool,
+    /// Without a `complete_until` watermark beside the reply files (docs/outputs.md),
+    /// replies may still arrive this many hours after they were received: windows close,
+    /// and replies are decided, only up to the run's time less these hours.
+    #[arg(long, value_name = "HOURS", default_value_t = crate::jobs::advance::DEFAULT_GRACE_HOURS)]
+    pub reply_grace: u32,
 }
 
 impl RepliesArg {
+    /// How the advance takes the reply files.
+    pub fn options(&self) -> crate::jobs::advance::ReplyOptions {
+        crate::jobs::advance::ReplyOptions {
+            accept_many: self.accept_many_replies,
+            grace: chrono::Duration::hours(i64::from(self.reply_grace)),
+        }
+    }
+
     pub fn resolve(&self) -> Result<&[PathBuf], UsageError> {
         match self.replies.iter().find(|f| !f.is_file()) {
             Some(f) => Err(UsageError::RepliesNotFound(f.clone())),

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args.out.open_beside(&args.snapshot)?;
     let guard = args.guard.guard(&out.path)?;
     let mut runner = Runner::new(StagedSnapshot::open(snapshot, false, &guard)?, pilots, &out.path);
-    runner.accept_many_replies = args.replies.accept_many_replies;
+    runner.replies = args.replies.options();
     let summary = runner.day(args.as_of, replies, !args.no_report)?;
     args.json.print(&summary, |s| s.lines())
 }

@@ -14,10 +14,34 @@ use polars::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// How an advance takes the portal's reply files.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyOptions {
+    /// Take reply files of any size (see [`MAX_REPLIES_PER_SMS`]).
+    pub accept_many: bool,
+    /// Without a `complete_until` watermark, replies may still arrive for this long after
+    /// they were received: windows close, and replies are decided, only up to `now − grace`.
+    pub grace: chrono::Duration,
+}
+
+/// Hours of [`ReplyOptions::grace`] by default.
+pub const DEFAULT_GRACE_HOURS: u32 = 3;
+
+impl Default for ReplyOptions {
+    fn default() -> ReplyOptions {
+        ReplyOptions { accept_many: false, grace: chrono::Duration::hours(i64::from(DEFAULT_GRACE_HOURS)) }
+    }
+}
+
 /// `advance.json`: what an advance decided (keys in alphabetical order when written).
 #[derive(Debug, Clone, Serialize)]
 pub struct AdvanceCounts {
     pub as_of: String,
+    /// Replies were decided, and windows closed, up to this time: the reply files'
+    /// `complete_until` watermark (at most `as_of`), or `as_of` less the grace without one.
+    pub decided_until: String,
+    /// The watermark the reply files state, if any.
+    pub complete_until: Option<String>,
     pub replies: ReplyCounts,
     pub cases: CaseCounts,
     /// The candidates each pilot's cases were re-checked against: pilot → day.
@@ -41,8 +65,10 @@ impl std::fmt::Display for AdvanceSummary {
         let (n, r, c) = (&self.counts, &self.counts.replies, &self.counts.cases);
         write!(
             f,
-            "advanced to {}: {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} quarantined), {} superseded, {} voided, {} second SMS, {} first SMS from the queue, {} timed out, {} re-issue requests → {}",
+            "advanced to {} (decided up to {}{}): {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} waiting for a later advance, {} quarantined), {} superseded, {} voided, {} second SMS, {} first SMS from the queue, {} timed out, {} re-issue requests → {}",
             n.as_of,
+            n.decided_until,
+            if n.complete_until.is_some() { ", the replies' watermark" } else { ", without a watermark" },
             r.received,
             r.accept,
             r.decline,
@@ -50,6 +76,7 @@ impl std::fmt::Display for AdvanceSummary {
             r.late,
             r.unmatched,
             r.already_recorded,
+            r.waiting,
             n.quarantined,
             c.superseded,
             c.voided,
@@ -93,20 +120,25 @@ pub const MAX_REPLIES_PER_SMS: usize = 10;
 pub const MIN_REPLIES_ALLOWED: usize = 1000;
 
 /// Advances the campaign to `at` with the replies of these files (an implausibly large set
-/// stops it unless `accept_many`).
+/// stops it unless `options.accept_many`), deciding up to their watermark or `at` less the
+/// grace.
 pub fn advance(
     out: &Path,
     at: NaiveDateTime,
     reply_files: &[PathBuf],
     pilots: &[Pilot],
-    accept_many: bool,
+    options: ReplyOptions,
 ) -> anyhow::Result<AdvanceSummary> {
     let started = chrono::Utc::now();
     let mut replies = Vec::new();
     let mut quarantine = Vec::new();
     let mut inputs = Vec::new();
+    let mut watermark: Option<NaiveDateTime> = None;
     for f in reply_files {
         let r = read_replies(f).with_context(|| "reading replies".to_string())?;
+        if let Some(w) = crate::campaign::inbox::complete_until(f)? {
+            watermark = watermark.max(Some(w));
+        }
         inputs.push(InputEntry {
             file: f.display().to_string(),
             sha256: io::sha256_file(f)?,
@@ -124,7 +156,7 @@ pub fn advance(
     let plausible = MAX_REPLIES_PER_SMS * sent + MIN_REPLIES_ALLOWED;
     // Replies already recorded by an earlier run do not count: they are not read again.
     let fresh = replies.iter().filter(|r| !campaign.seen_replies.contains(&r.id())).count();
-    if fresh > plausible && !accept_many {
+    if fresh > plausible && !options.accept_many {
         return Err(super::Failed(format!(
             "the reply files hold {fresh} new replies, more than {MAX_REPLIES_PER_SMS} for each of the {sent} SMS \
              sent plus {MIN_REPLIES_ALLOWED} (at most {plausible}); a file this size is not the portal's replies \
@@ -134,12 +166,32 @@ pub fn advance(
     }
     let (checks, check_inputs) = load_checks(out, at.date(), pilots)?;
     inputs.extend(check_inputs);
-    let done = campaign.advance(&replies, at, &checks)?;
+    let until = watermark.map_or(at - options.grace, |w| w.min(at));
+    if watermark.is_none() {
+        tracing::info!(
+            "no complete_until watermark in the reply files: deciding up to {until} ({} h of grace)",
+            options.grace.num_hours()
+        );
+    }
+    let late = campaign
+        .cases
+        .values()
+        .filter_map(|c| c.last_sms())
+        .filter(|s| {
+            s.due_by + chrono::Duration::hours(24) < until && campaign.cases[&s.case_id].state.is_asking()
+        })
+        .count();
+    if late > 0 {
+        tracing::warn!("{late} reply windows closed more than a day before this advance: the schedule ran late; they are decided at their deadlines");
+    }
+    let done = campaign.advance(&replies, at, until, &checks)?;
     let (events, sms) = (&done.events, &done.outbox);
     let mut outbox = files::outbox(&campaign, sms, pilots)?;
     let (mut requests, mut writeback) = files::reissues(&campaign, events)?;
     let summary = AdvanceCounts {
         as_of: at.to_string(),
+        decided_until: until.to_string(),
+        complete_until: watermark.map(|w| w.to_string()),
         replies: done.replies.clone(),
         cases: done.cases.clone(),
         rechecked_against: checks.pilots.iter().map(|(p, (d, _))| (p.clone(), d.to_string())).collect(),

@@ -74,13 +74,13 @@ pub fn backfill(
     while day <= to {
         let mut replies = Vec::new();
         if let Some(seed) = options.simulate {
+            // Every day, even with nothing to answer: the file's watermark says the day's
+            // replies are complete.
             let boxes = layout::outboxes_between(&runner.out, day - ANSWERED_WITHIN, day)?;
-            if !boxes.is_empty() {
-                let file = layout::simulated_replies(&runner.out, day);
-                std::fs::create_dir_all(file.parent().expect("has a parent"))?;
-                super::simulate::simulate(&boxes, day.and_time(SEND_TIME), seed, &file)?;
-                replies.push(file);
-            }
+            let file = layout::simulated_replies(&runner.out, day);
+            std::fs::create_dir_all(file.parent().expect("has a parent"))?;
+            super::simulate::simulate(&boxes, day.and_time(SEND_TIME), seed, &file)?;
+            replies.push(file);
         }
         let s = runner.day(day, &replies, day == to)?;
         bar.suspend(|| each(&s))?;

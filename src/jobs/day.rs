@@ -2,7 +2,7 @@
 //! in force, reading each registry once. A day interrupted at any step can run again:
 //! finished steps are not repeated and nothing is duplicated.
 
-use super::advance::{advance, AdvanceSummary};
+use super::advance::{advance, AdvanceSummary, ReplyOptions};
 use super::candidates::{candidates_with, Job};
 use super::dispatch::{dispatch_with, DispatchSummary};
 use super::report::{report, ReportSummary, DEFAULT_MIN_CELL};
@@ -38,13 +38,13 @@ pub struct Runner {
     pub staged: StagedSnapshot,
     pub pilots: Vec<Pilot>,
     pub out: PathBuf,
-    /// Take reply files of any size (see [`super::advance::MAX_REPLIES_PER_SMS`]).
-    pub accept_many_replies: bool,
+    /// How the advance takes the reply files.
+    pub replies: ReplyOptions,
 }
 
 impl Runner {
     pub fn new(staged: StagedSnapshot, pilots: Vec<Pilot>, out: &Path) -> Runner {
-        Runner { staged, pilots, out: out.to_path_buf(), accept_many_replies: false }
+        Runner { staged, pilots, out: out.to_path_buf(), replies: ReplyOptions::default() }
     }
 
     /// One day: candidates, dispatch at 09:00, advance to 09:00 with the replies, and the
@@ -83,7 +83,7 @@ impl Runner {
         if last.is_some_and(|l| l >= (at, Step::Advance)) {
             s.skipped.push(ADVANCE);
         } else {
-            s.advance = Some(advance(&self.out, at, replies, &self.pilots, self.accept_many_replies)?);
+            s.advance = Some(advance(&self.out, at, replies, &self.pilots, self.replies)?);
         }
         if with_report {
             s.report = Some(report(&self.out, as_of, None, DEFAULT_MIN_CELL, &self.pilots)?);

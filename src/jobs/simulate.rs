@@ -143,5 +143,7 @@ pub fn simulate(outboxes: &[PathBuf], as_of: NaiveDateTime, seed: u64, out: &Pat
     )?;
     df.sort_in_place(["received_at", "phone"], SortMultipleOptions::default())?;
     io::write_parquet_atomic(&mut df, out)?;
+    // The simulator knows every reply up to `as_of`: its files say so.
+    crate::campaign::inbox::write_complete_until(out, as_of)?;
     Ok(n)
 }

@@ -59,7 +59,7 @@ fn reply(text: &str, at: &str, with_id: bool, c: &Campaign) -> Reply {
 
 /// An advance with no candidates to re-check against: events, SMS, reply counts.
 fn adv(c: &mut Campaign, replies: &[Reply], at: NaiveDateTime) -> (Vec<CaseEvent>, Vec<Sms>, ReplyCounts) {
-    let done = c.advance(replies, at, &Checks::default()).unwrap();
+    let done = c.advance(replies, at, at, &Checks::default()).unwrap();
     (done.events, done.outbox, done.replies)
 }
 
@@ -496,7 +496,7 @@ mod many_cases {
                 let at = day.and_hms_opt(9, 0, 0).unwrap();
                 let (events, _, _) = fold(day, &ledger).dispatch(&phones, at).unwrap();
                 ledger.extend(events);
-                let done = fold(day, &ledger).advance(&replies, at, &Checks::default()).unwrap();
+                let done = fold(day, &ledger).advance(&replies, at, at, &Checks::default()).unwrap();
                 ledger.extend(done.events);
             }
             let c = fold(NaiveDate::MAX, &ledger);
@@ -621,7 +621,7 @@ fn a_newer_case_that_fails_its_recheck_supersedes_nothing() {
     let checks = Checks {
         pilots: HashMap::from([("sanitary".into(), (day, HashMap::from([(older.event_id.clone(), check)])))]),
     };
-    let done = c.advance(&[], t("2026-11-11T09:00:00"), &checks).unwrap();
+    let done = c.advance(&[], t("2026-11-11T09:00:00"), t("2026-11-11T09:00:00"), &checks).unwrap();
     let kinds: Vec<(String, Kind, Option<String>)> =
         done.events.iter().map(|e| (e.case_id.clone().unwrap(), e.kind, e.reason.clone())).collect();
     assert_eq!(kinds, [("new".to_string(), Kind::Voided, Some("event_not_in_scope".to_string()))]);

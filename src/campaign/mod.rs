@@ -943,7 +943,7 @@ impl Campaign {
                     .map(|e| e.at)
                     .max();
                 let slot = next_send_slot(freed.unwrap_or(queued_at).max(queued_at));
-                (slot <= until).then(|| (slot, q))
+                (slot <= until).then_some((slot, q))
             })
             .min_by(|a, b| (a.0, a.1.offer.order()).cmp(&(b.0, b.1.offer.order())))
             .map(|(slot, q)| (slot, q.offer.case_id.clone()))

@@ -350,12 +350,16 @@ pub fn standing(history: &[&CaseEvent]) -> Option<Standing> {
     }
 }
 
-/// Hours from the SMS answered (the last sent before the deciding reply, else the first) to
-/// the deciding reply, and that SMS's number.
+/// Hours from the SMS answered to the deciding reply, and that SMS's number. The SMS
+/// answered is the one the reply quotes by message id, else the last sent before the reply
+/// (a reply received in the first window but read after the second SMS answers the first).
 pub fn decision_latency(history: &[&CaseEvent]) -> Option<(f64, Option<u8>)> {
     let d = decision(history)?;
-    let mut sms = history.iter().filter(|e| e.kind == Kind::SmsSent);
-    let answered = sms.clone().rev().find(|s| s.at <= d.at).or_else(|| sms.next())?;
+    let sms: Vec<&&CaseEvent> = history.iter().filter(|e| e.kind == Kind::SmsSent).collect();
+    let quoted = d.message_id.as_ref().and_then(|m| sms.iter().find(|s| s.message_id.as_ref() == Some(m)));
+    let answered = quoted
+        .or_else(|| sms.iter().filter(|s| s.at <= d.at).max_by_key(|s| s.at))
+        .or_else(|| sms.first())?;
     Some(((d.at - answered.at).num_seconds() as f64 / 3600.0, answered.send_no))
 }
 

@@ -627,3 +627,193 @@ fn a_newer_case_that_fails_its_recheck_supersedes_nothing() {
     assert_eq!(kinds, [("new".to_string(), Kind::Voided, Some("event_not_in_scope".to_string()))]);
     assert_eq!(c.cases["old"].state, State::AwaitingReply, "the older case goes on");
 }
+
+mod event_time {
+    //! Issue 13: decisions follow when things happened, not when `advance` runs.
+
+    use super::*;
+
+    fn kinds(c: &Campaign) -> Vec<(Kind, Option<State>, NaiveDateTime)> {
+        c.cases["c1"].history.iter().map(|e| (e.kind, e.state_after, e.at)).collect()
+    }
+
+    fn by_phone(text: &str, at: &str) -> Reply {
+        Reply { message_id: None, phone: PHONE.into(), received_at: t(at), text: text.into() }
+    }
+
+    /// One advance a week late decides both windows at their deadlines: the second SMS
+    /// stamped at the first deadline, the time-out at the second; a reply after it is late.
+    #[test]
+    fn a_late_advance_closes_each_window_at_its_deadline() {
+        let mut c = texted();
+        let after = by_phone("1", "2026-11-16T09:00:01");
+        let (_, sms, counts) = adv(&mut c, &[after], t("2026-11-20T09:00:00"));
+        assert_eq!(sms.len(), 1);
+        assert_eq!((sms[0].send_no, sms[0].sent_at, sms[0].due_by), (2, t(SECOND), t(LAST)));
+        assert_eq!((counts.accept, counts.late), (0, 1));
+        assert_eq!(
+            kinds(&c),
+            [
+                (Kind::SmsSent, Some(State::AwaitingReply), t(T0)),
+                (Kind::SmsSent, Some(State::AwaitingSecondReply), t(SECOND)),
+                (Kind::TimedOut, Some(State::TimedOut), t(LAST)),
+                (Kind::ReplyLate, None, t("2026-11-16T09:00:01")),
+            ]
+        );
+    }
+
+    const SECOND: &str = "2026-11-13T09:00:00";
+    const LAST: &str = "2026-11-16T09:00:00";
+
+    /// The same: a reply one second before the second deadline still decides, whenever the
+    /// advance runs.
+    #[test]
+    fn a_reply_inside_the_second_window_counts_however_late_it_is_read() {
+        let mut c = texted();
+        let inside = by_phone("2", "2026-11-16T08:59:59");
+        let (_, _, counts) = adv(&mut c, &[inside], t("2026-11-25T09:00:00"));
+        assert_eq!(counts.decline, 1);
+        assert_eq!(c.cases["c1"].state, State::Declined);
+        assert_eq!(c.cases["c1"].history.last().unwrap().at, t("2026-11-16T08:59:59"));
+    }
+
+    /// A reply received in the first window but delivered after the second SMS went out is
+    /// not lost: it decides, at its own time, and its latency counts from the SMS it answered.
+    #[test]
+    fn a_reply_delivered_late_but_received_in_time_decides() {
+        let mut c = texted();
+        adv(&mut c, &[], t(SECOND));
+        assert_eq!(c.cases["c1"].state, State::AwaitingSecondReply);
+        let in_time = by_phone("1", "2026-11-12T20:00:00");
+        let (_, _, counts) = adv(&mut c, &[in_time], t("2026-11-14T09:00:00"));
+        assert_eq!(counts.accept, 1);
+        let history: Vec<&CaseEvent> = c.cases["c1"].history.iter().collect();
+        let (hours, send_no) = sdu::report::metrics::decision_latency(&history).unwrap();
+        assert_eq!((hours, send_no), (59.0, Some(1)), "from the first SMS, which it answered");
+    }
+
+    /// A reply quoting the message id of the SMS it answers is measured from that SMS.
+    #[test]
+    fn latency_counts_from_the_sms_quoted() {
+        let mut c = texted();
+        adv(&mut c, &[], t(SECOND));
+        let first = c.cases["c1"].sms[0].message_id.clone();
+        let quoting = Reply { message_id: Some(first), ..by_phone("1", "2026-11-14T10:00:00") };
+        adv(&mut c, &[quoting], t("2026-11-15T09:00:00"));
+        let history: Vec<&CaseEvent> = c.cases["c1"].history.iter().collect();
+        assert_eq!(sdu::report::metrics::decision_latency(&history), Some((97.0, Some(1))));
+    }
+
+    /// Inputs known complete only up to `until`: no window closes after it, and replies
+    /// received after it wait for a later advance (recorded then, not lost).
+    #[test]
+    fn nothing_is_decided_past_what_the_inputs_cover() {
+        let mut c = texted();
+        let before_deadline = by_phone("1", "2026-11-13T08:00:00");
+        let done = c
+            .advance(&[before_deadline.clone()], t(SECOND), t("2026-11-13T06:00:00"), &Checks::default())
+            .unwrap();
+        assert!(done.outbox.is_empty(), "the window is not closed while replies may still arrive");
+        assert_eq!((done.replies.waiting, done.replies.accept), (1, 0));
+        assert_eq!(c.cases["c1"].state, State::AwaitingReply);
+        let done = c
+            .advance(
+                &[before_deadline],
+                t("2026-11-14T09:00:00"),
+                t("2026-11-14T06:00:00"),
+                &Checks::default(),
+            )
+            .unwrap();
+        assert_eq!(done.replies.accept, 1, "decided in its window, before the deadline");
+        assert!(done.outbox.is_empty(), "no second SMS");
+        assert_eq!(c.cases["c1"].state, State::Accepted);
+    }
+
+    #[test]
+    fn the_next_send_time() {
+        use sdu::campaign::next_send_slot;
+        assert_eq!(next_send_slot(t("2026-11-10T09:00:00")), t("2026-11-10T09:00:00"));
+        assert_eq!(next_send_slot(t("2026-11-10T08:59:59")), t("2026-11-10T09:00:00"));
+        assert_eq!(next_send_slot(t("2026-11-10T09:00:01")), t("2026-11-11T09:00:00"));
+    }
+}
+
+mod schedules {
+    //! Property: the same offers and reply files give the same decisions whatever the
+    //! advances' schedule — daily at 09:00, or at random hours, or rarely — when the inputs
+    //! are complete up to each run. Requests are made by the run that sees the acceptance, so
+    //! only what they request is compared, not when.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    type Decisions = Vec<(String, String, Option<String>, NaiveDateTime, Option<u8>, Option<String>)>;
+
+    fn decisions(c: &Campaign) -> Decisions {
+        let mut out: Decisions = c
+            .cases
+            .values()
+            .flat_map(|k| {
+                k.history.iter().filter(|e| e.kind != Kind::Queued).map(|e| {
+                    let at = if e.kind == Kind::ReissueRequested { NaiveDateTime::MIN } else { e.at };
+                    let detail = if e.kind == Kind::ReissueRequested {
+                        Some(e.permit_ids.join(","))
+                    } else {
+                        e.reply_id.clone()
+                    };
+                    (
+                        k.offer.case_id.clone(),
+                        e.kind.code().to_string(),
+                        e.state_after.map(|s| s.code().to_string()),
+                        at,
+                        e.send_no,
+                        detail,
+                    )
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn run(offers: &[Offer], replies: &[Reply], runs: &[NaiveDateTime]) -> Campaign {
+        let pilots = load_pilots(None).unwrap();
+        let phones: HashMap<String, String> =
+            (0..4).map(|p| (format!("person-{p}"), format!("+7701000000{p}"))).collect();
+        let mut c = Campaign::load(offers.to_vec(), vec![], &pilots).unwrap();
+        c.dispatch(&phones, t(T0)).unwrap();
+        for at in runs {
+            c.advance(replies, *at, *at, &Checks::default()).unwrap();
+        }
+        c
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(150))]
+        #[test]
+        fn any_schedule_gives_the_same_decisions(
+            people in prop::collection::vec(0..4u8, 1..7),
+            rs in prop::collection::vec((0..4u8, 0..400u32, prop::sample::select(vec!["1", "2", "?"])), 0..30),
+            hours in prop::collection::btree_set(1..600u32, 1..40),
+        ) {
+            let offers: Vec<Offer> = people.iter().enumerate().map(|(k, p)| {
+                let mut o = offer(&format!("c{k}"), "sanitary", &format!("person-{p}"));
+                o.changed_on = Some(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + Duration::days(k as i64));
+                o
+            }).collect();
+            let replies: Vec<Reply> = rs.iter().map(|(p, h, text)| Reply {
+                message_id: None,
+                phone: format!("+7701000000{p}"),
+                received_at: t(T0) + Duration::hours(i64::from(*h)) + Duration::minutes(7),
+                text: text.to_string(),
+            }).collect();
+            let end = t(T0) + Duration::days(40);
+            let daily: Vec<NaiveDateTime> = (1..=40).map(|d| t(T0) + Duration::days(d)).collect();
+            let mut random: Vec<NaiveDateTime> = hours.iter().map(|h| t(T0) + Duration::hours(i64::from(*h))).collect();
+            random.push(end);
+            let reference = decisions(&run(&offers, &replies, &daily));
+            prop_assert_eq!(&decisions(&run(&offers, &replies, &random)), &reference, "random hours");
+            prop_assert_eq!(&decisions(&run(&offers, &replies, &[end])), &reference, "one run at the end");
+        }
+    }
+}

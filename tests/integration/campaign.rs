@@ -711,7 +711,12 @@ mod event_time {
         let mut c = texted();
         let before_deadline = by_phone("1", "2026-11-13T08:00:00");
         let done = c
-            .advance(&[before_deadline.clone()], t(SECOND), t("2026-11-13T06:00:00"), &Checks::default())
+            .advance(
+                std::slice::from_ref(&before_deadline),
+                t(SECOND),
+                t("2026-11-13T06:00:00"),
+                &Checks::default(),
+            )
             .unwrap();
         assert!(done.outbox.is_empty(), "the window is not closed while replies may still arrive");
         assert_eq!((done.replies.waiting, done.replies.accept), (1, 0));

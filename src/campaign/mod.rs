@@ -173,6 +173,12 @@ impl Offer {
         (self.changed_on.unwrap_or(self.offered_on), self.offered_on, &self.case_id)
     }
 
+    /// Whether the campaign knew of the case at `at`: from its offer day's send time (09:00),
+    /// when the day's dispatch takes it.
+    pub fn known_by(&self, at: NaiveDateTime) -> bool {
+        self.offered_on.and_time(crate::time::SEND_TIME) <= at
+    }
+
     fn shares_permits(&self, other: &Offer) -> bool {
         self.permit_ids.iter().any(|p| other.permit_ids.contains(p))
     }
@@ -242,6 +248,9 @@ pub mod closed {
     pub const EVENT_NOT_IN_SCOPE: &str = "event_not_in_scope";
     /// Voided: every permit of the case was already requested by another case.
     pub const ALREADY_REQUESTED: &str = "already_requested";
+    /// On an `sms_sent` row: the SMS was due while no advance ran, and its reply window had
+    /// closed by the advance that decided it: it was never published.
+    pub const WINDOW_OVER: &str = "window_over_before_publication";
 }
 
 /// What the latest published candidates say about one event: the re-check's evidence.
@@ -375,11 +384,42 @@ pub struct ReplyCounts {
 /// The permits that still count for each re-checked case, by case id.
 type StillCounting = HashMap<String, Vec<String>>;
 
+/// When an advance runs and what it knows: its time, how far the replies are known
+/// complete, the previous advance (its send times were decided then), and the candidates of
+/// each day to re-check against.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    pub now: NaiveDateTime,
+    pub until: NaiveDateTime,
+    pub since: Option<NaiveDateTime>,
+    /// Per day, the checks of the latest candidates on or before it.
+    pub checks: BTreeMap<NaiveDate, Checks>,
+}
+
+impl Clock {
+    /// An advance at `now` with complete inputs, no candidates, and no earlier advance.
+    pub fn at(now: NaiveDateTime) -> Clock {
+        Clock { now, until: now, since: None, checks: BTreeMap::new() }
+    }
+
+    /// The checks of `day`: those of the latest day on or before it (none: no re-check).
+    pub fn on(&self, day: NaiveDate) -> &Checks {
+        static NONE: std::sync::OnceLock<Checks> = std::sync::OnceLock::new();
+        self.checks
+            .range(..=day)
+            .next_back()
+            .map(|(_, c)| c)
+            .unwrap_or_else(|| NONE.get_or_init(Checks::default))
+    }
+}
+
 /// What one advance did: the events to record, the SMS to send, and their counts.
 #[derive(Debug, Clone)]
 pub struct Advanced {
     pub events: Vec<CaseEvent>,
     pub outbox: Vec<Sms>,
+    /// SMS due while no advance ran whose windows had closed by this one: not published.
+    pub unpublished: u64,
     pub replies: ReplyCounts,
     pub cases: CaseCounts,
 }
@@ -582,24 +622,47 @@ impl Campaign {
         ids.into_iter().map(|c| c.offer.case_id.clone()).collect()
     }
 
-    /// The newest case that takes this one's permits over: a newer case of any of the same
-    /// permits that was not itself superseded or voided.
-    fn newer(&self, case: &Case) -> Option<&Case> {
+    /// The newest case offered by `at` that takes this one's permits over: a newer case of
+    /// any of the same permits that was not itself superseded or voided.
+    fn newer(&self, case: &Case, at: NaiveDateTime) -> Option<&Case> {
         self.cases
             .values()
-            .filter(|c| c.offer.case_id != case.offer.case_id)
+            .filter(|c| c.offer.case_id != case.offer.case_id && c.offer.known_by(at))
             .filter(|c| !matches!(c.state, State::Superseded | State::Voided))
             .filter(|c| c.offer.shares_permits(&case.offer) && c.offer.order() > case.offer.order())
             .max_by(|a, b| a.offer.order().cmp(&b.offer.order()))
     }
 
-    /// Supersedes every pending case (or, with `unsent_only`, every one not texted yet)
-    /// that a newer case of the same permits took over.
-    fn supersede(&mut self, at: NaiveDateTime, unsent_only: bool) -> Result<Vec<CaseEvent>, CampaignError> {
+    /// Supersedes every pending case that a newer case of the same permits took over; with
+    /// `new_only` (a dispatch), only the cases offered that day and not dispatched yet: the
+    /// older ones are left to the advance's send times, which know the replies.
+    fn supersede(&mut self, at: NaiveDateTime, new_only: bool) -> Result<Vec<CaseEvent>, CampaignError> {
         let mut events = Vec::new();
-        for case_id in self.ordered(|c| c.pending() && (!unsent_only || c.sms.is_empty())) {
+        let known = |c: &Case| c.offer.known_by(at);
+        let new = |c: &Case| c.state == State::Offered && c.offer.offered_on == at.date();
+        for case_id in self.ordered(|c| known(c) && c.pending() && (!new_only || new(c))) {
             let case = &self.cases[&case_id];
-            let Some(newer) = self.newer(case) else { continue };
+            if case.requested.is_none() && case.sms.is_empty() {
+                // Not texted yet, and every permit already requested: voided, as its first
+                // SMS would be.
+                if let Err(holder) = self.unrequested(&case.offer.permit_ids) {
+                    events.push(self.close(
+                        &case_id,
+                        Event::Void,
+                        closed::ALREADY_REQUESTED,
+                        Some(holder),
+                        at,
+                    )?);
+                    continue;
+                }
+            }
+            let case = &self.cases[&case_id];
+            let Some(newer) = self.newer(case, at) else { continue };
+            if new_only && !new(newer) {
+                // A newer case from before: the advance's send time decides (it knows whether
+                // that case still stands).
+                continue;
+            }
             let reason = if newer.offer.event_id == case.offer.event_id {
                 closed::HEAD_REPLACED
             } else {
@@ -623,7 +686,7 @@ impl Campaign {
     ) -> Result<(Vec<CaseEvent>, StillCounting), CampaignError> {
         let (mut events, mut still) = (Vec::new(), HashMap::new());
         let mut replaced = Vec::new();
-        for case_id in self.ordered(Case::pending) {
+        for case_id in self.ordered(|c| c.pending() && c.offer.known_by(at)) {
             let offer = &self.cases[&case_id].offer;
             match checks.verdict(offer) {
                 None => {
@@ -638,7 +701,7 @@ impl Campaign {
         }
         // After the other voids, so that a voided newer case takes nothing over.
         for case_id in replaced {
-            if self.newer(&self.cases[&case_id]).is_none() {
+            if self.newer(&self.cases[&case_id], at).is_none() {
                 events.push(self.close(&case_id, Event::Void, closed::HEAD_REPLACED, None, at)?);
             }
         }
@@ -659,7 +722,8 @@ impl Campaign {
     /// its permits that still count and that no other case requested.
     fn request(&mut self, still: &StillCounting, at: NaiveDateTime) -> Result<Vec<CaseEvent>, CampaignError> {
         let mut events = Vec::new();
-        for case_id in self.ordered(|c| c.state == State::Accepted && c.requested.is_none()) {
+        let due = |c: &Case| c.state == State::Accepted && c.requested.is_none() && c.offer.known_by(at);
+        for case_id in self.ordered(due) {
             let permits =
                 still.get(&case_id).cloned().unwrap_or_else(|| self.cases[&case_id].offer.permit_ids.clone());
             match self.unrequested(&permits) {
@@ -681,17 +745,33 @@ impl Campaign {
         Ok(events)
     }
 
-    /// The case a case must wait for before its first SMS to `phone`: a question open on the
-    /// same phone, a case queued for it earlier, or an open question about the same permits.
-    fn blocker(&self, case: &Case, phone: &str) -> Option<String> {
+    /// The case a case must wait for at `at` before its first SMS to `phone`: a question
+    /// open on the same phone, a case queued for it earlier, an open question about the same
+    /// permits, or an accepted case of the same permits whose request is not made yet. Only
+    /// what was so by `at` counts (a late advance knows of later dispatches).
+    fn blocker(&self, case: &Case, phone: &str, at: NaiveDateTime) -> Option<String> {
         let before = |c: &Case| c.offer.order() < case.offer.order();
+        let asked_by = |c: &Case| c.sms.first().is_some_and(|s| s.sent_at <= at);
+        let queued_by = |c: &Case| c.history.iter().any(|e| e.kind == Kind::Queued && e.at <= at);
         self.cases
             .values()
             .filter(|c| c.offer.case_id != case.offer.case_id)
             .find(|c| {
-                c.asking() == Some(phone)
-                    || (c.state == State::Queued && c.queued_phone.as_deref() == Some(phone) && before(c))
-                    || (c.state.is_asking() && c.offer.shares_permits(&case.offer))
+                (c.asking() == Some(phone) && asked_by(c))
+                    || (c.state == State::Queued
+                        && c.queued_phone.as_deref() == Some(phone)
+                        && before(c)
+                        && queued_by(c))
+                    || (c.state.is_asking() && asked_by(c) && c.offer.shares_permits(&case.offer))
+                    || (c.state == State::Accepted
+                        && c.requested.is_none()
+                        && c.offer.shares_permits(&case.offer))
+                    // A new case waits behind every case already queued for its phone or
+                    // permits: the advance decides their order, at their send times.
+                    || (case.state == State::Offered
+                        && c.state == State::Queued
+                        && queued_by(c)
+                        && (c.queued_phone.as_deref() == Some(phone) || c.offer.shares_permits(&case.offer)))
             })
             .map(|c| c.offer.case_id.clone())
     }
@@ -712,7 +792,13 @@ impl Campaign {
             let row = self.close(case_id, Event::Void, closed::ALREADY_REQUESTED, Some(holder), at)?;
             return Ok(Some((row, None)));
         }
-        match (self.blocker(case, phone), case.state) {
+        // A new case with a newer case of its permits waits: the advance's send time supersedes it.
+        let newer = || {
+            (case.state == State::Offered)
+                .then(|| self.newer(case, at).map(|c| c.offer.case_id.clone()))
+                .flatten()
+        };
+        match (self.blocker(case, phone, at).or_else(newer), case.state) {
             (Some(_), State::Queued) => Ok(None),
             (Some(other), _) => {
                 counts.queued += 1;
@@ -783,23 +869,17 @@ impl Campaign {
         Ok((events, outbox, counts))
     }
 
-    /// Steps 12–15 by event time. `until` (at most `now`) is how far the inputs are known
-    /// complete: replies received up to it are decided, in order of receipt, interleaved with
-    /// what the clock does at its own time — a window that closes resends (the second SMS
-    /// stamped at the deadline) or times out at its deadline, and a phone freed by a decision
-    /// texts its next queued case at the next send time ([`next_send_slot`]). Replies received
-    /// after `until` wait for a later advance. Then, at `now`, what the run's own snapshot
-    /// decides: the re-check of every pending case against `checks`, newer cases superseding
-    /// older ones not yet requested, the re-issue requests of accepted cases; and the queued
-    /// cases that freed.
-    pub fn advance(
-        &mut self,
-        replies: &[Reply],
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-        checks: &Checks,
-    ) -> Result<Advanced, CampaignError> {
-        let until = until.min(now);
+    /// Steps 12–15 by event time. `clock.until` (at most `clock.now`) is how far the inputs
+    /// are known complete: replies received up to it are decided in order of receipt,
+    /// interleaved with what happens at its own time — each day's send time (09:00, a
+    /// [`next_send_slot`]) re-checks the pending cases against that day's candidates,
+    /// supersedes older cases by newer ones and makes the requests of the cases accepted
+    /// before it; a closing window resends (the second SMS stamped at the deadline) or times
+    /// out at its deadline; a phone freed by a decision texts its next queued case at the
+    /// next send time. Replies and send times after `until` wait for a later advance: the
+    /// same inputs give the same decisions whatever the schedule of the advances.
+    pub fn advance(&mut self, replies: &[Reply], clock: &Clock) -> Result<Advanced, CampaignError> {
+        let (now, until) = (clock.now, clock.until.min(clock.now));
         let mut counts = ReplyCounts::default();
         let mut todo: Vec<&Reply> = Vec::new();
         let mut seen_now = HashSet::new();
@@ -817,44 +897,87 @@ impl Campaign {
             }
         }
         todo.sort_by_key(|r| (r.received_at, r.id()));
-        let mut done =
-            Advanced { events: vec![], outbox: vec![], replies: counts, cases: CaseCounts::default() };
-        self.settle(&todo, until, checks, &mut done)?;
-        // The re-check first: a newer case that fails it takes nothing over.
-        let (voided, still) = self.recheck(checks, now)?;
+        // The send times since the previous advance (or since the first offer).
+        let first = clock.since.unwrap_or_else(|| {
+            let start = self.cases.values().map(|c| c.offer.offered_on).min().unwrap_or(now.date());
+            start.and_time(crate::time::SEND_TIME) - Duration::seconds(1)
+        });
+        let mut ticks = Vec::new();
+        let mut tick = next_send_slot(first + Duration::seconds(1));
+        while tick <= until {
+            ticks.push(tick);
+            tick += Duration::days(1);
+        }
+        let mut done = Advanced {
+            events: vec![],
+            outbox: vec![],
+            unpublished: 0,
+            replies: counts,
+            cases: CaseCounts::default(),
+        };
+        self.settle(&todo, &ticks, until, clock, &mut done)?;
+        // An SMS whose window closed before this run is not sent now; the ledger says so.
+        let over: HashSet<String> =
+            done.outbox.iter().filter(|s| s.due_by <= now).map(|s| s.message_id.clone()).collect();
+        if !over.is_empty() {
+            let unsent = |e: &CaseEvent| {
+                e.kind == Kind::SmsSent && e.message_id.as_ref().is_some_and(|m| over.contains(m))
+            };
+            for e in done.events.iter_mut().filter(|e| unsent(e)) {
+                e.reason = Some(closed::WINDOW_OVER.into());
+            }
+            for case in self.cases.values_mut() {
+                for e in case.history.iter_mut().filter(|e| unsent(e)) {
+                    e.reason = Some(closed::WINDOW_OVER.into());
+                }
+            }
+            done.outbox.retain(|s| !over.contains(&s.message_id));
+            done.unpublished = over.len() as u64;
+        }
+        Ok(done)
+    }
+
+    /// What a send time (or the run) decides with the candidates of its day: the re-check
+    /// first (a newer case that fails it takes nothing over), then newer cases supersede
+    /// older ones not yet requested, then the requests of accepted cases.
+    fn tick(&mut self, at: NaiveDateTime, checks: &Checks, done: &mut Advanced) -> Result<(), CampaignError> {
+        let (voided, still) = self.recheck(checks, at)?;
         done.cases.voided += voided.len() as u64;
         done.events.extend(voided);
-        let superseded = self.supersede(now, false)?;
+        let superseded = self.supersede(at, false)?;
         done.cases.superseded += superseded.len() as u64;
         done.events.extend(superseded);
-        for row in self.request(&still, now)? {
+        for row in self.request(&still, at)? {
             match row.kind {
                 Kind::ReissueRequested => done.cases.requested += 1,
                 _ => done.cases.voided += 1,
             }
             done.events.push(row);
         }
-        // Phones freed by what the run decided.
-        self.settle(&[], until, checks, &mut done)?;
-        Ok(done)
+        Ok(())
     }
 
-    /// Replies, window deadlines and queued first SMS up to `until`, in time order (at one
-    /// instant: the reply, then the deadline, then the queue: a reply exactly at the deadline
-    /// still counts).
+    /// Replies, send times, window deadlines and queued first SMS up to `until`, in time
+    /// order (at one instant: the reply, then the send time, then the deadline, then the
+    /// queue: a reply exactly at the deadline still counts).
     fn settle(
         &mut self,
         replies: &[&Reply],
+        ticks: &[NaiveDateTime],
         until: NaiveDateTime,
-        checks: &Checks,
+        clock: &Clock,
         done: &mut Advanced,
     ) -> Result<(), CampaignError> {
-        let mut next = 0;
+        let (mut next, mut next_tick) = (0, 0);
+        // Queued cases that could not be texted at their turn (never, as `next_queued` and
+        // `first_sms` ask the same question; kept so that the loop ends whatever happens).
+        let mut stuck: HashSet<String> = HashSet::new();
         loop {
             let reply = replies.get(next).map(|r| (r.received_at, 0u8));
-            let deadline = self.next_deadline(until).map(|(t, _)| (t, 1u8));
-            let queued = self.next_queued(until).map(|(t, _)| (t, 2u8));
-            let Some(first) = [reply, deadline, queued].into_iter().flatten().min() else { break };
+            let tick = ticks.get(next_tick).map(|t| (*t, 1u8));
+            let deadline = self.next_deadline(until).map(|(t, _)| (t, 2u8));
+            let queued = self.next_queued(until, &stuck).map(|(t, _)| (t, 3u8));
+            let Some(first) = [reply, tick, deadline, queued].into_iter().flatten().min() else { break };
             match first.1 {
                 0 => {
                     let row = self.reply(replies[next], &mut done.replies)?;
@@ -862,23 +985,43 @@ impl Campaign {
                     next += 1;
                 }
                 1 => {
+                    self.tick(first.0, clock.on(first.0.date()), done)?;
+                    next_tick += 1;
+                }
+                2 => {
                     let (at, case_id) = self.next_deadline(until).expect("chosen");
                     self.close_window(&case_id, at, done)?;
                 }
                 _ => {
-                    let (at, case_id) = self.next_queued(until).expect("chosen");
-                    let offer = &self.cases[&case_id].offer;
-                    if let Some(Err(reason)) = checks.verdict(offer) {
+                    let (at, case_id) = self.next_queued(until, &stuck).expect("chosen");
+                    let case = &self.cases[&case_id];
+                    match clock.on(at.date()).verdict(&case.offer) {
+                        // The new first head's case is there: it takes this one over.
+                        Some(Err(reason))
+                            if reason == closed::HEAD_REPLACED && self.newer(case, at).is_some() =>
+                        {
+                            let other = self.newer(case, at).map(|c| c.offer.case_id.clone());
+                            done.cases.superseded += 1;
+                            done.events.push(self.close(&case_id, Event::Supersede, &reason, other, at)?);
+                            continue;
+                        }
                         // Re-checked before its SMS: the day's candidates no longer offer it.
-                        done.cases.voided += 1;
-                        let row = self.close(&case_id, Event::Void, &reason, None, at)?;
-                        done.events.push(row);
-                        continue;
+                        Some(Err(reason)) => {
+                            done.cases.voided += 1;
+                            done.events.push(self.close(&case_id, Event::Void, &reason, None, at)?);
+                            continue;
+                        }
+                        _ => {}
                     }
                     let phone = self.cases[&case_id].queued_phone.clone().unwrap_or_default();
-                    if let Some((row, sms)) = self.first_sms(&case_id, &phone, at, &mut done.cases)? {
-                        done.events.push(row);
-                        done.outbox.extend(sms);
+                    match self.first_sms(&case_id, &phone, at, &mut done.cases)? {
+                        Some((row, sms)) => {
+                            done.events.push(row);
+                            done.outbox.extend(sms);
+                        }
+                        None => {
+                            stuck.insert(case_id);
+                        }
                     }
                 }
             }
@@ -924,15 +1067,12 @@ impl Campaign {
     /// The queued case whose turn comes first up to `until`, and when: nothing blocks it any
     /// more, and its turn is the first send time after it was queued and after the last case
     /// it waited for (same phone or permits) was decided; the oldest change first.
-    fn next_queued(&self, until: NaiveDateTime) -> Option<(NaiveDateTime, String)> {
+    fn next_queued(&self, until: NaiveDateTime, skip: &HashSet<String>) -> Option<(NaiveDateTime, String)> {
         self.cases
             .values()
-            .filter(|c| c.state == State::Queued)
+            .filter(|c| c.state == State::Queued && !skip.contains(&c.offer.case_id))
             .filter_map(|q| {
                 let phone = q.queued_phone.as_deref().unwrap_or_default();
-                if self.blocker(q, phone).is_some() {
-                    return None;
-                }
                 let queued_at = q.history.iter().rev().find(|e| e.kind == Kind::Queued).map(|e| e.at)?;
                 let freed = self
                     .cases
@@ -943,7 +1083,7 @@ impl Campaign {
                     .map(|e| e.at)
                     .max();
                 let slot = next_send_slot(freed.unwrap_or(queued_at).max(queued_at));
-                (slot <= until).then_some((slot, q))
+                (slot <= until && self.blocker(q, phone, slot).is_none()).then_some((slot, q))
             })
             .min_by(|a, b| (a.0, a.1.offer.order()).cmp(&(b.0, b.1.offer.order())))
             .map(|(slot, q)| (slot, q.offer.case_id.clone()))

@@ -164,27 +164,47 @@ pub fn advance(
         ))
         .into());
     }
-    let (checks, check_inputs) = load_checks(out, at.date(), pilots)?;
-    inputs.extend(check_inputs);
     let until = watermark.map_or(at - options.grace, |w| w.min(at));
     if watermark.is_none() {
         tracing::info!(
             "no complete_until watermark in the reply files: deciding up to {until} ({} h of grace)",
             options.grace.num_hours()
         );
+    } else if watermark.is_some_and(|w| w + chrono::Duration::hours(24) < at) {
+        tracing::warn!("the reply files are complete only up to {until}, more than a day before this advance: later windows wait");
     }
-    let late = campaign
-        .cases
-        .values()
-        .filter_map(|c| c.last_sms())
-        .filter(|s| {
-            s.due_by + chrono::Duration::hours(24) < until && campaign.cases[&s.case_id].state.is_asking()
-        })
-        .count();
-    if late > 0 {
-        tracing::warn!("{late} reply windows closed more than a day before this advance: the schedule ran late; they are decided at their deadlines");
+    // The candidates of every day since the previous advance, for the send times decided now.
+    let since = previous_decided_until(out, at)?;
+    let first = since.map_or(at.date(), |s| s.date());
+    let mut clock = crate::campaign::Clock { now: at, until, since, checks: Default::default() };
+    let mut check_files = std::collections::BTreeMap::new();
+    let mut day = first;
+    while day <= at.date() {
+        let (checks, files) = load_checks(out, day, pilots)?;
+        for f in files {
+            check_files.insert(f.file.clone(), f);
+        }
+        clock.checks.insert(day, checks);
+        day = day.succ_opt().expect("date in range");
     }
-    let done = campaign.advance(&replies, at, until, &checks)?;
+    inputs.extend(check_files.into_values());
+    let checks = clock.on(at.date()).clone();
+    let done = campaign.advance(&replies, &clock)?;
+    let late: Vec<&crate::campaign::Sms> =
+        done.outbox.iter().filter(|s| s.sent_at + chrono::Duration::hours(1) < at).collect();
+    if let Some(first) = late.iter().map(|s| s.sent_at).min() {
+        tracing::warn!(
+            "{} SMS were due before this advance (the earliest at {first}): they go out late, their windows counted from when they were due",
+            late.len()
+        );
+    }
+    if done.unpublished > 0 {
+        tracing::warn!(
+            "{} SMS whose reply windows closed before this advance are not published (the ledger marks them {})",
+            done.unpublished,
+            crate::campaign::closed::WINDOW_OVER
+        );
+    }
     let (events, sms) = (&done.events, &done.outbox);
     let mut outbox = files::outbox(&campaign, sms, pilots)?;
     let (mut requests, mut writeback) = files::reissues(&campaign, events)?;
@@ -290,4 +310,16 @@ pub fn load_checks(
         checks.pilots.insert(pilot, (date, events));
     }
     Ok((checks, inputs))
+}
+
+/// How far the previous advance decided: its `advance.json`'s `decided_until` (its time, for
+/// an advance published before that was kept). Send times after it are decided now.
+fn previous_decided_until(out: &Path, at: NaiveDateTime) -> anyhow::Result<Option<NaiveDateTime>> {
+    let Some(previous) = crate::campaign::log::last_advance_before(out, at)? else { return Ok(None) };
+    let summary = layout::advance_dir(out, previous).join(layout::ADVANCE_SUMMARY);
+    let decided = std::fs::read(&summary)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("decided_until").and_then(|d| d.as_str()).and_then(crate::time::parse_instant));
+    Ok(Some(decided.unwrap_or(previous)))
 }

@@ -6,7 +6,7 @@ use crate::common::*;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use sdu::campaign::state::State;
-use sdu::campaign::{log, Campaign, CaseEvent, Checks, Kind, Offer, Reply, ReplyCounts, Sms};
+use sdu::campaign::{log, Campaign, CaseEvent, Checks, Clock, Kind, Offer, Reply, ReplyCounts, Sms};
 use sdu::config::load_pilots;
 use std::collections::HashMap;
 use std::path::Path;
@@ -59,7 +59,7 @@ fn reply(text: &str, at: &str, with_id: bool, c: &Campaign) -> Reply {
 
 /// An advance with no candidates to re-check against: events, SMS, reply counts.
 fn adv(c: &mut Campaign, replies: &[Reply], at: NaiveDateTime) -> (Vec<CaseEvent>, Vec<Sms>, ReplyCounts) {
-    let done = c.advance(replies, at, at, &Checks::default()).unwrap();
+    let done = c.advance(replies, &Clock::at(at)).unwrap();
     (done.events, done.outbox, done.replies)
 }
 
@@ -496,7 +496,7 @@ mod many_cases {
                 let at = day.and_hms_opt(9, 0, 0).unwrap();
                 let (events, _, _) = fold(day, &ledger).dispatch(&phones, at).unwrap();
                 ledger.extend(events);
-                let done = fold(day, &ledger).advance(&replies, at, at, &Checks::default()).unwrap();
+                let done = fold(day, &ledger).advance(&replies, &Clock::at(at)).unwrap();
                 ledger.extend(done.events);
             }
             let c = fold(NaiveDate::MAX, &ledger);
@@ -621,7 +621,9 @@ fn a_newer_case_that_fails_its_recheck_supersedes_nothing() {
     let checks = Checks {
         pilots: HashMap::from([("sanitary".into(), (day, HashMap::from([(older.event_id.clone(), check)])))]),
     };
-    let done = c.advance(&[], t("2026-11-11T09:00:00"), t("2026-11-11T09:00:00"), &checks).unwrap();
+    let mut clock = Clock::at(t("2026-11-11T09:00:00"));
+    clock.checks.insert(day, checks);
+    let done = c.advance(&[], &clock).unwrap();
     let kinds: Vec<(String, Kind, Option<String>)> =
         done.events.iter().map(|e| (e.case_id.clone().unwrap(), e.kind, e.reason.clone())).collect();
     assert_eq!(kinds, [("new".to_string(), Kind::Voided, Some("event_not_in_scope".to_string()))]);
@@ -647,9 +649,15 @@ mod event_time {
     fn a_late_advance_closes_each_window_at_its_deadline() {
         let mut c = texted();
         let after = by_phone("1", "2026-11-16T09:00:01");
-        let (_, sms, counts) = adv(&mut c, &[after], t("2026-11-20T09:00:00"));
-        assert_eq!(sms.len(), 1);
-        assert_eq!((sms[0].send_no, sms[0].sent_at, sms[0].due_by), (2, t(SECOND), t(LAST)));
+        let done = c.advance(&[after], &Clock::at(t("2026-11-20T09:00:00"))).unwrap();
+        let counts = &done.replies;
+        // Its window closed before this run: the second SMS is not published, and the
+        // ledger says so.
+        assert!(done.outbox.is_empty());
+        assert_eq!(done.unpublished, 1);
+        let second = &c.cases["c1"].history[1];
+        assert_eq!((second.send_no, second.due_by), (Some(2), Some(t(LAST))));
+        assert_eq!(second.reason.as_deref(), Some("window_over_before_publication"));
         assert_eq!((counts.accept, counts.late), (0, 1));
         assert_eq!(
             kinds(&c),
@@ -713,9 +721,7 @@ mod event_time {
         let done = c
             .advance(
                 std::slice::from_ref(&before_deadline),
-                t(SECOND),
-                t("2026-11-13T06:00:00"),
-                &Checks::default(),
+                &Clock { until: t("2026-11-13T06:00:00"), ..Clock::at(t(SECOND)) },
             )
             .unwrap();
         assert!(done.outbox.is_empty(), "the window is not closed while replies may still arrive");
@@ -724,9 +730,7 @@ mod event_time {
         let done = c
             .advance(
                 &[before_deadline],
-                t("2026-11-14T09:00:00"),
-                t("2026-11-14T06:00:00"),
-                &Checks::default(),
+                &Clock { until: t("2026-11-14T06:00:00"), ..Clock::at(t("2026-11-14T09:00:00")) },
             )
             .unwrap();
         assert_eq!(done.replies.accept, 1, "decided in its window, before the deadline");
@@ -781,14 +785,21 @@ mod schedules {
         out
     }
 
+    /// Dispatch every morning at 09:00 (the day's offers), advances at `runs`.
     fn run(offers: &[Offer], replies: &[Reply], runs: &[NaiveDateTime]) -> Campaign {
         let pilots = load_pilots(None).unwrap();
         let phones: HashMap<String, String> =
             (0..4).map(|p| (format!("person-{p}"), format!("+7701000000{p}"))).collect();
         let mut c = Campaign::load(offers.to_vec(), vec![], &pilots).unwrap();
-        c.dispatch(&phones, t(T0)).unwrap();
-        for at in runs {
-            c.advance(replies, *at, *at, &Checks::default()).unwrap();
+        let mut runs = runs.iter().peekable();
+        let mut since = None;
+        for d in 0..=40 {
+            let morning = t(T0) + Duration::days(d);
+            c.dispatch(&phones, morning).unwrap();
+            while let Some(at) = runs.next_if(|at| **at < morning + Duration::days(1)) {
+                c.advance(replies, &Clock { since, ..Clock::at(*at) }).unwrap();
+                since = Some(*at);
+            }
         }
         c
     }
@@ -797,12 +808,16 @@ mod schedules {
         #![proptest_config(ProptestConfig::with_cases(150))]
         #[test]
         fn any_schedule_gives_the_same_decisions(
-            people in prop::collection::vec(0..4u8, 1..7),
+            people in prop::collection::vec((0..4u8, 0..3u8, prop::collection::btree_set(0..4u8, 1..3), 0..5u8), 1..7),
             rs in prop::collection::vec((0..4u8, 0..400u32, prop::sample::select(vec!["1", "2", "?"])), 0..30),
             hours in prop::collection::btree_set(1..600u32, 1..40),
         ) {
-            let offers: Vec<Offer> = people.iter().enumerate().map(|(k, p)| {
+            let offers: Vec<Offer> = people.iter().enumerate().map(|(k, (p, event, permits, day))| {
                 let mut o = offer(&format!("c{k}"), "sanitary", &format!("person-{p}"));
+                o.event_id = format!("E{event}");
+                o.permit_ids = permits.iter().map(|x| format!("P{x}")).collect();
+                o.permit_services = permits.iter().map(|_| "s".to_string()).collect();
+                o.offered_on += Duration::days(i64::from(*day));
                 o.changed_on = Some(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + Duration::days(k as i64));
                 o
             }).collect();

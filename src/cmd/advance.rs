@@ -20,7 +20,8 @@ use chrono::NaiveDateTime;
 pub struct Args {
     #[command(flatten)]
     pub out: OutArg,
-    /// The time to advance to: YYYY-MM-DDTHH:MM (Asia/Almaty), or a date for 09:00.
+    /// The time to advance to: YYYY-MM-DDTHH:MM (Asia/Almaty), an RFC 3339 time with its
+    /// offset (2026-11-26T09:00:00+05:00), or a date for 09:00.
     #[arg(long, value_parser = parse_time)]
     pub as_of: NaiveDateTime,
     #[command(flatten)]

@@ -18,7 +18,8 @@ pub struct Args {
     /// Outbox files (sms_outbox.parquet) whose messages get replies.
     #[arg(long = "outbox", value_name = "FILE", num_args = 1..)]
     pub outbox: Vec<PathBuf>,
-    /// Only replies received by then are written: YYYY-MM-DDTHH:MM or a date (09:00).
+    /// Only replies received by then are written (and the file's sidecar says it is complete
+    /// up to then): YYYY-MM-DDTHH:MM (Asia/Almaty), RFC 3339 with an offset, or a date (09:00).
     #[arg(long, value_parser = parse_time)]
     pub as_of: NaiveDateTime,
     #[arg(long, default_value_t = 7)]

@@ -77,16 +77,6 @@ fn files(out: &Path) -> Result<Vec<LedgerFile>, LogError> {
     Ok(files)
 }
 
-/// The time of the latest advance before `at`, if any.
-pub fn last_advance_before(out: &Path, at: NaiveDateTime) -> Result<Option<NaiveDateTime>, LogError> {
-    Ok(files(out)?
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|(t, s)| *s == Step::Advance && *t < at)
-        .map(|(t, _)| t)
-        .max())
-}
-
 /// The latest run the ledger holds, if any.
 pub fn last_run(out: &Path) -> Result<Option<(NaiveDateTime, Step)>, LogError> {
     Ok(files(out)?.last().map(|(k, _)| *k))

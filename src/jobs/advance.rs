@@ -65,7 +65,7 @@ impl std::fmt::Display for AdvanceSummary {
         let (n, r, c) = (&self.counts, &self.counts.replies, &self.counts.cases);
         write!(
             f,
-            "advanced to {} (decided up to {}{}): {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} waiting for a later advance, {} quarantined), {} superseded, {} voided, {} second SMS, {} first SMS from the queue, {} timed out, {} re-issue requests → {}",
+            "advanced to {} (decided up to {}{}): {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} waiting for a later advance, {} received after the advance time, {} quarantined), {} superseded, {} voided, {} second SMS, {} first SMS from the queue, {} timed out, {} re-issue requests → {}",
             n.as_of,
             n.decided_until,
             if n.complete_until.is_some() { ", the replies' watermark" } else { ", without a watermark" },
@@ -77,6 +77,7 @@ impl std::fmt::Display for AdvanceSummary {
             r.unmatched,
             r.already_recorded,
             r.waiting,
+            r.not_yet_received,
             n.quarantined,
             c.superseded,
             c.voided,
@@ -175,7 +176,10 @@ pub fn advance(
     }
     // The candidates of every day since the previous advance, for the send times decided now.
     let since = previous_decided_until(out, at)?;
-    let first = since.map_or(at.date(), |s| s.date());
+    // The days of the send times to decide (after the previous advance's), and today.
+    let first = since
+        .map_or(at.date(), |s| crate::campaign::next_send_slot(s + chrono::Duration::seconds(1)).date())
+        .min(at.date());
     let mut clock = crate::campaign::Clock { now: at, until, since, checks: Default::default() };
     let mut check_files = std::collections::BTreeMap::new();
     let mut day = first;
@@ -268,7 +272,7 @@ pub fn load_checks(
     }
     for (pilot, date, folder) in latest {
         if date < day {
-            tracing::info!(
+            tracing::debug!(
                 "{pilot}: re-checking cases against the candidates of {date}, the latest before {day}"
             );
         }
@@ -312,14 +316,36 @@ pub fn load_checks(
     Ok((checks, inputs))
 }
 
-/// How far the previous advance decided: its `advance.json`'s `decided_until` (its time, for
-/// an advance published before that was kept). Send times after it are decided now.
+/// How far the previous advance decided: the `decided_until` of the latest published
+/// `advance.json` before `at` (its `as_of`, for an advance published before that was kept).
+/// Send times after it are decided now. Every advance publishes its folder, even one that
+/// changed nothing, so this is the run before, not the last that recorded events.
 fn previous_decided_until(out: &Path, at: NaiveDateTime) -> anyhow::Result<Option<NaiveDateTime>> {
-    let Some(previous) = crate::campaign::log::last_advance_before(out, at)? else { return Ok(None) };
-    let summary = layout::advance_dir(out, previous).join(layout::ADVANCE_SUMMARY);
-    let decided = std::fs::read(&summary)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v.get("decided_until").and_then(|d| d.as_str()).and_then(crate::time::parse_instant));
-    Ok(Some(decided.unwrap_or(previous)))
+    let mut days = layout::days(out)?;
+    days.retain(|(d, _)| *d <= at.date());
+    for (_, day) in days.iter().rev() {
+        let mut best: Option<(NaiveDateTime, NaiveDateTime)> = None;
+        for folder in layout::visible_entries(day)? {
+            let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if !name.starts_with("advance-") {
+                continue;
+            }
+            let Some(v) = std::fs::read(folder.join(layout::ADVANCE_SUMMARY))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            else {
+                continue;
+            };
+            let time = |key: &str| v.get(key).and_then(|d| d.as_str()).and_then(crate::time::parse_instant);
+            let Some(as_of) = time("as_of").filter(|t| *t < at) else { continue };
+            let decided = time("decided_until").unwrap_or(as_of);
+            if best.is_none_or(|(a, _)| as_of > a) {
+                best = Some((as_of, decided));
+            }
+        }
+        if let Some((_, decided)) = best {
+            return Ok(Some(decided));
+        }
+    }
+    Ok(None)
 }

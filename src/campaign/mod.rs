@@ -640,27 +640,34 @@ impl Campaign {
         let mut events = Vec::new();
         let known = |c: &Case| c.offer.known_by(at);
         let new = |c: &Case| c.state == State::Offered && c.offer.offered_on == at.date();
-        for case_id in self.ordered(|c| known(c) && c.pending() && (!new_only || new(c))) {
-            let case = &self.cases[&case_id];
-            if case.requested.is_none() && case.sms.is_empty() {
-                // Not texted yet, and every permit already requested: voided, as its first
-                // SMS would be.
-                if let Err(holder) = self.unrequested(&case.offer.permit_ids) {
-                    events.push(self.close(
-                        &case_id,
-                        Event::Void,
-                        closed::ALREADY_REQUESTED,
-                        Some(holder),
-                        at,
-                    )?);
-                    continue;
-                }
+        let selected = |c: &Case| known(c) && c.pending() && (!new_only || new(c));
+        // First the cases not texted yet whose every permit is already requested: voided, as
+        // their first SMS would be (and so they take nothing over).
+        for case_id in self.ordered(|c| selected(c) && c.requested.is_none() && c.sms.is_empty()) {
+            if let Err(holder) = self.unrequested(&self.cases[&case_id].offer.permit_ids) {
+                events.push(self.close(
+                    &case_id,
+                    Event::Void,
+                    closed::ALREADY_REQUESTED,
+                    Some(holder),
+                    at,
+                )?);
             }
+        }
+        for case_id in self.ordered(selected) {
             let case = &self.cases[&case_id];
             let Some(newer) = self.newer(case, at) else { continue };
-            if new_only && !new(newer) {
-                // A newer case from before: the advance's send time decides (it knows whether
-                // that case still stands).
+            let older_case_shares = || {
+                self.cases.values().any(|c| {
+                    c.offer.case_id != case.offer.case_id
+                        && c.offer.known_by(at)
+                        && !new(c)
+                        && c.offer.shares_permits(&case.offer)
+                })
+            };
+            if new_only && (!new(newer) || older_case_shares()) {
+                // A case from before shares the permits: the advance's send time decides (it
+                // knows the replies, hence whether that case still stands or was requested).
                 continue;
             }
             let reason = if newer.offer.event_id == case.offer.event_id {

@@ -74,7 +74,16 @@ pub fn dispatch_dir(out: &Path, day: NaiveDate) -> PathBuf {
 
 /// An advance to a time.
 pub fn advance_dir(out: &Path, at: NaiveDateTime) -> PathBuf {
-    day_dir(out, at.date()).join(format!("advance-{}", at.format("%H%M")))
+    day_dir(out, at.date()).join(format!("{ADVANCE_PREFIX}{}", at.format("%H%M")))
+}
+
+const ADVANCE_PREFIX: &str = "advance-";
+
+/// The advance folders of a day folder (`advance-<HHMM>`).
+pub fn advance_dirs(day: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let is_advance =
+        |p: &PathBuf| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(ADVANCE_PREFIX));
+    Ok(visible_entries(day)?.into_iter().filter(is_advance).collect())
 }
 
 fn reports_root(out: &Path) -> PathBuf {

@@ -32,15 +32,6 @@ pub fn complete_until(file: &Path) -> Result<Option<chrono::NaiveDateTime>, Repl
         .ok_or_else(|| bad(format!("`complete_until` {value:?} is not an RFC 3339 time")))
 }
 
-/// Writes a reply file's sidecar with its watermark (the simulator's files state theirs).
-pub fn write_complete_until(file: &Path, until: chrono::NaiveDateTime) -> Result<(), crate::io::IoError> {
-    let zoned = chrono::TimeZone::from_local_datetime(&chrono_tz::Asia::Almaty, &until)
-        .earliest()
-        .expect("Asia/Almaty has no gaps");
-    let json = serde_json::json!({ "complete_until": zoned.to_rfc3339() });
-    crate::io::write_json_atomic(&json, &manifest_path(file))
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum RepliesError {
     #[error("{file}: {problem} (expected {{\"complete_until\": \"2026-03-05T09:00:00+05:00\"}})")]

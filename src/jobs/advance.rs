@@ -192,7 +192,6 @@ pub fn advance(
         day = day.succ_opt().expect("date in range");
     }
     inputs.extend(check_files.into_values());
-    let checks = clock.on(at.date()).clone();
     let done = campaign.advance(&replies, &clock)?;
     let late: Vec<&crate::campaign::Sms> =
         done.outbox.iter().filter(|s| s.sent_at + chrono::Duration::hours(1) < at).collect();
@@ -218,7 +217,12 @@ pub fn advance(
         complete_until: watermark.map(|w| w.to_string()),
         replies: done.replies.clone(),
         cases: done.cases.clone(),
-        rechecked_against: checks.pilots.iter().map(|(p, (d, _))| (p.clone(), d.to_string())).collect(),
+        rechecked_against: clock
+            .on(at.date())
+            .pilots
+            .iter()
+            .map(|(p, (d, _))| (p.clone(), d.to_string()))
+            .collect(),
         quarantined: quarantine.len(),
         second_sms: sms.iter().filter(|s| s.send_no == 2).count(),
         timed_out: events.iter().filter(|e| e.kind == Kind::TimedOut).count(),
@@ -316,29 +320,33 @@ pub fn load_checks(
     Ok((checks, inputs))
 }
 
+/// What the next advance reads of an `advance.json`.
+#[derive(serde::Deserialize)]
+struct Decided {
+    as_of: String,
+    /// Absent in an advance published before it was kept: then `as_of`.
+    #[serde(default)]
+    decided_until: Option<String>,
+}
+
 /// How far the previous advance decided: the `decided_until` of the latest published
-/// `advance.json` before `at` (its `as_of`, for an advance published before that was kept).
-/// Send times after it are decided now. Every advance publishes its folder, even one that
-/// changed nothing, so this is the run before, not the last that recorded events.
+/// `advance.json` before `at`. Send times after it are decided now. Every advance publishes
+/// its folder, even one that changed nothing, so this is the run before, not the last that
+/// recorded events.
 fn previous_decided_until(out: &Path, at: NaiveDateTime) -> anyhow::Result<Option<NaiveDateTime>> {
     let mut days = layout::days(out)?;
     days.retain(|(d, _)| *d <= at.date());
     for (_, day) in days.iter().rev() {
         let mut best: Option<(NaiveDateTime, NaiveDateTime)> = None;
-        for folder in layout::visible_entries(day)? {
-            let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if !name.starts_with("advance-") {
-                continue;
-            }
-            let Some(v) = std::fs::read(folder.join(layout::ADVANCE_SUMMARY))
+        for folder in layout::advance_dirs(day)? {
+            let Some(d) = std::fs::read(folder.join(layout::ADVANCE_SUMMARY))
                 .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|b| serde_json::from_slice::<Decided>(&b).ok())
             else {
                 continue;
             };
-            let time = |key: &str| v.get(key).and_then(|d| d.as_str()).and_then(crate::time::parse_instant);
-            let Some(as_of) = time("as_of").filter(|t| *t < at) else { continue };
-            let decided = time("decided_until").unwrap_or(as_of);
+            let Some(as_of) = crate::time::parse_instant(&d.as_of).filter(|t| *t < at) else { continue };
+            let decided = d.decided_until.as_deref().and_then(crate::time::parse_instant).unwrap_or(as_of);
             if best.is_none_or(|(a, _)| as_of > a) {
                 best = Some((as_of, decided));
             }

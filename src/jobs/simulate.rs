@@ -144,6 +144,15 @@ pub fn simulate(outboxes: &[PathBuf], as_of: NaiveDateTime, seed: u64, out: &Pat
     df.sort_in_place(["received_at", "phone"], SortMultipleOptions::default())?;
     io::write_parquet_atomic(&mut df, out)?;
     // The simulator knows every reply up to `as_of`: its files say so.
-    crate::campaign::inbox::write_complete_until(out, as_of)?;
+    write_complete_until(out, as_of)?;
     Ok(n)
+}
+
+/// Writes a reply file's sidecar with its watermark (the simulator's files state theirs).
+pub fn write_complete_until(file: &Path, until: chrono::NaiveDateTime) -> Result<(), crate::io::IoError> {
+    let zoned = chrono::TimeZone::from_local_datetime(&chrono_tz::Asia::Almaty, &until)
+        .earliest()
+        .expect("Asia/Almaty has no gaps");
+    let json = serde_json::json!({ "complete_until": zoned.to_rfc3339() });
+    crate::io::write_json_atomic(&json, &crate::campaign::inbox::manifest_path(file))
 }

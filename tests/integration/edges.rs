@@ -107,7 +107,7 @@ fn replies(dir: &Path) {
     .unwrap();
     sdu::io::write_parquet(&mut df, &dir.join("replies.parquet")).unwrap();
     // The portal states that the file holds every reply of the period.
-    sdu::campaign::inbox::write_complete_until(&dir.join("replies.parquet"), t("2025-06-12T09:00")).unwrap();
+    sdu::jobs::simulate::write_complete_until(&dir.join("replies.parquet"), t("2025-06-12T09:00")).unwrap();
 }
 
 const FIRST: &str = "2025-06-02";

@@ -42,6 +42,7 @@ pub const REQUESTS: &str = "elicense_requests.parquet";
 pub const WRITEBACK: &str = "sdu_writeback.parquet";
 pub const REPLIES_QUARANTINE: &str = "replies_quarantine.parquet";
 pub const REPLIES_UNMATCHED: &str = "replies_unmatched.parquet";
+pub const REPORTS_UNMATCHED: &str = "reports_unmatched.parquet";
 pub const ADVANCE_SUMMARY: &str = "advance.json";
 pub const KPI_PARQUET: &str = "kpi.parquet";
 pub const KPI_CSV: &str = "kpi.csv";
@@ -98,6 +99,16 @@ pub fn report_dir(out: &Path, day: NaiveDate) -> PathBuf {
 /// The simulator's replies given to a backfilled day.
 pub fn simulated_replies(out: &Path, day: NaiveDate) -> PathBuf {
     out.join("simulated-replies").join(format!("{day}.parquet"))
+}
+
+/// The simulator's delivery reports given to a backfilled day.
+pub fn simulated_delivery(out: &Path, day: NaiveDate) -> PathBuf {
+    out.join("simulated-replies").join(format!("{day}.delivery.parquet"))
+}
+
+/// The simulated e-license's answers given to a backfilled day.
+pub fn simulated_confirmations(out: &Path, day: NaiveDate) -> PathBuf {
+    out.join("simulated-replies").join(format!("{day}.confirmations.parquet"))
 }
 
 /// The lock file of an output folder.
@@ -192,13 +203,28 @@ pub fn latest_pilot_runs(out: &Path, as_of: NaiveDate) -> std::io::Result<Vec<(S
 
 /// Every published `sms_outbox.parquet` of the days in `from..until` (until excluded).
 pub fn outboxes_between(out: &Path, from: NaiveDate, until: NaiveDate) -> std::io::Result<Vec<PathBuf>> {
+    published_between(out, from, until, OUTBOX_PARQUET)
+}
+
+/// Every published `elicense_requests.parquet` of the days in `from..until` (until excluded).
+pub fn requests_between(out: &Path, from: NaiveDate, until: NaiveDate) -> std::io::Result<Vec<PathBuf>> {
+    published_between(out, from, until, REQUESTS)
+}
+
+/// Every published file `name` of a step of the days in `from..until` (until excluded).
+fn published_between(
+    out: &Path,
+    from: NaiveDate,
+    until: NaiveDate,
+    name: &str,
+) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for (date, day) in days(out)? {
         if date >= until || date < from {
             continue;
         }
         for step in visible_entries(&day)? {
-            let f = step.join(OUTBOX_PARQUET);
+            let f = step.join(name);
             if f.is_file() && is_published(&step) {
                 found.push(f);
             }

@@ -1,8 +1,8 @@
 //! The campaign's files for the portal and e-license, as frames: the SMS outbox, the
-//! re-issue requests (one per permit of an accepted case, seed 000 §12) and the write-back of
-//! the updated holder data to SDU.
+//! re-issue requests (one per permit of an accepted case, seed 000 §12) and, once e-license
+//! re-issued a permit, the write-back of the updated holder data to SDU.
 
-use super::{short_hash, Campaign, CaseEvent, Kind, Sms};
+use super::{request_id, Campaign, CaseEvent, Kind, Offer, Sms};
 use crate::config::Pilot;
 use chrono::NaiveDateTime;
 use polars::prelude::*;
@@ -50,63 +50,90 @@ pub fn outbox(campaign: &Campaign, sms: &[Sms], pilots: &[Pilot]) -> PolarsResul
     )
 }
 
-/// `elicense_requests` and `sdu_writeback` for the requests these events made, one row per
-/// permit, stamped with the time of the acceptance.
-pub fn reissues(campaign: &Campaign, events: &[CaseEvent]) -> PolarsResult<(DataFrame, DataFrame)> {
+/// `elicense_requests` for the requests these events made (seed 000 §12), one row per
+/// permit, with the time of the acceptance and of the request.
+pub fn requests(campaign: &Campaign, events: &[CaseEvent]) -> PolarsResult<DataFrame> {
     let mut rows = Vec::new();
     for e in events.iter().filter(|e| e.kind == Kind::ReissueRequested) {
         let case_id = e.case_id.as_deref().expect("a request has a case");
         let case = &campaign.cases[case_id];
-        let offer = &case.offer;
         let accepted = case.history.iter().find(|h| h.kind == Kind::ReplyAccept).map_or(e.at, |h| h.at);
         for permit in &e.permit_ids {
-            let k = offer.permit_ids.iter().position(|p| p == permit);
-            let service = k.and_then(|k| offer.permit_services.get(k)).cloned().unwrap_or_default();
-            rows.push((offer, permit.clone(), service, accepted));
+            rows.push((&case.offer, permit.clone(), service(&case.offer, permit), accepted, e.at));
         }
     }
-    let individual = |o: &super::Offer| o.bin.is_none();
-    let requests = DataFrame::new(
+    DataFrame::new(
         rows.len(),
         vec![
-            strings(
-                "request_id",
-                rows.iter().map(|r| short_hash(&format!("{}|{}", r.0.case_id, r.1))).collect(),
-            ),
+            strings("request_id", rows.iter().map(|r| request_id(&r.0.case_id, &r.1)).collect()),
             strings("case_id", rows.iter().map(|r| r.0.case_id.clone()).collect()),
             strings("pilot", rows.iter().map(|r| r.0.pilot.clone()).collect()),
             strings("permit_id", rows.iter().map(|r| r.1.clone()).collect()),
             strings("service_code", rows.iter().map(|r| r.2.clone()).collect()),
             opt_strings("holder_bin", rows.iter().map(|r| r.0.bin.clone()).collect()),
-            opt_strings(
-                "holder_iin",
-                rows.iter().map(|r| individual(r.0).then(|| r.0.iin.clone())).collect(),
-            ),
+            opt_strings("holder_iin", rows.iter().map(|r| holder_iin(r.0)).collect()),
             opt_strings("old_name_kk", rows.iter().map(|r| r.0.old_name_kk.clone()).collect()),
             opt_strings("old_name_ru", rows.iter().map(|r| r.0.old_name_ru.clone()).collect()),
             opt_strings("new_name_kk", rows.iter().map(|r| r.0.new_name_kk.clone()).collect()),
             opt_strings("new_name_ru", rows.iter().map(|r| r.0.new_name_ru.clone()).collect()),
             datetime("accepted_at", rows.iter().map(|r| r.3).collect()),
+            datetime("requested_at", rows.iter().map(|r| r.4).collect()),
         ],
-    )?;
-    let writeback = DataFrame::new(
+    )
+}
+
+/// The service of one of an offer's permits.
+fn service(offer: &Offer, permit: &str) -> String {
+    let k = offer.permit_ids.iter().position(|p| p == permit);
+    k.and_then(|k| offer.permit_services.get(k)).cloned().unwrap_or_default()
+}
+
+/// The holder's IIN, for a permit held by a person (none for an organization's).
+fn holder_iin(offer: &Offer) -> Option<String> {
+    offer.bin.is_none().then(|| offer.iin.clone())
+}
+
+/// `sdu_writeback` (seed 000 §12): the updated holder data of every permit e-license
+/// re-issued in these events, with the new permit's number, stamped with e-license's answer.
+pub fn writeback(campaign: &Campaign, events: &[CaseEvent]) -> PolarsResult<DataFrame> {
+    let mut rows = Vec::new();
+    for e in events.iter().filter(|e| e.kind == Kind::PermitReissued) {
+        let case_id = e.case_id.as_deref().expect("an answer has a case");
+        let offer = &campaign.cases[case_id].offer;
+        for permit in &e.permit_ids {
+            let new = e.new_permit_id.clone().unwrap_or_default();
+            rows.push((offer, permit.clone(), service(offer, permit), new, e.at));
+        }
+    }
+    DataFrame::new(
         rows.len(),
         vec![
             strings("permit_id", rows.iter().map(|r| r.1.clone()).collect()),
+            strings("new_permit_id", rows.iter().map(|r| r.3.clone()).collect()),
             strings("service_code", rows.iter().map(|r| r.2.clone()).collect()),
             opt_strings("holder_bin", rows.iter().map(|r| r.0.bin.clone()).collect()),
-            opt_strings(
-                "holder_iin",
-                rows.iter().map(|r| individual(r.0).then(|| r.0.iin.clone())).collect(),
-            ),
+            opt_strings("holder_iin", rows.iter().map(|r| holder_iin(r.0)).collect()),
             opt_strings("holder_name_kk", rows.iter().map(|r| r.0.new_name_kk.clone()).collect()),
             opt_strings("holder_name_ru", rows.iter().map(|r| r.0.new_name_ru.clone()).collect()),
-            datetime("updated_at", rows.iter().map(|r| r.3).collect()),
+            datetime("updated_at", rows.iter().map(|r| r.4).collect()),
+            strings("request_id", rows.iter().map(|r| request_id(&r.0.case_id, &r.1)).collect()),
             strings("case_id", rows.iter().map(|r| r.0.case_id.clone()).collect()),
             strings("pilot", rows.iter().map(|r| r.0.pilot.clone()).collect()),
         ],
-    )?;
-    Ok((requests, writeback))
+    )
+}
+
+/// `reports_unmatched`: the delivery reports and e-license answers of one advance that
+/// applied to nothing (their id, time and why).
+pub fn unknown_reports(unknown: &[(String, NaiveDateTime, &'static str)]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        unknown.len(),
+        vec![
+            strings("reason", unknown.iter().map(|u| u.2.to_string()).collect()),
+            strings("id", unknown.iter().map(|u| u.0.clone()).collect()),
+            datetime("at", unknown.iter().map(|u| u.1).collect()),
+        ],
+    )
 }
 
 /// `replies_unmatched`: the replies of one advance that matched no case, kept once and only

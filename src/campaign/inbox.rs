@@ -1,12 +1,13 @@
-//! The portal's reply files (`sms_replies`, SCHEMA.md) read into [`Reply`]s: a file whose
-//! schema is broken is rejected whole; a row without a usable time or sender is
+//! The files the portal and e-license give an advance, read into [`Reply`]s, [`Delivery`]
+//! reports and [`Confirmation`]s (docs/outputs.md, "Inputs of `advance`"): a file whose
+//! schema is broken is rejected whole; a row without a usable time, sender, status or id is
 //! quarantined and counted, never dropped silently.
 
-use super::Reply;
+use super::{Confirmation, Delivery, DeliveryStatus, Reply};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// The sidecar of a reply file that states what it covers: `<stem>.manifest.json` beside
+/// The sidecar of an input file that states what it covers: `<stem>.manifest.json` beside
 /// `<stem>.parquet`, `{"complete_until": "2026-03-05T09:00:00+05:00"}`: every reply received
 /// up to that instant is in the file (or in an earlier one).
 pub fn manifest_path(file: &Path) -> PathBuf {
@@ -36,7 +37,7 @@ pub fn complete_until(file: &Path) -> Result<Option<chrono::NaiveDateTime>, Repl
 pub enum RepliesError {
     #[error("{file}: {problem} (expected {{\"complete_until\": \"2026-03-05T09:00:00+05:00\"}})")]
     Manifest { file: PathBuf, problem: String },
-    #[error("{file}: cannot read the reply file")]
+    #[error("{file}: cannot read the file")]
     Unreadable {
         file: PathBuf,
         #[source]
@@ -48,15 +49,24 @@ pub enum RepliesError {
     Type { file: PathBuf, column: &'static str, expected: &'static str, found: String },
 }
 
-/// Replies of one file, and the rows that could not be read (row, reason).
-pub struct RepliesFile {
-    pub replies: Vec<Reply>,
+/// The rows of one input file, and the rows that could not be read (row, reason).
+pub struct InputFile<T> {
+    pub rows: Vec<T>,
     pub quarantined: Vec<(usize, String)>,
 }
 
-/// Reads a reply file: a broken schema rejects it whole; a row without a usable time or
-/// sender is quarantined and counted.
-pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
+/// Replies of one file.
+pub type RepliesFile = InputFile<Reply>;
+
+/// A file's string columns (the time column as text, converted to Asia/Almaty): its
+/// schema checked, every column named present with the type expected (an `optional` one
+/// may be absent: then null).
+fn read_columns(
+    file: &Path,
+    strings: &[&'static str],
+    optional: &[&'static str],
+    time: &'static str,
+) -> Result<DataFrame, RepliesError> {
     let unreadable = |source| RepliesError::Unreadable { file: file.to_path_buf(), source };
     let mut lf = LazyFrame::scan_parquet(
         PlRefPath::try_from_path(file).map_err(unreadable)?,
@@ -76,13 +86,12 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
             Some(_) => Ok(()),
         }
     };
-    let is_str = |d: &DataType| matches!(d, DataType::String);
-    check("message_id", is_str, "str")?;
-    check("phone", is_str, "str")?;
-    check("text", is_str, "str")?;
-    check("received_at", |d| matches!(d, DataType::Datetime(_, _) | DataType::String), "datetime or str")?;
-    let received = match schema.get("received_at") {
-        Some(DataType::Datetime(_, Some(_))) => col("received_at")
+    for c in strings.iter().chain(optional.iter().filter(|c| schema.contains(c))) {
+        check(c, |d| matches!(d, DataType::String | DataType::Null), "str")?;
+    }
+    check(time, |d| matches!(d, DataType::Datetime(_, _) | DataType::String), "datetime or str")?;
+    let at = match schema.get(time) {
+        Some(DataType::Datetime(_, Some(_))) => col(time)
             .dt()
             .convert_time_zone(TimeZone::from_chrono(&chrono_tz::Asia::Almaty))
             .dt()
@@ -90,16 +99,31 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
             .cast(DataType::Datetime(TimeUnit::Microseconds, None))
             .dt()
             .to_string("%Y-%m-%dT%H:%M:%S%.f"),
-        Some(DataType::Datetime(_, None)) => col("received_at").dt().to_string("%Y-%m-%dT%H:%M:%S%.f"),
-        _ => col("received_at"),
+        Some(DataType::Datetime(_, None)) => col(time).dt().to_string("%Y-%m-%dT%H:%M:%S%.f"),
+        _ => col(time),
     };
-    let df = lf
-        .select([col("message_id"), col("phone"), col("text"), received.alias("received_at")])
-        .collect()
-        .map_err(unreadable)?;
-    let s = |c: &str| df.column(c).and_then(|c| c.str().cloned()).map_err(unreadable);
+    let mut select: Vec<Expr> = strings.iter().map(|c| col(*c).cast(DataType::String)).collect();
+    for c in optional {
+        let e = if schema.contains(c) { col(*c) } else { lit(NULL) };
+        select.push(e.cast(DataType::String).alias(*c));
+    }
+    select.push(at.alias(time));
+    lf.select(select).collect().map_err(unreadable)
+}
+
+fn strs(file: &Path, df: &DataFrame, c: &str) -> Result<StringChunked, RepliesError> {
+    df.column(c)
+        .and_then(|c| c.str().cloned())
+        .map_err(|source| RepliesError::Unreadable { file: file.to_path_buf(), source })
+}
+
+/// Reads a reply file (`sms_replies`): a broken schema rejects it whole; a row without a
+/// usable time or sender is quarantined and counted.
+pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
+    let df = read_columns(file, &["message_id", "phone", "text"], &[], "received_at")?;
+    let s = |c: &str| strs(file, &df, c);
     let (ids, phones, texts, times) = (s("message_id")?, s("phone")?, s("text")?, s("received_at")?);
-    let mut out = RepliesFile { replies: vec![], quarantined: vec![] };
+    let mut out = InputFile { rows: vec![], quarantined: vec![] };
     for i in 0..df.height() {
         let time = times.get(i).and_then(crate::time::parse_instant);
         match (time, phones.get(i)) {
@@ -107,13 +131,81 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
                 out.quarantined.push((i, format!("received_at {} is not a time", shape(times.get(i)))))
             }
             (Some(_), None) => out.quarantined.push((i, "phone is null".into())),
-            (Some(t), Some(p)) => out.replies.push(Reply {
+            (Some(t), Some(p)) => out.rows.push(Reply {
                 message_id: ids.get(i).map(String::from),
                 phone: p.to_string(),
                 received_at: t,
                 text: texts.get(i).unwrap_or("").to_string(),
             }),
         }
+    }
+    Ok(out)
+}
+
+/// Reads a delivery report file (`sms_delivery`: `message_id`, `status` delivered | failed |
+/// expired, `reported_at`): a row without a message id, a known status or a time is
+/// quarantined and counted.
+pub fn read_deliveries(file: &Path) -> Result<InputFile<Delivery>, RepliesError> {
+    let df = read_columns(file, &["message_id", "status"], &[], "reported_at")?;
+    let s = |c: &str| strs(file, &df, c);
+    let (ids, statuses, times) = (s("message_id")?, s("status")?, s("reported_at")?);
+    let mut out = InputFile { rows: vec![], quarantined: vec![] };
+    for i in 0..df.height() {
+        let time = times.get(i).and_then(crate::time::parse_instant);
+        let status = statuses.get(i).and_then(DeliveryStatus::parse);
+        match (ids.get(i), status, time) {
+            (None, _, _) => out.quarantined.push((i, "message_id is null".into())),
+            (_, None, _) => out.quarantined.push((
+                i,
+                format!(
+                    "status {:?} is not delivered, failed or expired",
+                    statuses.get(i).unwrap_or("(null)")
+                ),
+            )),
+            (_, _, None) => {
+                out.quarantined.push((i, format!("reported_at {} is not a time", shape(times.get(i)))))
+            }
+            (Some(m), Some(status), Some(t)) => {
+                out.rows.push(Delivery { message_id: m.to_string(), status, reported_at: t })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads e-license's answers (`reissue_confirmations`: `request_id`, `status` reissued |
+/// refused, `new_permit_id` when re-issued, `reason` when refused, `answered_at`): a row
+/// without a request id, a known status, the new permit's number of a re-issue or a time is
+/// quarantined and counted.
+pub fn read_confirmations(file: &Path) -> Result<InputFile<Confirmation>, RepliesError> {
+    let df = read_columns(file, &["request_id", "status"], &["new_permit_id", "reason"], "answered_at")?;
+    let s = |c: &str| strs(file, &df, c);
+    let (ids, statuses, new, reasons, times) =
+        (s("request_id")?, s("status")?, s("new_permit_id")?, s("reason")?, s("answered_at")?);
+    let mut out = InputFile { rows: vec![], quarantined: vec![] };
+    for i in 0..df.height() {
+        let Some(time) = times.get(i).and_then(crate::time::parse_instant) else {
+            out.quarantined.push((i, format!("answered_at {} is not a time", shape(times.get(i)))));
+            continue;
+        };
+        let Some(id) = ids.get(i) else {
+            out.quarantined.push((i, "request_id is null".into()));
+            continue;
+        };
+        let result = match (statuses.get(i).map(|s| s.trim().to_lowercase()).as_deref(), new.get(i)) {
+            (Some("reissued"), Some(n)) if !n.trim().is_empty() => Ok(n.trim().to_string()),
+            (Some("reissued"), _) => {
+                out.quarantined.push((i, "status reissued without a new_permit_id".into()));
+                continue;
+            }
+            (Some("refused"), _) => Err(reasons.get(i).unwrap_or("not given").to_string()),
+            (other, _) => {
+                out.quarantined
+                    .push((i, format!("status {:?} is not reissued or refused", other.unwrap_or("(null)"))));
+                continue;
+            }
+        };
+        out.rows.push(Confirmation { request_id: id.to_string(), result, answered_at: time });
     }
     Ok(out)
 }

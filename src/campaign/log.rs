@@ -116,29 +116,28 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
             .collect()
             .map_err(scan)?;
     let s = |name: &str| df.column(name).and_then(|c| c.str().cloned()).map_err(scan);
-    // Columns added since the first ledgers (reason, other_case_id, permit_ids): absent
-    // means empty.
+    // Columns added since the first ledgers (reason, other_case_id, permit_ids, next_phones,
+    // new_permit_id): absent means empty.
     let added = |name: &str| -> Result<StringChunked, LogError> {
         match df.column(name) {
             Ok(c) => c.str().cloned().map_err(scan),
             Err(_) => Ok(StringChunked::full_null(name.into(), df.height())),
         }
     };
-    let permits: Vec<Vec<String>> = match df.column("permit_ids") {
-        Ok(c) => {
-            let list = c.list().map_err(scan)?;
-            let mut v = Vec::with_capacity(df.height());
-            for i in 0..df.height() {
-                v.push(match list.get_as_series(i) {
-                    Some(series) => series.str().map_err(scan)?.iter().flatten().map(String::from).collect(),
-                    None => vec![],
-                });
-            }
-            v
+    let lists = |name: &str| -> Result<Vec<Vec<String>>, LogError> {
+        let Ok(c) = df.column(name) else { return Ok(vec![vec![]; df.height()]) };
+        let list = c.list().map_err(scan)?;
+        let mut v = Vec::with_capacity(df.height());
+        for i in 0..df.height() {
+            v.push(match list.get_as_series(i) {
+                Some(series) => series.str().map_err(scan)?.iter().flatten().map(String::from).collect(),
+                None => vec![],
+            });
         }
-        Err(_) => vec![vec![]; df.height()],
+        Ok(v)
     };
-    let (reason, other) = (added("reason")?, added("other_case_id")?);
+    let (permits, next_phones) = (lists("permit_ids")?, lists("next_phones")?);
+    let (reason, other, new_permit) = (added("reason")?, added("other_case_id")?, added("new_permit_id")?);
     let t = |name: &str| -> Result<Vec<Option<i64>>, LogError> {
         let c = df.column(name).map_err(scan)?.cast(&DataType::Int64).map_err(scan)?;
         Ok(c.i64().map_err(scan)?.iter().collect())
@@ -179,18 +178,22 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
             reason: reason.get(i).map(String::from),
             other_case_id: other.get(i).map(String::from),
             permit_ids: permits[i].clone(),
+            next_phones: next_phones[i].clone(),
+            new_permit_id: new_permit.get(i).map(String::from),
         });
     }
     Ok(out)
 }
 
-/// `permit_ids`: the permits of a re-issue request, null on every other row.
-fn permit_list(events: &[CaseEvent]) -> Column {
-    let mut list =
-        ListChunked::from_iter(events.iter().map(|e| {
-            (!e.permit_ids.is_empty()).then(|| Series::new(PlSmallStr::EMPTY, e.permit_ids.clone()))
-        }));
-    list.rename("permit_ids".into());
+/// A list-of-strings column, null where the row's list is empty (`permit_ids`: the permits
+/// of a request or an answer; `next_phones`: the numbers to try after an SMS).
+fn string_lists(name: &str, events: &[CaseEvent], field: impl Fn(&CaseEvent) -> &Vec<String>) -> Column {
+    let mut list = ListChunked::from_iter(
+        events
+            .iter()
+            .map(|e| (!field(e).is_empty()).then(|| Series::new(PlSmallStr::EMPTY, field(e).clone()))),
+    );
+    list.rename(name.into());
     list.into_column()
         .cast(&DataType::List(Box::new(DataType::String)))
         .expect("a list of strings casts to itself")
@@ -225,7 +228,9 @@ pub fn frame(events: &[CaseEvent]) -> PolarsResult<DataFrame> {
             st("reply_text", events.iter().map(|e| e.reply_text.clone()).collect()),
             st("reason", events.iter().map(|e| e.reason.clone()).collect()),
             st("other_case_id", events.iter().map(|e| e.other_case_id.clone()).collect()),
-            permit_list(events),
+            string_lists("permit_ids", events, |e| &e.permit_ids),
+            string_lists("next_phones", events, |e| &e.next_phones),
+            st("new_permit_id", events.iter().map(|e| e.new_permit_id.clone()).collect()),
         ],
     )
 }

@@ -57,10 +57,20 @@ pub enum Kind {
     Voided,
     /// The e-license re-issue request of an accepted case (`permit_ids`).
     ReissueRequested,
+    /// The portal reported an SMS delivered (`message_id`).
+    SmsDelivered,
+    /// The portal reported an SMS not delivered (`reason`: `failed` or `expired`).
+    SmsFailed,
+    /// No SMS of the case reached the recipient and no other number is left (`reason`).
+    Undeliverable,
+    /// e-license re-issued a requested permit (`permit_ids`: the old one, `new_permit_id`).
+    PermitReissued,
+    /// e-license refused a requested permit (`permit_ids`, `reason`).
+    ReissueRefused,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 17] = [
         Kind::NoNumber,
         Kind::SmsSent,
         Kind::ReplyAccept,
@@ -73,6 +83,11 @@ impl Kind {
         Kind::Superseded,
         Kind::Voided,
         Kind::ReissueRequested,
+        Kind::SmsDelivered,
+        Kind::SmsFailed,
+        Kind::Undeliverable,
+        Kind::PermitReissued,
+        Kind::ReissueRefused,
     ];
 
     pub fn code(self) -> &'static str {
@@ -89,6 +104,11 @@ impl Kind {
             Kind::Superseded => "superseded",
             Kind::Voided => "voided",
             Kind::ReissueRequested => "reissue_requested",
+            Kind::SmsDelivered => "sms_delivered",
+            Kind::SmsFailed => "sms_failed",
+            Kind::Undeliverable => "undeliverable",
+            Kind::PermitReissued => "permit_reissued",
+            Kind::ReissueRefused => "reissue_refused",
         }
     }
 
@@ -118,8 +138,13 @@ pub struct CaseEvent {
     pub reason: Option<String>,
     /// The case that superseded this one, that it waits behind, or that holds the request.
     pub other_case_id: Option<String>,
-    /// The permits a re-issue request names.
+    /// The permits a re-issue request names (or the one permit e-license answered for).
     pub permit_ids: Vec<String>,
+    /// On `sms_sent` and `queued`: the recipient's other active МАБ numbers, in order, to
+    /// try if this SMS is not delivered.
+    pub next_phones: Vec<String>,
+    /// On `permit_reissued`: the number of the permit e-license issued in its place.
+    pub new_permit_id: Option<String>,
 }
 
 impl CaseEvent {
@@ -140,6 +165,8 @@ impl CaseEvent {
             reason: None,
             other_case_id: None,
             permit_ids: vec![],
+            next_phones: vec![],
+            new_permit_id: None,
         }
     }
 }
@@ -222,6 +249,68 @@ impl Reply {
             self.text
         ))
     }
+}
+
+/// What the portal reports of an SMS (`sms_delivery.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeliveryStatus {
+    Delivered,
+    /// The operator rejected it (number unknown, blocked, switched off for good).
+    Failed,
+    /// Not delivered within the gateway's validity period (the phone stayed off).
+    Expired,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] =
+        [DeliveryStatus::Delivered, DeliveryStatus::Failed, DeliveryStatus::Expired];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|s| s.code() == code.trim().to_lowercase())
+    }
+}
+
+/// A delivery report from the portal: what became of one SMS, and when it was known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub message_id: String,
+    pub status: DeliveryStatus,
+    pub reported_at: NaiveDateTime,
+}
+
+/// e-license's answer to one re-issue request (one permit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmation {
+    pub request_id: String,
+    /// The new permit's number when re-issued, or why it was refused.
+    pub result: Result<String, String>,
+    pub answered_at: NaiveDateTime,
+}
+
+/// The id of the re-issue request of one permit of a case (`elicense_requests.request_id`).
+pub fn request_id(case_id: &str, permit_id: &str) -> String {
+    short_hash(&format!("{case_id}|{permit_id}"))
+}
+
+/// Why a delivery report or an e-license answer applies to nothing (their quarantine's
+/// `reason`).
+pub mod unknown {
+    /// No SMS of ours has this message id.
+    pub const MESSAGE: &str = "unknown_message_id";
+    /// The report is timed before the SMS was sent.
+    pub const BEFORE_THE_SMS: &str = "reported_before_the_sms";
+    /// No re-issue request of ours has this id.
+    pub const REQUEST: &str = "unknown_request_id";
+    /// The answer is timed before the request was made.
+    pub const BEFORE_THE_REQUEST: &str = "answered_before_the_request";
 }
 
 /// Why a reply decides nothing for any case (`replies_unmatched.reason`).
@@ -347,6 +436,10 @@ pub struct Case {
     pub requested: Option<Vec<String>>,
     /// The phone a queued case waits to text.
     pub queued_phone: Option<String>,
+    /// The recipient's other active numbers still to try if an SMS is not delivered.
+    pub fallback: Vec<String>,
+    /// Some SMS of the case was reported delivered: the recipient was reached.
+    pub reached: bool,
 }
 
 impl Case {
@@ -366,6 +459,38 @@ impl Case {
     }
 }
 
+/// Counts of what one `advance` did with the delivery reports it was given.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DeliveryCounts {
+    pub received: u64,
+    /// A report on an SMS whose report is already recorded (the first one counts).
+    pub already_recorded: u64,
+    pub not_yet_received: u64,
+    pub waiting: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub expired: u64,
+    /// About no SMS of ours, or timed before it: quarantined.
+    pub unknown: u64,
+    /// SMS sent again to the recipient's next number after a failure.
+    pub retried: u64,
+    /// Cases closed `undeliverable`.
+    pub undeliverable: u64,
+}
+
+/// Counts of what one `advance` did with e-license's answers.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ConfirmationCounts {
+    pub received: u64,
+    pub already_recorded: u64,
+    /// Answered after the advance's time: taken by a later advance.
+    pub not_yet_received: u64,
+    pub reissued: u64,
+    pub refused: u64,
+    /// About no request of ours, or timed before it: quarantined.
+    pub unknown: u64,
+}
+
 /// Counts of what one `advance` did with the replies it was given.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ReplyCounts {
@@ -380,6 +505,9 @@ pub struct ReplyCounts {
     /// Received after the time the inputs are known complete to: decided by a later advance.
     pub waiting: u64,
 }
+
+/// Each recipient's active mobile numbers (IIN → numbers, the one to text first first).
+pub type Numbers = HashMap<String, Vec<String>>;
 
 /// The permits that still count for each re-checked case, by case id.
 type StillCounting = HashMap<String, Vec<String>>;
@@ -421,7 +549,18 @@ pub struct Advanced {
     /// SMS due while no advance ran whose windows had closed by this one: not published.
     pub unpublished: u64,
     pub replies: ReplyCounts,
+    pub deliveries: DeliveryCounts,
+    pub confirmations: ConfirmationCounts,
     pub cases: CaseCounts,
+}
+
+/// What the portal and e-license sent an advance: replies, delivery reports, answers to
+/// re-issue requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inbox<'a> {
+    pub replies: &'a [Reply],
+    pub deliveries: &'a [Delivery],
+    pub confirmations: &'a [Confirmation],
 }
 
 /// What one `dispatch` or `advance` did to cases besides replies and the clock.
@@ -446,6 +585,12 @@ pub struct Campaign {
     pub unmatched_now: Vec<(Reply, &'static str)>,
     /// Every permit a re-issue request named, and the case whose request it was.
     pub requested: HashMap<String, String>,
+    /// The SMS (message ids) whose delivery report is recorded.
+    pub reported: HashSet<String>,
+    /// The requests (ids) e-license's answer is recorded for.
+    pub answered: HashSet<String>,
+    /// Delivery reports and e-license answers of this run that apply to nothing, with why.
+    pub unknown_now: Vec<(String, NaiveDateTime, &'static str)>,
     rules: HashMap<String, (Rules, u32)>,
 }
 
@@ -506,6 +651,8 @@ impl Campaign {
                     history: vec![],
                     requested: None,
                     queued_phone: None,
+                    fallback: vec![],
+                    reached: false,
                 },
             );
         }
@@ -515,6 +662,9 @@ impl Campaign {
             unmatched: vec![],
             unmatched_now: vec![],
             requested: HashMap::new(),
+            reported: HashSet::new(),
+            answered: HashSet::new(),
+            unknown_now: vec![],
             rules,
         };
         for e in events {
@@ -556,7 +706,20 @@ impl Campaign {
             case.state = next;
         }
         match e.kind {
-            Kind::Queued => case.queued_phone = e.phone.clone(),
+            Kind::Queued => {
+                case.queued_phone = e.phone.clone();
+                case.fallback = e.next_phones.clone();
+            }
+            Kind::SmsSent => case.fallback = e.next_phones.clone(),
+            Kind::SmsDelivered | Kind::SmsFailed => {
+                case.reached |= e.kind == Kind::SmsDelivered;
+                self.reported.extend(e.message_id.clone());
+            }
+            Kind::PermitReissued | Kind::ReissueRefused => {
+                for p in &e.permit_ids {
+                    self.answered.insert(request_id(&case_id, p));
+                }
+            }
             Kind::ReissueRequested => {
                 case.requested = Some(e.permit_ids.clone());
                 for p in &e.permit_ids {
@@ -789,11 +952,12 @@ impl Campaign {
     fn first_sms(
         &mut self,
         case_id: &str,
-        phone: &str,
+        numbers: &[String],
         at: NaiveDateTime,
         counts: &mut CaseCounts,
     ) -> Result<Option<(CaseEvent, Option<Sms>)>, CampaignError> {
         let case = &self.cases[case_id];
+        let (phone, next) = numbers.split_first().expect("a case is texted with a number");
         if let Err(holder) = self.unrequested(&case.offer.permit_ids) {
             counts.voided += 1;
             let row = self.close(case_id, Event::Void, closed::ALREADY_REQUESTED, Some(holder), at)?;
@@ -811,6 +975,7 @@ impl Campaign {
                 counts.queued += 1;
                 let mut row = self.row(case_id, Kind::Queued, at);
                 row.phone = Some(phone.to_string());
+                row.next_phones = next.to_vec();
                 row.other_case_id = Some(other);
                 Ok(Some((self.step(case_id, Event::Queue, row)?, None)))
             }
@@ -818,16 +983,20 @@ impl Campaign {
                 if state == State::Queued {
                     counts.dequeued += 1;
                 }
-                let (row, sms) = self.send(case_id, phone, 1, at)?;
+                let (row, sms) = self.send(case_id, Event::SmsSent, (phone, next), 1, at)?;
                 Ok(Some((row, Some(sms))))
             }
         }
     }
 
+    /// An SMS of the case to `phone` (the other numbers after it kept to try), its window
+    /// counted from `at`: the first or second of the case (`SmsSent`), or the same one again
+    /// to another number after a failed delivery (`Retry`, its own message id).
     fn send(
         &mut self,
         case_id: &str,
-        phone: &str,
+        event: Event,
+        (phone, next): (&str, &[String]),
         send_no: u8,
         at: NaiveDateTime,
     ) -> Result<(CaseEvent, Sms), CampaignError> {
@@ -835,10 +1004,15 @@ impl Campaign {
         let due = at + Duration::hours(24 * i64::from(window));
         let mut row = self.row(case_id, Kind::SmsSent, at);
         row.send_no = Some(send_no);
-        row.message_id = Some(message_id(case_id, send_no));
+        row.message_id = Some(if event == Event::Retry {
+            short_hash(&format!("{case_id}|sms|{send_no}|{phone}"))
+        } else {
+            message_id(case_id, send_no)
+        });
         row.phone = Some(phone.to_string());
+        row.next_phones = next.to_vec();
         row.due_by = Some(due);
-        let row = self.step(case_id, Event::SmsSent, row)?;
+        let row = self.step(case_id, event, row)?;
         let sms = self.cases[case_id].last_sms().expect("just sent").clone();
         Ok((row, sms))
     }
@@ -850,7 +1024,7 @@ impl Campaign {
     /// open is queued behind it.
     pub fn dispatch(
         &mut self,
-        phones: &HashMap<String, String>,
+        phones: &Numbers,
         at: NaiveDateTime,
     ) -> Result<(Vec<CaseEvent>, Vec<Sms>, CaseCounts), CampaignError> {
         let mut counts = CaseCounts::default();
@@ -859,14 +1033,14 @@ impl Campaign {
         let mut outbox = Vec::new();
         for case_id in self.ordered(|c| c.state == State::Offered && c.offer.offered_on <= at.date()) {
             let iin = self.cases[&case_id].offer.iin.clone();
-            match phones.get(&iin) {
+            match phones.get(&iin).filter(|n| !n.is_empty()) {
                 // seed 000 §10: no number in МАБ, the process ends (seed 003 §12: ordinary way).
                 None => {
                     let row = self.row(&case_id, Kind::NoNumber, at);
                     events.push(self.step(&case_id, Event::NoNumber, row)?);
                 }
-                Some(phone) => {
-                    if let Some((row, sms)) = self.first_sms(&case_id, phone, at, &mut counts)? {
+                Some(numbers) => {
+                    if let Some((row, sms)) = self.first_sms(&case_id, numbers, at, &mut counts)? {
                         events.push(row);
                         outbox.extend(sms);
                     }
@@ -886,11 +1060,36 @@ impl Campaign {
     /// next send time. Replies and send times after `until` wait for a later advance: the
     /// same inputs give the same decisions whatever the schedule of the advances.
     pub fn advance(&mut self, replies: &[Reply], clock: &Clock) -> Result<Advanced, CampaignError> {
+        self.advance_with(Inbox { replies, ..Inbox::default() }, clock)
+    }
+
+    /// [`Campaign::advance`] with the portal's delivery reports and e-license's answers too.
+    /// A delivery report is an event at its time like a reply (at one instant it comes
+    /// first): a failed or expired SMS still asking its question goes again at the next send
+    /// time to the recipient's next active number (a fresh window), or, when none is left
+    /// and no SMS of the case was delivered, the case is closed `undeliverable`. e-license's answers record
+    /// the re-issued (or refused) permits of requests made by `now`.
+    pub fn advance_with(&mut self, inbox: Inbox<'_>, clock: &Clock) -> Result<Advanced, CampaignError> {
         let (now, until) = (clock.now, clock.until.min(clock.now));
         let mut counts = ReplyCounts::default();
         let mut todo: Vec<&Reply> = Vec::new();
         let mut seen_now = HashSet::new();
-        for r in replies {
+        let mut deliveries = DeliveryCounts::default();
+        let mut reports: Vec<&Delivery> = Vec::new();
+        for d in inbox.deliveries {
+            deliveries.received += 1;
+            if self.reported.contains(&d.message_id) {
+                deliveries.already_recorded += 1;
+            } else if d.reported_at > now {
+                deliveries.not_yet_received += 1;
+            } else if d.reported_at > until {
+                deliveries.waiting += 1;
+            } else {
+                reports.push(d);
+            }
+        }
+        reports.sort_by_key(|d| (d.reported_at, d.status, &d.message_id));
+        for r in inbox.replies {
             counts.received += 1;
             let id = r.id();
             if self.seen_replies.contains(&id) || !seen_now.insert(id) {
@@ -920,9 +1119,21 @@ impl Campaign {
             outbox: vec![],
             unpublished: 0,
             replies: counts,
+            deliveries,
+            confirmations: ConfirmationCounts::default(),
             cases: CaseCounts::default(),
         };
-        self.settle(&todo, &ticks, until, clock, &mut done)?;
+        self.settle((&reports, &todo), &ticks, until, clock, &mut done)?;
+        let mut answers: Vec<&Confirmation> = inbox.confirmations.iter().collect();
+        answers.sort_by_key(|c| (c.answered_at, &c.request_id));
+        for c in answers {
+            done.confirmations.received += 1;
+            if c.answered_at > now {
+                done.confirmations.not_yet_received += 1;
+            } else {
+                self.confirm(c, &mut done)?;
+            }
+        }
         // An SMS whose window closed before this run is not sent now; the ledger says so.
         let over: HashSet<String> =
             done.outbox.iter().filter(|s| s.due_by <= now).map(|s| s.message_id.clone()).collect();
@@ -964,40 +1175,56 @@ impl Campaign {
         Ok(())
     }
 
-    /// Replies, send times, window deadlines and queued first SMS up to `until`, in time
-    /// order (at one instant: the reply, then the send time, then the deadline, then the
-    /// queue: a reply exactly at the deadline still counts).
+    /// Delivery reports, replies, send times, window deadlines, failed SMS sent again and
+    /// queued first SMS up to `until`, in time order (at one instant: the delivery report,
+    /// the reply, the send time, the deadline, the SMS again, then the queue: a reply exactly
+    /// at the deadline still counts).
     fn settle(
         &mut self,
-        replies: &[&Reply],
+        (reports, replies): (&[&Delivery], &[&Reply]),
         ticks: &[NaiveDateTime],
         until: NaiveDateTime,
         clock: &Clock,
         done: &mut Advanced,
     ) -> Result<(), CampaignError> {
-        let (mut next, mut next_tick) = (0, 0);
+        let (mut next, mut next_tick, mut next_report) = (0, 0, 0);
         // Queued cases that could not be texted at their turn (never, as `next_queued` and
         // `first_sms` ask the same question; kept so that the loop ends whatever happens).
         let mut stuck: HashSet<String> = HashSet::new();
         loop {
-            let reply = replies.get(next).map(|r| (r.received_at, 0u8));
-            let tick = ticks.get(next_tick).map(|t| (*t, 1u8));
-            let deadline = self.next_deadline(until).map(|(t, _)| (t, 2u8));
-            let queued = self.next_queued(until, &stuck).map(|(t, _)| (t, 3u8));
-            let Some(first) = [reply, tick, deadline, queued].into_iter().flatten().min() else { break };
+            let report = reports.get(next_report).map(|d| (d.reported_at, 0u8));
+            let reply = replies.get(next).map(|r| (r.received_at, 1u8));
+            let tick = ticks.get(next_tick).map(|t| (*t, 2u8));
+            let deadline = self.next_deadline(until).map(|(t, _)| (t, 3u8));
+            let retry = self.next_retry(until, &stuck).map(|(t, _)| (t, 4u8));
+            let queued = self.next_queued(until, &stuck).map(|(t, _)| (t, 5u8));
+            let Some(first) = [report, reply, tick, deadline, retry, queued].into_iter().flatten().min()
+            else {
+                break;
+            };
             match first.1 {
                 0 => {
+                    self.deliver(reports[next_report], done)?;
+                    next_report += 1;
+                }
+                1 => {
                     let row = self.reply(replies[next], &mut done.replies)?;
                     done.events.push(row);
                     next += 1;
                 }
-                1 => {
+                2 => {
                     self.tick(first.0, clock.on(first.0.date()), done)?;
                     next_tick += 1;
                 }
-                2 => {
+                3 => {
                     let (at, case_id) = self.next_deadline(until).expect("chosen");
                     self.close_window(&case_id, at, done)?;
+                }
+                4 => {
+                    let (at, case_id) = self.next_retry(until, &stuck).expect("chosen");
+                    if !self.retry(&case_id, at, done)? {
+                        stuck.insert(case_id);
+                    }
                 }
                 _ => {
                     let (at, case_id) = self.next_queued(until, &stuck).expect("chosen");
@@ -1020,8 +1247,14 @@ impl Campaign {
                         }
                         _ => {}
                     }
-                    let phone = self.cases[&case_id].queued_phone.clone().unwrap_or_default();
-                    match self.first_sms(&case_id, &phone, at, &mut done.cases)? {
+                    let case = &self.cases[&case_id];
+                    let numbers: Vec<String> =
+                        case.queued_phone.iter().chain(case.fallback.iter()).cloned().collect();
+                    if numbers.is_empty() {
+                        stuck.insert(case_id);
+                        continue;
+                    }
+                    match self.first_sms(&case_id, &numbers, at, &mut done.cases)? {
                         Some((row, sms)) => {
                             done.events.push(row);
                             done.outbox.extend(sms);
@@ -1033,6 +1266,175 @@ impl Campaign {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A delivery report at its time: recorded on its SMS (once: the first report of an SMS
+    /// counts). A failed or expired SMS that still asks its case's question closes the case
+    /// `undeliverable` at once when МАБ gave no other number and no SMS of the case was
+    /// delivered; with another number it goes again at the next send time
+    /// ([`Campaign::retry`]); a recipient reached before keeps the window to its deadline.
+    fn deliver(&mut self, d: &Delivery, done: &mut Advanced) -> Result<(), CampaignError> {
+        if self.reported.contains(&d.message_id) {
+            done.deliveries.already_recorded += 1;
+            return Ok(());
+        }
+        let found = self.cases.values().find_map(|c| {
+            c.sms.iter().find(|s| s.message_id == d.message_id).map(|s| (c.offer.case_id.clone(), s.clone()))
+        });
+        let why = match &found {
+            None => Some(unknown::MESSAGE),
+            Some((_, sms)) if d.reported_at < sms.sent_at => Some(unknown::BEFORE_THE_SMS),
+            Some(_) => None,
+        };
+        let (Some((case_id, sms)), None) = (found, why) else {
+            done.deliveries.unknown += 1;
+            self.unknown_now.push((d.message_id.clone(), d.reported_at, why.expect("set above")));
+            return Ok(());
+        };
+        let at = d.reported_at;
+        let delivered = d.status == DeliveryStatus::Delivered;
+        let mut row = self.row(&case_id, if delivered { Kind::SmsDelivered } else { Kind::SmsFailed }, at);
+        row.message_id = Some(sms.message_id.clone());
+        row.send_no = Some(sms.send_no);
+        row.phone = Some(sms.phone.clone());
+        row.reason = (!delivered).then(|| d.status.code().to_string());
+        self.apply(row.clone())?;
+        done.events.push(row);
+        match d.status {
+            DeliveryStatus::Delivered => done.deliveries.delivered += 1,
+            DeliveryStatus::Failed => done.deliveries.failed += 1,
+            DeliveryStatus::Expired => done.deliveries.expired += 1,
+        }
+        let case = &self.cases[&case_id];
+        let asking =
+            case.state.is_asking() && case.last_sms().is_some_and(|s| s.message_id == sms.message_id);
+        if !delivered && asking && case.fallback.is_empty() && !case.reached {
+            self.undeliverable(&case_id, &sms.message_id, d.status, at, done)?;
+        }
+        Ok(())
+    }
+
+    fn undeliverable(
+        &mut self,
+        case_id: &str,
+        message_id: &str,
+        status: DeliveryStatus,
+        at: NaiveDateTime,
+        done: &mut Advanced,
+    ) -> Result<(), CampaignError> {
+        let mut row = self.row(case_id, Kind::Undeliverable, at);
+        row.message_id = Some(message_id.to_string());
+        row.reason = Some(status.code().to_string());
+        done.events.push(self.step(case_id, Event::Undelivered, row)?);
+        done.deliveries.undeliverable += 1;
+        Ok(())
+    }
+
+    /// The failure of a case's asking SMS, if its last SMS was reported not delivered: when,
+    /// and how.
+    fn failed_last(case: &Case) -> Option<(NaiveDateTime, DeliveryStatus)> {
+        let last = case.last_sms()?;
+        case.history
+            .iter()
+            .find(|e| e.kind == Kind::SmsFailed && e.message_id.as_deref() == Some(last.message_id.as_str()))
+            .map(|e| {
+                let status = e.reason.as_deref().and_then(DeliveryStatus::parse);
+                (e.at, status.unwrap_or(DeliveryStatus::Failed))
+            })
+    }
+
+    /// The case whose failed SMS goes again first up to `until`, and when: the first send
+    /// time after the failure was reported, for a case still asking with a number left.
+    fn next_retry(&self, until: NaiveDateTime, skip: &HashSet<String>) -> Option<(NaiveDateTime, String)> {
+        self.cases
+            .values()
+            .filter(|c| c.state.is_asking() && !c.fallback.is_empty() && !skip.contains(&c.offer.case_id))
+            .filter_map(|c| Self::failed_last(c).map(|(at, _)| (next_send_slot(at), c)))
+            .filter(|(slot, _)| *slot <= until)
+            .min_by(|a, b| (a.0, a.1.offer.order()).cmp(&(b.0, b.1.offer.order())))
+            .map(|(slot, c)| (slot, c.offer.case_id.clone()))
+    }
+
+    /// A failed SMS again at a send time, to the first of the recipient's other numbers that
+    /// is not asking another case's question (the busy ones before it are passed over); with
+    /// none free, the case is `undeliverable` unless an SMS of it was delivered. Whether
+    /// anything was done (a case reached and with every other number busy waits for its
+    /// deadline).
+    fn retry(
+        &mut self,
+        case_id: &str,
+        at: NaiveDateTime,
+        done: &mut Advanced,
+    ) -> Result<bool, CampaignError> {
+        let case = &self.cases[case_id];
+        let last = case.last_sms().expect("a retried case has an SMS").clone();
+        let status = Self::failed_last(case).map_or(DeliveryStatus::Failed, |(_, s)| s);
+        let busy = |phone: &String| {
+            self.cases.values().any(|c| {
+                c.offer.case_id != case_id
+                    && c.asking() == Some(phone.as_str())
+                    && c.sms.first().is_some_and(|s| s.sent_at <= at)
+            })
+        };
+        match case.fallback.iter().position(|p| !busy(p)) {
+            Some(k) => {
+                let (phone, next) = (case.fallback[k].clone(), case.fallback[k + 1..].to_vec());
+                let (row, sms) = self.send(case_id, Event::Retry, (&phone, &next), last.send_no, at)?;
+                done.deliveries.retried += 1;
+                done.events.push(row);
+                done.outbox.push(sms);
+                Ok(true)
+            }
+            None if !case.reached => {
+                self.undeliverable(case_id, &last.message_id, status, at, done)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// e-license's answer to a request: recorded once on the request's case, with the new
+    /// permit's number or the reason of the refusal.
+    fn confirm(&mut self, c: &Confirmation, done: &mut Advanced) -> Result<(), CampaignError> {
+        if self.answered.contains(&c.request_id) {
+            done.confirmations.already_recorded += 1;
+            return Ok(());
+        }
+        let found = self.cases.values().find_map(|case| {
+            let permits = case.requested.as_ref()?;
+            let permit = permits.iter().find(|p| request_id(&case.offer.case_id, p) == c.request_id)?;
+            let made = case.history.iter().find(|e| e.kind == Kind::ReissueRequested);
+            let made = made.or_else(|| case.history.iter().find(|e| e.kind == Kind::ReplyAccept));
+            Some((case.offer.case_id.clone(), permit.clone(), made.map(|e| e.at)))
+        });
+        let why = match &found {
+            None => Some(unknown::REQUEST),
+            Some((_, _, made)) if made.is_some_and(|m| c.answered_at < m) => {
+                Some(unknown::BEFORE_THE_REQUEST)
+            }
+            Some(_) => None,
+        };
+        let (Some((case_id, permit, _)), None) = (found, why) else {
+            done.confirmations.unknown += 1;
+            self.unknown_now.push((c.request_id.clone(), c.answered_at, why.expect("set above")));
+            return Ok(());
+        };
+        let kind = if c.result.is_ok() { Kind::PermitReissued } else { Kind::ReissueRefused };
+        let mut row = self.row(&case_id, kind, c.answered_at);
+        row.permit_ids = vec![permit];
+        match &c.result {
+            Ok(new) => {
+                row.new_permit_id = Some(new.clone());
+                done.confirmations.reissued += 1;
+            }
+            Err(reason) => {
+                row.reason = Some(reason.clone());
+                done.confirmations.refused += 1;
+            }
+        }
+        self.apply(row.clone())?;
+        done.events.push(row);
         Ok(())
     }
 
@@ -1057,8 +1459,10 @@ impl Campaign {
         let (rules, _) = self.rules(&self.cases[case_id].offer.pilot);
         match on_window_closed(self.cases[case_id].state, &rules) {
             Some(Event::SmsSent) => {
-                let phone = self.cases[case_id].last_sms().expect("waiting cases have an SMS").phone.clone();
-                let (row, sms) = self.send(case_id, &phone, 2, at)?;
+                let case = &self.cases[case_id];
+                let phone = case.last_sms().expect("waiting cases have an SMS").phone.clone();
+                let next = case.fallback.clone();
+                let (row, sms) = self.send(case_id, Event::SmsSent, (&phone, &next), 2, at)?;
                 done.events.push(row);
                 done.outbox.push(sms);
             }

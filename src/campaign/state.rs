@@ -9,6 +9,8 @@
 //!                  │  └──2──▶ declined | standard_procedure (seed 003 §17)
 //!                  └─3 days─▶ SMS 2 ─▶ awaiting_second_reply ──1/2──▶ accepted | declined
 //!                                          └─3 more days─▶ timed_out (§14)
+//! awaiting_(second_)reply ──its SMS not delivered──▶ SMS again to the next МАБ number (same
+//!                           window step, a fresh 72 hours) | undeliverable (no other number)
 //! any open state ──a newer case of the same permits──▶ superseded
 //! any open state ──the re-check against the run date's registries fails──▶ voided
 //! ```
@@ -31,6 +33,9 @@ pub enum State {
     Accepted,
     Declined,
     TimedOut,
+    /// The portal reported its SMS not delivered (failed or expired) and МАБ holds no other
+    /// active number to try: nobody was asked (seed 000 §10 by analogy: the process ends).
+    Undeliverable,
     /// A newer case of the same permits (the organization renamed again, or a new first
     /// head) took over before this one was decided.
     Superseded,
@@ -41,7 +46,7 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 11] = [
+    pub const ALL: [State; 12] = [
         State::Offered,
         State::Queued,
         State::AwaitingReply,
@@ -51,6 +56,7 @@ impl State {
         State::Accepted,
         State::Declined,
         State::TimedOut,
+        State::Undeliverable,
         State::Superseded,
         State::Voided,
     ];
@@ -66,6 +72,7 @@ impl State {
             State::Accepted => "accepted",
             State::Declined => "declined",
             State::TimedOut => "timed_out",
+            State::Undeliverable => "undeliverable",
             State::Superseded => "superseded",
             State::Voided => "voided",
         }
@@ -113,10 +120,15 @@ pub enum Event {
     Supersede,
     /// The re-check failed.
     Void,
+    /// The SMS asking the question was not delivered: it goes again, to the recipient's
+    /// next active number, in the same window step.
+    Retry,
+    /// The SMS was not delivered and no other number is left.
+    Undelivered,
 }
 
 impl Event {
-    pub const ALL: [Event; 8] = [
+    pub const ALL: [Event; 10] = [
         Event::NoNumber,
         Event::SmsSent,
         Event::Accept,
@@ -125,6 +137,8 @@ impl Event {
         Event::Queue,
         Event::Supersede,
         Event::Void,
+        Event::Retry,
+        Event::Undelivered,
     ];
 
     pub fn code(self) -> &'static str {
@@ -137,6 +151,8 @@ impl Event {
             Event::Queue => "queue",
             Event::Supersede => "supersede",
             Event::Void => "void",
+            Event::Retry => "retry",
+            Event::Undelivered => "undelivered",
         }
     }
 }
@@ -180,6 +196,8 @@ pub fn transition(state: State, event: Event, rules: &Rules) -> Result<State, Tr
         (S::AwaitingReply, E::SmsSent) if rules.sends >= 2 => S::AwaitingSecondReply,
         (S::AwaitingReply, E::Deadline) if rules.sends < 2 => S::TimedOut,
         (S::AwaitingSecondReply, E::Deadline) => S::TimedOut,
+        (s, E::Retry) if s.is_asking() => s,
+        (s, E::Undelivered) if s.is_asking() => S::Undeliverable,
         _ => return Err(TransitionError { state, event }),
     };
     Ok(next)
@@ -233,6 +251,8 @@ mod tests {
             (S::AwaitingReply, E::Queue, None, None),
             (S::AwaitingReply, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
             (S::AwaitingReply, E::Void, Some(S::Voided), Some(S::Voided)),
+            (S::AwaitingReply, E::Retry, Some(S::AwaitingReply), Some(S::AwaitingReply)),
+            (S::AwaitingReply, E::Undelivered, Some(S::Undeliverable), Some(S::Undeliverable)),
             (S::AwaitingSecondReply, E::NoNumber, None, None),
             (S::AwaitingSecondReply, E::SmsSent, None, None),
             (S::AwaitingSecondReply, E::Accept, Some(S::Accepted), Some(S::Accepted)),
@@ -241,6 +261,12 @@ mod tests {
             (S::AwaitingSecondReply, E::Queue, None, None),
             (S::AwaitingSecondReply, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
             (S::AwaitingSecondReply, E::Void, Some(S::Voided), Some(S::Voided)),
+            (S::AwaitingSecondReply, E::Retry, Some(S::AwaitingSecondReply), Some(S::AwaitingSecondReply)),
+            (S::AwaitingSecondReply, E::Undelivered, Some(S::Undeliverable), Some(S::Undeliverable)),
+            (S::Offered, E::Retry, None, None),
+            (S::Offered, E::Undelivered, None, None),
+            (S::Queued, E::Retry, None, None),
+            (S::Queued, E::Undelivered, None, None),
             // An accepted case is re-checked, and can be taken over, before its request goes out.
             (S::Accepted, E::Void, Some(S::Voided), Some(S::Voided)),
             (S::Accepted, E::Supersede, Some(S::Superseded), Some(S::Superseded)),
@@ -296,7 +322,7 @@ mod tests {
                             && matches!(next, S::Voided | S::Superseded);
                         prop_assert!(terminal_at.is_none() || closed_before_request, "left terminal {:?}", terminal_at);
                         if e == E::SmsSent { sms += 1; }
-                        if matches!(next, S::Accepted | S::Declined | S::TimedOut) { prop_assert!(sms >= 1); }
+                        if matches!(next, S::Accepted | S::Declined | S::TimedOut | S::Undeliverable) { prop_assert!(sms >= 1); }
                         if next == S::TimedOut { prop_assert_eq!(sms, 2); }
                         state = next;
                         if state.is_terminal() { terminal_at = Some(state); }

@@ -11,10 +11,14 @@ use chrono::NaiveDateTime;
 /// the open case texted last (else the decided case texted last: the reply is late). The first
 /// valid reply decides; invalid ones are counted, late ones recorded. 72 hours (the pilot's
 /// window) after the first SMS without a decision the second goes out; 72 hours after it,
-/// the case times out. Accepted cases become e-license re-issue requests.
+/// the case times out. Accepted cases become e-license re-issue requests. A failed or
+/// expired SMS (--delivery) goes again to the recipient's next active number at once, else
+/// the case is undeliverable; e-license's answers (--confirmations) publish the SDU
+/// write-back of each re-issued permit.
 ///
 /// Example:
-///   sdu advance --out out --as-of 2026-11-26T09:00 --replies replies.parquet
+///   sdu advance --out out --as-of 2026-11-26T09:00 --replies replies.parquet \
+///     --delivery delivery.parquet --confirmations confirmations.parquet
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -36,6 +40,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
     let replies = args.replies.resolve()?;
     let out = args.out.open_existing()?;
-    let summary = advance(&out.path, args.as_of, replies, &pilots, args.replies.options())?;
+    let summary = advance(&out.path, args.as_of, &replies, &pilots, args.replies.options())?;
     args.json.print(&summary, |s| vec![s.to_string()])
 }

@@ -96,12 +96,22 @@ impl PilotSelection {
     }
 }
 
-/// `--replies`: the portal's reply files; each must exist.
+/// `--replies`, `--delivery`, `--confirmations`: what the portal and e-license sent back;
+/// each file must exist.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RepliesArg {
-    /// Reply files from the portal (sms_replies.parquet, SCHEMA.md).
+    /// Reply files from the portal (sms_replies, docs/outputs.md "Inputs of advance").
     #[arg(long = "replies", value_name = "FILE", num_args = 0..)]
     pub replies: Vec<PathBuf>,
+    /// Delivery report files from the portal (sms_delivery: message_id, status delivered |
+    /// failed | expired, reported_at). Without any, every SMS counts as delivered.
+    #[arg(long = "delivery", value_name = "FILE", num_args = 0..)]
+    pub delivery: Vec<PathBuf>,
+    /// e-license's answers to the re-issue requests (reissue_confirmations: request_id,
+    /// status reissued | refused, new_permit_id, reason, answered_at). The SDU write-back of
+    /// a permit is published when e-license re-issued it.
+    #[arg(long = "confirmations", value_name = "FILE", num_args = 0..)]
+    pub confirmations: Vec<PathBuf>,
     /// Take reply files however many rows they hold (by default more than 10 new replies
     /// per SMS ever sent, plus 1,000, stop the run: such a file is not the portal's replies).
     #[arg(long)]
@@ -122,11 +132,22 @@ impl RepliesArg {
         }
     }
 
-    pub fn resolve(&self) -> Result<&[PathBuf], UsageError> {
-        match self.replies.iter().find(|f| !f.is_file()) {
-            Some(f) => Err(UsageError::RepliesNotFound(f.clone())),
-            None => Ok(&self.replies),
+    pub fn resolve(&self) -> Result<crate::jobs::advance::PortalFiles, UsageError> {
+        let sets = [
+            (&self.replies, "reply"),
+            (&self.delivery, "delivery report"),
+            (&self.confirmations, "confirmation"),
+        ];
+        for (files, what) in sets {
+            if let Some(f) = files.iter().find(|f| !f.is_file()) {
+                return Err(UsageError::RepliesNotFound(f.clone(), what));
+            }
         }
+        Ok(crate::jobs::advance::PortalFiles {
+            replies: self.replies.clone(),
+            deliveries: self.delivery.clone(),
+            confirmations: self.confirmations.clone(),
+        })
     }
 }
 

@@ -46,6 +46,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let guard = args.guard.guard(&out.path)?;
     let mut runner = Runner::new(StagedSnapshot::open(snapshot, false, &guard)?, pilots, &out.path);
     runner.replies = args.replies.options();
-    let summary = runner.day(args.as_of, replies, !args.no_report)?;
+    let summary = runner.day(args.as_of, &replies, !args.no_report)?;
     args.json.print(&summary, |s| s.lines())
 }

@@ -2,8 +2,11 @@
 //! the clock decide, resend and time out; accepted cases become re-issue requests. Publishes
 //! the advance's folder and records its events in the case ledger.
 
-use crate::campaign::inbox::read_replies;
-use crate::campaign::{files, log::Step, CaseCounts, Checks, EventCheck, Kind, ReplyCounts};
+use crate::campaign::inbox::{complete_until, read_confirmations, read_deliveries, read_replies, InputFile};
+use crate::campaign::{
+    files, log::Step, CaseCounts, Checks, ConfirmationCounts, DeliveryCounts, EventCheck, Inbox, Kind,
+    ReplyCounts,
+};
 use crate::config::Pilot;
 use crate::io;
 use crate::layout;
@@ -13,6 +16,15 @@ use chrono::NaiveDateTime;
 use polars::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+/// What the portal and e-license sent back: reply files, delivery report files, e-license's
+/// answers. Reply and delivery files may state a `complete_until` watermark in a sidecar.
+#[derive(Debug, Clone, Default)]
+pub struct PortalFiles {
+    pub replies: Vec<PathBuf>,
+    pub deliveries: Vec<PathBuf>,
+    pub confirmations: Vec<PathBuf>,
+}
 
 /// How an advance takes the portal's reply files.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +54,11 @@ pub struct AdvanceCounts {
     pub decided_until: String,
     /// The watermark the reply files state, if any.
     pub complete_until: Option<String>,
+    /// The watermark the delivery report files state, if any.
+    pub deliveries_complete_until: Option<String>,
     pub replies: ReplyCounts,
+    pub deliveries: DeliveryCounts,
+    pub confirmations: ConfirmationCounts,
     pub cases: CaseCounts,
     /// The candidates each pilot's cases were re-checked against: pilot → day.
     pub rechecked_against: std::collections::BTreeMap<String, String>,
@@ -87,6 +103,17 @@ impl std::fmt::Display for AdvanceSummary {
             n.reissue_requests,
             self.folder.display()
         )?;
+        let (d, k) = (&n.deliveries, &n.confirmations);
+        if d.received > 0 {
+            write!(
+                f,
+                "; delivery: {} delivered, {} failed, {} expired, {} sent again to another number, {} undeliverable, {} unknown",
+                d.delivered, d.failed, d.expired, d.retried, d.undeliverable, d.unknown
+            )?;
+        }
+        if k.received > 0 {
+            write!(f, "; e-license: {} re-issued, {} refused, {} unknown", k.reissued, k.refused, k.unknown)?;
+        }
         if n.rechecked_against.is_empty() {
             write!(f, "; no published candidates: open cases were not re-checked")
         } else {
@@ -120,38 +147,69 @@ fn quarantine_frame(q: &[Quarantined]) -> PolarsResult<DataFrame> {
 pub const MAX_REPLIES_PER_SMS: usize = 10;
 pub const MIN_REPLIES_ALLOWED: usize = 1000;
 
-/// Advances the campaign to `at` with the replies of these files (an implausibly large set
-/// stops it unless `options.accept_many`), deciding up to their watermark or `at` less the
-/// grace.
-pub fn advance(
-    out: &Path,
-    at: NaiveDateTime,
-    reply_files: &[PathBuf],
-    pilots: &[Pilot],
-    options: ReplyOptions,
-) -> anyhow::Result<AdvanceSummary> {
-    let started = chrono::Utc::now();
-    let mut replies = Vec::new();
-    let mut quarantine = Vec::new();
-    let mut inputs = Vec::new();
-    let mut watermark: Option<NaiveDateTime> = None;
-    for f in reply_files {
-        let r = read_replies(f).with_context(|| "reading replies".to_string())?;
-        if let Some(w) = crate::campaign::inbox::complete_until(f)? {
-            watermark = watermark.max(Some(w));
+/// The rows of input files of one kind, their quarantined rows and manifest entries, and
+/// the latest watermark they state.
+struct Read<T> {
+    rows: Vec<T>,
+    watermark: Option<NaiveDateTime>,
+}
+
+fn read_all<T, E>(
+    files: &[PathBuf],
+    what: &str,
+    read: impl Fn(&Path) -> Result<InputFile<T>, E>,
+    inputs: &mut Vec<InputEntry>,
+    quarantine: &mut Vec<Quarantined>,
+) -> anyhow::Result<Read<T>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let mut out = Read { rows: vec![], watermark: None };
+    for f in files {
+        let r = read(f).with_context(|| format!("reading {what}"))?;
+        if let Some(w) = complete_until(f)? {
+            out.watermark = out.watermark.max(Some(w));
         }
         inputs.push(InputEntry {
             file: f.display().to_string(),
             sha256: io::sha256_file(f)?,
-            rows: (r.replies.len() + r.quarantined.len()) as u64,
+            rows: (r.rows.len() + r.quarantined.len()) as u64,
             left_out: r.quarantined.len() as u64,
         });
         for (row, why) in r.quarantined {
             tracing::warn!("{}: row {row}: {why}; quarantined", f.display());
             quarantine.push(Quarantined { file: f.display().to_string(), row: row as u32, reason: why });
         }
-        replies.extend(r.replies);
+        out.rows.extend(r.rows);
     }
+    Ok(out)
+}
+
+/// Advances the campaign to `at` with what the portal and e-license sent (an implausibly
+/// large set of replies stops it unless `options.accept_many`), deciding up to the
+/// watermark of the reply and delivery files (the earlier of the two when both are given)
+/// or `at` less the grace.
+pub fn advance(
+    out: &Path,
+    at: NaiveDateTime,
+    files: &PortalFiles,
+    pilots: &[Pilot],
+    options: ReplyOptions,
+) -> anyhow::Result<AdvanceSummary> {
+    let started = chrono::Utc::now();
+    let mut quarantine = Vec::new();
+    let mut inputs = Vec::new();
+    let Read { rows: replies, watermark } =
+        read_all(&files.replies, "replies", read_replies, &mut inputs, &mut quarantine)?;
+    let deliveries =
+        read_all(&files.deliveries, "delivery reports", read_deliveries, &mut inputs, &mut quarantine)?;
+    let confirmations = read_all(
+        &files.confirmations,
+        "e-license answers",
+        read_confirmations,
+        &mut inputs,
+        &mut quarantine,
+    )?;
     let mut campaign = super::load_campaign(out, pilots, at, Step::Advance)?;
     let sent: usize = campaign.cases.values().map(|c| c.sms.len()).sum();
     let plausible = MAX_REPLIES_PER_SMS * sent + MIN_REPLIES_ALLOWED;
@@ -165,14 +223,21 @@ pub fn advance(
         ))
         .into());
     }
-    let until = watermark.map_or(at - options.grace, |w| w.min(at));
-    if watermark.is_none() {
-        tracing::info!(
-            "no complete_until watermark in the reply files: deciding up to {until} ({} h of grace)",
-            options.grace.num_hours()
-        );
-    } else if watermark.is_some_and(|w| w + chrono::Duration::hours(24) < at) {
-        tracing::warn!("the reply files are complete only up to {until}, more than a day before this advance: later windows wait");
+    let covered = |w: Option<NaiveDateTime>, what: &str| {
+        let until = w.map_or(at - options.grace, |w| w.min(at));
+        if w.is_none() {
+            tracing::info!(
+                "no complete_until watermark beside the {what} files: deciding up to {until} ({} h of grace)",
+                options.grace.num_hours()
+            );
+        } else if w.is_some_and(|w| w + chrono::Duration::hours(24) < at) {
+            tracing::warn!("the {what} files are complete only up to {until}, more than a day before this advance: later windows wait");
+        }
+        until
+    };
+    let mut until = covered(watermark, "reply");
+    if !files.deliveries.is_empty() {
+        until = until.min(covered(deliveries.watermark, "delivery report"));
     }
     // The candidates of every day since the previous advance, for the send times decided now.
     let since = previous_decided_until(out, at)?;
@@ -192,7 +257,8 @@ pub fn advance(
         day = day.succ_opt().expect("date in range");
     }
     inputs.extend(check_files.into_values());
-    let done = campaign.advance(&replies, &clock)?;
+    let inbox = Inbox { replies: &replies, deliveries: &deliveries.rows, confirmations: &confirmations.rows };
+    let done = campaign.advance_with(inbox, &clock)?;
     let late: Vec<&crate::campaign::Sms> =
         done.outbox.iter().filter(|s| s.sent_at + chrono::Duration::hours(1) < at).collect();
     if let Some(first) = late.iter().map(|s| s.sent_at).min() {
@@ -210,12 +276,16 @@ pub fn advance(
     }
     let (events, sms) = (&done.events, &done.outbox);
     let mut outbox = files::outbox(&campaign, sms, pilots)?;
-    let (mut requests, mut writeback) = files::reissues(&campaign, events)?;
+    let mut requests = files::requests(&campaign, events)?;
+    let mut writeback = files::writeback(&campaign, events)?;
     let summary = AdvanceCounts {
         as_of: at.to_string(),
         decided_until: until.to_string(),
         complete_until: watermark.map(|w| w.to_string()),
+        deliveries_complete_until: deliveries.watermark.map(|w| w.to_string()),
         replies: done.replies.clone(),
+        deliveries: done.deliveries.clone(),
+        confirmations: done.confirmations.clone(),
         cases: done.cases.clone(),
         rechecked_against: clock
             .on(at.date())
@@ -224,7 +294,11 @@ pub fn advance(
             .map(|(p, (d, _))| (p.clone(), d.to_string()))
             .collect(),
         quarantined: quarantine.len(),
-        second_sms: sms.iter().filter(|s| s.send_no == 2).count(),
+        // Not counting an SMS sent again to another number (its own message id).
+        second_sms: sms
+            .iter()
+            .filter(|s| s.send_no == 2 && s.message_id == crate::campaign::message_id(&s.case_id, 2))
+            .count(),
         timed_out: events.iter().filter(|e| e.kind == Kind::TimedOut).count(),
         reissue_requests: requests.height(),
     };
@@ -236,6 +310,7 @@ pub fn advance(
     folder.parquet(layout::WRITEBACK, &mut writeback)?;
     folder.parquet(layout::REPLIES_QUARANTINE, &mut quarantine_frame(&quarantine)?)?;
     folder.parquet(layout::REPLIES_UNMATCHED, &mut files::unmatched(&campaign.unmatched_now)?)?;
+    folder.parquet(layout::REPORTS_UNMATCHED, &mut files::unknown_reports(&campaign.unknown_now)?)?;
     folder.json(layout::ADVANCE_SUMMARY, &serde_json::to_value(&summary)?, 1)?;
     super::publish_once(folder, Manifest::new(started, at.to_string(), None, String::new(), inputs))?;
     io::fail_point("advance:before-ledger")?;

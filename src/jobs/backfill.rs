@@ -3,6 +3,7 @@
 //! portal simulator answering the SMS. Re-running a backfill, or resuming one that was
 //! interrupted, changes nothing that was already done.
 
+use super::advance::PortalFiles;
 use super::day::{DaySummary, Runner};
 use super::report::ReportSummary;
 use super::UsageError;
@@ -33,6 +34,10 @@ pub struct Options {
 /// first SMS), so the simulator answers the outboxes of the week before a day; the day's own
 /// SMS (09:00) cannot be answered by 09:00.
 const ANSWERED_WITHIN: Days = Days::new(7);
+
+/// e-license answers within three working days (at most five calendar days): the simulated
+/// e-license answers the requests of the two weeks before a day.
+const CONFIRMED_WITHIN: Days = Days::new(14);
 
 /// A period to replay: `from` ≤ `to`, and within the pilots' terms (from the earliest first
 /// day to the latest last day) unless `outside` is allowed.
@@ -72,15 +77,24 @@ pub fn backfill(
     let mut report = None;
     let mut day = from;
     while day <= to {
-        let mut replies = Vec::new();
+        let mut replies = PortalFiles::default();
         if let Some(seed) = options.simulate {
-            // Every day, even with nothing to answer: the file's watermark says the day's
-            // replies are complete.
+            // Every day, even with nothing to answer: the files' watermarks say the day's
+            // replies and delivery reports are complete.
+            let at = day.and_time(SEND_TIME);
             let boxes = layout::outboxes_between(&runner.out, day - ANSWERED_WITHIN, day)?;
-            let file = layout::simulated_replies(&runner.out, day);
+            let (file, delivery) =
+                (layout::simulated_replies(&runner.out, day), layout::simulated_delivery(&runner.out, day));
             std::fs::create_dir_all(file.parent().expect("has a parent"))?;
-            super::simulate::simulate(&boxes, day.and_time(SEND_TIME), seed, &file)?;
-            replies.push(file);
+            super::simulate::simulate(&boxes, at, seed, &file, Some(&delivery))?;
+            let requests = layout::requests_between(&runner.out, day - CONFIRMED_WITHIN, day)?;
+            let confirmations = layout::simulated_confirmations(&runner.out, day);
+            super::simulate::simulate_elicense(&requests, at, seed, &confirmations)?;
+            replies = PortalFiles {
+                replies: vec![file],
+                deliveries: vec![delivery],
+                confirmations: vec![confirmations],
+            };
         }
         let s = runner.day(day, &replies, day == to)?;
         bar.suspend(|| each(&s))?;

@@ -2,7 +2,7 @@
 //! in force, reading each registry once. A day interrupted at any step can run again:
 //! finished steps are not repeated and nothing is duplicated.
 
-use super::advance::{advance, AdvanceSummary, ReplyOptions};
+use super::advance::{advance, AdvanceSummary, PortalFiles, ReplyOptions};
 use super::candidates::{candidates_with, Job};
 use super::dispatch::{dispatch_with, DispatchSummary};
 use super::report::{report, ReportSummary, DEFAULT_MIN_CELL};
@@ -47,12 +47,12 @@ impl Runner {
         Runner { staged, pilots, out: out.to_path_buf(), replies: ReplyOptions::default() }
     }
 
-    /// One day: candidates, dispatch at 09:00, advance to 09:00 with the replies, and the
-    /// report when asked.
+    /// One day: candidates, dispatch at 09:00, advance to 09:00 with what the portal and
+    /// e-license sent, and the report when asked.
     pub fn day(
         &self,
         as_of: NaiveDate,
-        replies: &[PathBuf],
+        replies: &PortalFiles,
         with_report: bool,
     ) -> anyhow::Result<DaySummary> {
         let at = as_of.and_time(SEND_TIME);

@@ -3,12 +3,12 @@
 //! and recorded in the case ledger.
 
 use super::stage::{mobile_entry, InputGuard};
-use crate::campaign::{files, log::Step, Kind};
+use crate::campaign::{files, log::Step, Kind, Numbers};
 use crate::config::Pilot;
 use crate::frames::collect_streaming;
 use crate::io;
 use crate::layout;
-use crate::pipeline::numbers::latest_numbers;
+use crate::pipeline::numbers::active_numbers;
 use crate::publish::{Manifest, RunFolder};
 use crate::registry::{mobile_base as mb, Snapshot, Staged};
 use anyhow::Context;
@@ -77,16 +77,15 @@ pub fn dispatch_with(
         .filter(|c| c.state == crate::campaign::state::State::Offered)
         .map(|c| c.offer.iin.clone())
         .collect();
-    let numbers = collect_streaming(latest_numbers(mobile.frame.clone(), &waiting, at))
+    let numbers = collect_streaming(active_numbers(mobile.frame.clone(), &waiting, at))
         .map_err(anyhow::Error::from)
         .context("looking up МАБ numbers")?;
-    let phones: HashMap<String, String> = numbers
-        .column(mb::IIN)?
-        .str()?
-        .iter()
-        .zip(numbers.column(mb::PHONE)?.str()?.iter())
-        .filter_map(|(i, p)| Some((i?.to_string(), p?.to_string())))
-        .collect();
+    let (iins, lists) = (numbers.column(mb::IIN)?.str()?, numbers.column(mb::PHONE)?.list()?);
+    let mut phones: Numbers = HashMap::new();
+    for i in 0..numbers.height() {
+        let (Some(iin), Some(list)) = (iins.get(i), lists.get_as_series(i)) else { continue };
+        phones.insert(iin.to_string(), list.str()?.iter().flatten().map(String::from).collect());
+    }
     let (events, sms, cases) = campaign.dispatch(&phones, at)?;
     let mut outbox = files::outbox(&campaign, &sms, pilots)?;
 

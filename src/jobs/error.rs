@@ -20,8 +20,8 @@ pub enum UsageError {
         "pilot `{id}` is not in force on {as_of} (in force {from} to {until}); pass --allow-expired to run it anyway"
     )]
     NotInForce { id: String, as_of: chrono::NaiveDate, from: chrono::NaiveDate, until: chrono::NaiveDate },
-    #[error("{0}: reply file not found (or not a file)")]
-    RepliesNotFound(PathBuf),
+    #[error("{0}: {1} file not found (or not a file)")]
+    RepliesNotFound(PathBuf, &'static str),
     /// A run dated before what the ledger already holds.
     #[error(transparent)]
     Past(crate::campaign::log::LogError),

@@ -341,6 +341,16 @@ pub fn campaign_lines(
                     format!("{reason}{}", other.unwrap_or_default())
                 }
                 Kind::ReissueRequested => format!(": {}", e.permit_ids.join(", ")),
+                Kind::SmsDelivered | Kind::SmsFailed | Kind::Undeliverable => {
+                    let what = e.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                    format!(" {}{what}", mask(e.phone.as_deref().unwrap_or("")))
+                }
+                Kind::PermitReissued => {
+                    format!(": {} → {}", e.permit_ids.join(", "), e.new_permit_id.as_deref().unwrap_or(""))
+                }
+                Kind::ReissueRefused => {
+                    format!(": {} ({})", e.permit_ids.join(", "), e.reason.as_deref().unwrap_or(""))
+                }
                 Kind::NoNumber | Kind::TimedOut => String::new(),
                 Kind::ReplyInvalid | Kind::ReplyUnmatched => continue,
             };

@@ -1,12 +1,15 @@
 //! Step 9 (seed 000, §9): the recipient's mobile number in МАБ: the latest `active` number
-//! registered by the time of sending, that is a Kazakhstan mobile number.
+//! registered by the time of sending, that is a Kazakhstan mobile number (and the others,
+//! to try in turn when an SMS is not delivered).
 
 use crate::registry::mobile_base as mb;
 use chrono::NaiveDateTime;
 use polars::prelude::*;
 
-/// For the given recipients (`iin` column), their latest active mobile number by `at`.
-pub fn latest_numbers(mobile: LazyFrame, iins: &[String], at: NaiveDateTime) -> LazyFrame {
+/// For the given recipients (`iin` column), their active mobile numbers registered by `at`,
+/// latest first (`phone`: a list; the first is the one to text, the others are tried in turn
+/// when an SMS is not delivered).
+pub fn active_numbers(mobile: LazyFrame, iins: &[String], at: NaiveDateTime) -> LazyFrame {
     // A filter on the literal IINs, which the Parquet scan applies as it reads (a join
     // would read every number first).
     let iins = lit(Series::new(mb::IIN.into(), iins)).implode(false);
@@ -28,5 +31,5 @@ pub fn latest_numbers(mobile: LazyFrame, iins: &[String], at: NaiveDateTime) -> 
                 [col(mb::REGISTERED_AT), col(mb::PHONE)],
                 SortMultipleOptions::default().with_order_descending(true),
             )
-            .first()])
+            .unique_stable()])
 }

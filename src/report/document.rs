@@ -103,7 +103,7 @@ fn summary(ctx: &Ctx) -> Vec<Block> {
     for p in ctx.columns() {
         let v = |m: &str| show(ctx.lookup.get(p, TOTAL, ALL, m), min_cell);
         bullets.push(format!(
-            "{p}: {} events in scope, {} offered, {} SMS sent, {} accepted ({} of decided cases), {} declined, {} timed out, {} open, {} superseded, {} voided",
+            "{p}: {} events in scope, {} offered, {} SMS sent, {} accepted ({} of decided cases), {} declined, {} timed out, {} undeliverable, {} open, {} superseded, {} voided, {} permits re-issued",
             v("events_in_scope"),
             v("offered"),
             v("sms1_sent"),
@@ -111,9 +111,11 @@ fn summary(ctx: &Ctx) -> Vec<Block> {
             v("acceptance_rate_decided"),
             v("declined"),
             v("timed_out"),
+            v("undeliverable"),
             v("open"),
             v("superseded"),
-            v("voided")
+            v("voided"),
+            v("permits_reissued")
         ));
     }
     vec![
@@ -247,10 +249,11 @@ fn exclusions(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
 }
 
 /// The campaign's metrics in the table, in this order.
-const CAMPAIGN_METRICS: [&str; 19] = [
+const CAMPAIGN_METRICS: [&str; 28] = [
     "accepted",
     "declined",
     "timed_out",
+    "undeliverable",
     "open",
     "queued",
     "superseded",
@@ -261,12 +264,20 @@ const CAMPAIGN_METRICS: [&str; 19] = [
     "acceptance_rate_dispatched",
     "decline_rate_dispatched",
     "timeout_rate_dispatched",
+    "undeliverable_rate_dispatched",
+    "sms_delivered",
+    "sms_failed",
+    "sms_failure_rate",
+    "sms_resent_other_number",
     "invalid_replies",
     "decided_after_second_sms",
     "reply_latency_median_h",
     "reply_latency_p90_h",
     "rename_to_request_median_days",
     "reissue_requests",
+    "permits_reissued",
+    "reissue_refused",
+    "rename_to_reissue_median_days",
 ];
 
 /// Bins of the reply-latency histogram, in hours.

@@ -15,6 +15,11 @@
 //! | `queued` | offered cases waiting for another question to the same phone | | |
 //! | `superseded` | cases a newer case of the same permits took over (renamed again, new head) | | |
 //! | `voided` | cases closed by the re-check (or every permit already requested): no request | | |
+//! | `undeliverable` | cases no SMS reached (reported failed or expired, no other number) | | |
+//! | `sms_delivered`, `sms_failed` | SMS the portal reported delivered / failed or expired | | delivery reports |
+//! | `sms_resent_other_number` | SMS sent again to another number after a failed delivery | | |
+//! | `undeliverable_rate_dispatched` | undeliverable | sms1_sent (open included) | |
+//! | `sms_failure_rate` | sms_failed | sms_delivered + sms_failed | delivery reports |
 //! | `acceptance_rate_decided` | accepted | accepted + declined + timed_out | |
 //! | `decline_rate_decided`, `timeout_rate_decided` | declined / timed_out | same | |
 //! | `acceptance_rate_dispatched` (and decline, timeout) | accepted | sms1_sent (open included) | |
@@ -23,6 +28,8 @@
 //! | `reply_latency_median_h`, `reply_latency_p90_h` | hours from the SMS answered to the deciding reply | | decided by reply |
 //! | `reissue_requests` | permits named in the re-issue requests sent | | |
 //! | `rename_to_request_median_days` | days from the rename (or name change) to the re-issue request | | requested |
+//! | `permits_reissued`, `reissue_refused` | permits e-license re-issued / refused | | e-license answers |
+//! | `rename_to_reissue_median_days` | days from the rename (or name change) to the re-issued permit | | re-issued |
 //!
 //! Weeks are ISO weeks of the offer date (campaign metrics) or of the change (funnel
 //! metrics); regions are KATO's first two digits of the event.
@@ -75,6 +82,7 @@ struct Cell {
     counts: BTreeMap<String, f64>,
     latencies_h: Vec<f64>,
     to_request_days: Vec<f64>,
+    to_reissue_days: Vec<f64>,
 }
 
 impl Cell {
@@ -145,7 +153,22 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
             region_of_case.get(o.case_id.as_str()).copied().unwrap_or(("unknown", o.offered_on));
         let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
         let invalid = history.iter().filter(|e| e.kind == Kind::ReplyInvalid).count() as f64;
-        let sms = history.iter().filter(|e| e.kind == Kind::SmsSent).count();
+        // A case's first and second SMS, however many numbers each went to.
+        let sent = |n: u8| history.iter().any(|e| e.kind == Kind::SmsSent && e.send_no.unwrap_or(1) == n);
+        let count = |k: Kind| history.iter().filter(|e| e.kind == k).count() as f64;
+        let resent = history
+            .iter()
+            .filter(|e| e.kind == Kind::SmsSent)
+            .filter(|e| {
+                e.message_id.as_deref()
+                    != Some(&crate::campaign::message_id(&o.case_id, e.send_no.unwrap_or(1)))
+            })
+            .count() as f64;
+        let reissued: Vec<f64> = history
+            .iter()
+            .filter(|e| e.kind == Kind::PermitReissued)
+            .map(|e| (e.at.date() - changed).num_days() as f64)
+            .collect();
         let standing = standing(&history);
         // Superseded and voided cases count apart, in no rate.
         let closed = matches!(standing, Some(Standing::Superseded | Standing::Voided));
@@ -167,15 +190,21 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
             if history.iter().any(|e| e.kind == Kind::NoNumber) {
                 c.add("no_mobile", 1.0);
             }
-            if sms >= 1 {
+            if sent(1) {
                 c.add("sms1_sent", 1.0);
                 if !closed {
                     c.add("dispatched_not_closed", 1.0);
                 }
             }
-            if sms >= 2 {
+            if sent(2) {
                 c.add("sms2_sent", 1.0);
             }
+            c.add("sms_delivered", count(Kind::SmsDelivered));
+            c.add("sms_failed", count(Kind::SmsFailed));
+            c.add("sms_resent_other_number", resent);
+            c.add("permits_reissued", reissued.len() as f64);
+            c.add("reissue_refused", count(Kind::ReissueRefused));
+            c.to_reissue_days.extend(&reissued);
             if let Some(s) = standing {
                 c.add(s.metric(), 1.0);
             }
@@ -235,8 +264,14 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             "timed_out",
             "superseded",
             "voided",
+            "undeliverable",
+            "sms_delivered",
+            "sms_failed",
+            "sms_resent_other_number",
             "invalid_replies",
             "reissue_requests",
+            "permits_reissued",
+            "reissue_refused",
         ] {
             counts.push((m.to_string(), cell.get(m)));
         }
@@ -245,6 +280,30 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
         }
         let decided = cell.get("accepted") + cell.get("declined") + cell.get("timed_out");
         let dispatched = cell.get("dispatched_not_closed");
+        let undeliverable = cell.get("undeliverable");
+        push(
+            "undeliverable_rate_dispatched",
+            Some(undeliverable),
+            Some(dispatched),
+            (dispatched > 0.0).then(|| undeliverable / dispatched),
+            &[undeliverable, dispatched],
+        );
+        let (failed, reported) = (cell.get("sms_failed"), cell.get("sms_failed") + cell.get("sms_delivered"));
+        push(
+            "sms_failure_rate",
+            Some(failed),
+            Some(reported),
+            (reported > 0.0).then(|| failed / reported),
+            &[failed, reported],
+        );
+        let n_reissued = cell.to_reissue_days.len() as f64;
+        push(
+            "rename_to_reissue_median_days",
+            None,
+            Some(n_reissued),
+            quantile(&mut cell.to_reissue_days, 0.5),
+            &[n_reissued],
+        );
         for (name, num) in [("acceptance", "accepted"), ("decline", "declined"), ("timeout", "timed_out")] {
             let n = cell.get(num);
             let rate = |d: f64| if d > 0.0 { Some(n / d) } else { None };
@@ -312,6 +371,8 @@ pub enum Standing {
     Superseded,
     /// Closed by the re-check: no request.
     Voided,
+    /// No SMS reached the recipient.
+    Undeliverable,
 }
 
 impl Standing {
@@ -325,6 +386,7 @@ impl Standing {
             Standing::Queued => "queued",
             Standing::Superseded => "superseded",
             Standing::Voided => "voided",
+            Standing::Undeliverable => "undeliverable",
         }
     }
 }
@@ -346,6 +408,7 @@ pub fn standing(history: &[&CaseEvent]) -> Option<Standing> {
         State::Queued => Some(Standing::Queued),
         State::Superseded => Some(Standing::Superseded),
         State::Voided => Some(Standing::Voided),
+        State::Undeliverable => Some(Standing::Undeliverable),
         _ => None,
     }
 }

@@ -173,10 +173,23 @@ pub fn baseline_rows(lookup: &Lookup, pilots: &[String]) -> Vec<Vec<String>> {
         "1 application on the portal".into(),
     ]];
     for p in pilots.iter().map(String::as_str).chain([ALL]) {
-        let days = lookup
+        let n = |m: &str| lookup.get(p, TOTAL, ALL, m).and_then(|k| k.denominator).unwrap_or(0.0);
+        let request = lookup
             .value(p, "rename_to_request_median_days")
-            .map(|d| format!("median {d:.0} days from the rename to the request"))
+            .map(|d| {
+                format!(
+                    "median {d:.0} days from the rename to the request (n {})",
+                    n("rename_to_request_median_days")
+                )
+            })
             .unwrap_or_else(|| "no accepted case yet".into());
+        let reissue = lookup
+            .value(p, "rename_to_reissue_median_days")
+            .map(|d| {
+                format!(", {d:.0} days to the re-issued permit (n {})", n("rename_to_reissue_median_days"))
+            })
+            .unwrap_or_else(|| ", no permit re-issued yet".into());
+        let days = format!("{request}{reissue}");
         let latency = lookup
             .value(p, "reply_latency_median_h")
             .map(|h| format!(", reply within {h:.1} h (median)"))

@@ -6,7 +6,10 @@ use crate::common::*;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use sdu::campaign::state::State;
-use sdu::campaign::{log, Campaign, CaseEvent, Checks, Clock, Kind, Offer, Reply, ReplyCounts, Sms};
+use sdu::campaign::{
+    log, message_id, short_hash, Campaign, CaseEvent, Checks, Clock, Delivery, DeliveryStatus, Inbox, Kind,
+    Offer, Reply, ReplyCounts, Sms,
+};
 use sdu::config::load_pilots;
 use std::collections::HashMap;
 use std::path::Path;
@@ -41,7 +44,7 @@ const PHONE: &str = "+77011234567";
 fn texted() -> Campaign {
     let mut c =
         Campaign::load(vec![offer("c1", "sanitary", P1)], vec![], &load_pilots(None).unwrap()).unwrap();
-    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    let phones = HashMap::from([(P1.to_string(), vec![PHONE.to_string()])]);
     let (events, sms, _) = c.dispatch(&phones, t(T0)).unwrap();
     assert_eq!((events.len(), sms.len()), (1, 1));
     assert_eq!(sms[0].due_by, t("2026-11-13T09:00:00"));
@@ -155,7 +158,7 @@ fn trusted_software_routes_dead_ends_to_the_standard_procedure() {
         &pilots,
     )
     .unwrap();
-    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    let phones = HashMap::from([(P1.to_string(), vec![PHONE.to_string()])]);
     c.dispatch(&phones, t(T0)).unwrap();
     assert_eq!(c.cases["b"].state, State::StandardProcedure, "no number (seed 003 §12)");
     let r = Reply {
@@ -176,7 +179,7 @@ fn the_ledger_round_trips_the_campaign() {
     let tmp = tempfile::tempdir().unwrap();
     let pilots = load_pilots(None).unwrap();
     let mut c = Campaign::load(vec![offer("c1", "sanitary", P1)], vec![], &pilots).unwrap();
-    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    let phones = HashMap::from([(P1.to_string(), vec![PHONE.to_string()])]);
     let (mut all, _, _) = c.dispatch(&phones, t(T0)).unwrap();
     let r = reply("１", "2026-11-14T10:00:00", true, &c);
     let (more, _, _) = adv(&mut c, &[], t("2026-11-13T09:00:00"));
@@ -475,8 +478,8 @@ mod many_cases {
             let pilots = load_pilots(None).unwrap();
             let offers = offers(&specs);
             let phone = |p: u8| format!("+7701000000{p}");
-            let phones: HashMap<String, String> =
-                (0..3).map(|p| (format!("person-{p}"), phone(p))).collect();
+            let phones: HashMap<String, Vec<String>> =
+                (0..3).map(|p| (format!("person-{p}"), vec![phone(p)])).collect();
             let replies: Vec<Reply> = rs
                 .iter()
                 .map(|(p, d, h, text)| Reply {
@@ -584,7 +587,7 @@ fn ledgers_and_offers_from_before_requests_were_recorded_still_read() {
     newer.changed_on = Some(newer.offered_on - Duration::days(1));
     let mut c = Campaign::load(vec![read[0].clone(), newer], back, &pilots).unwrap();
     assert_eq!(c.cases["c1"].requested.as_deref(), Some(&read[0].permit_ids[..]));
-    let phones = HashMap::from([(P2.to_string(), "+77015550000".to_string())]);
+    let phones = HashMap::from([(P2.to_string(), vec!["+77015550000".to_string()])]);
     let (events, sms, _) = c.dispatch(&phones, t("2026-11-15T09:00:00")).unwrap();
     assert!(sms.is_empty(), "its permits were requested: no SMS");
     assert_eq!(events[0].kind, Kind::Voided);
@@ -602,7 +605,7 @@ fn a_newer_case_that_fails_its_recheck_supersedes_nothing() {
     newer.permit_ids = older.permit_ids.clone();
     newer.changed_on = older.changed_on.map(|d| d + Duration::days(3));
     newer.offered_on = older.offered_on + Duration::days(1);
-    let phones = HashMap::from([(P1.to_string(), PHONE.to_string())]);
+    let phones = HashMap::from([(P1.to_string(), vec![PHONE.to_string()])]);
     let mut c = Campaign::load(vec![older.clone()], vec![], &pilots).unwrap();
     let (mut ledger, _, _) = c.dispatch(&phones, t(T0)).unwrap();
     let mut c = Campaign::load(vec![older.clone(), newer.clone()], ledger.clone(), &pilots).unwrap();
@@ -785,11 +788,13 @@ mod schedules {
         out
     }
 
-    /// Dispatch every morning at 09:00 (the day's offers), advances at `runs`.
-    fn run(offers: &[Offer], replies: &[Reply], runs: &[NaiveDateTime]) -> Campaign {
+    /// Dispatch every morning at 09:00 (the day's offers), advances at `runs`. Every person
+    /// has two numbers (the second is tried when an SMS is not delivered).
+    fn run(offers: &[Offer], replies: &[Reply], reports: &[Delivery], runs: &[NaiveDateTime]) -> Campaign {
         let pilots = load_pilots(None).unwrap();
-        let phones: HashMap<String, String> =
-            (0..4).map(|p| (format!("person-{p}"), format!("+7701000000{p}"))).collect();
+        let phones: HashMap<String, Vec<String>> = (0..4)
+            .map(|p| (format!("person-{p}"), vec![format!("+7701000000{p}"), format!("+7702000000{p}")]))
+            .collect();
         let mut c = Campaign::load(offers.to_vec(), vec![], &pilots).unwrap();
         let mut runs = runs.iter().peekable();
         let mut since = None;
@@ -797,7 +802,8 @@ mod schedules {
             let morning = t(T0) + Duration::days(d);
             c.dispatch(&phones, morning).unwrap();
             while let Some(at) = runs.next_if(|at| **at < morning + Duration::days(1)) {
-                c.advance(replies, &Clock { since, ..Clock::at(*at) }).unwrap();
+                let inbox = Inbox { replies, deliveries: reports, ..Inbox::default() };
+                c.advance_with(inbox, &Clock { since, ..Clock::at(*at) }).unwrap();
                 since = Some(*at);
             }
         }
@@ -811,6 +817,7 @@ mod schedules {
             people in prop::collection::vec((0..4u8, 0..3u8, prop::collection::btree_set(0..4u8, 1..3), 0..5u8), 1..7),
             rs in prop::collection::vec((0..4u8, 0..400u32, prop::sample::select(vec!["1", "2", "?"])), 0..30),
             hours in prop::collection::btree_set(1..600u32, 1..40),
+            failures in prop::collection::vec((0..7usize, 1..3u8, any::<bool>(), 0..3u8, 0..400u32), 0..12),
         ) {
             let offers: Vec<Offer> = people.iter().enumerate().map(|(k, (p, event, permits, day))| {
                 let mut o = offer(&format!("c{k}"), "sanitary", &format!("person-{p}"));
@@ -827,13 +834,226 @@ mod schedules {
                 received_at: t(T0) + Duration::hours(i64::from(*h)) + Duration::minutes(7),
                 text: text.to_string(),
             }).collect();
+            // Delivery reports on the cases' SMS (to the first number, or sent again to the
+            // second), some failed or expired; those on SMS never sent apply to nothing.
+            let statuses = [DeliveryStatus::Delivered, DeliveryStatus::Failed, DeliveryStatus::Expired];
+            let reports: Vec<Delivery> = failures.iter().filter(|f| f.0 < people.len()).map(|(k, send_no, again, status, h)| {
+                let case = format!("c{k}");
+                let message_id = if *again {
+                    short_hash(&format!("{case}|sms|{send_no}|+7702000000{}", people[*k].0))
+                } else {
+                    message_id(&case, *send_no)
+                };
+                Delivery {
+                    message_id,
+                    status: statuses[usize::from(*status)],
+                    reported_at: t(T0) + Duration::hours(i64::from(*h)) + Duration::minutes(3),
+                }
+            }).collect();
             let end = t(T0) + Duration::days(40);
             let daily: Vec<NaiveDateTime> = (1..=40).map(|d| t(T0) + Duration::days(d)).collect();
             let mut random: Vec<NaiveDateTime> = hours.iter().map(|h| t(T0) + Duration::hours(i64::from(*h))).collect();
             random.push(end);
-            let reference = decisions(&run(&offers, &replies, &daily));
-            prop_assert_eq!(&decisions(&run(&offers, &replies, &random)), &reference, "random hours");
-            prop_assert_eq!(&decisions(&run(&offers, &replies, &[end])), &reference, "one run at the end");
+            let reference = decisions(&run(&offers, &replies, &reports, &daily));
+            prop_assert_eq!(&decisions(&run(&offers, &replies, &reports, &random)), &reference, "random hours");
+            prop_assert_eq!(&decisions(&run(&offers, &replies, &reports, &[end])), &reference, "one run at the end");
         }
+    }
+}
+
+mod delivery {
+    //! Issue 13: delivery reports and e-license's answers, by the time they happened.
+
+    use super::*;
+    use sdu::campaign::{request_id, Confirmation};
+
+    const OTHER: &str = "+77071234567";
+
+    /// One sanitary case texted at T0 to the first of `numbers`.
+    fn texted_to(numbers: &[&str]) -> Campaign {
+        let mut c =
+            Campaign::load(vec![offer("c1", "sanitary", P1)], vec![], &load_pilots(None).unwrap()).unwrap();
+        let phones = HashMap::from([(P1.to_string(), numbers.iter().map(|n| n.to_string()).collect())]);
+        c.dispatch(&phones, t(T0)).unwrap();
+        c
+    }
+
+    fn report(c: &Campaign, k: usize, status: DeliveryStatus, at: &str) -> Delivery {
+        Delivery { message_id: c.cases["c1"].sms[k].message_id.clone(), status, reported_at: t(at) }
+    }
+
+    fn advance(
+        c: &mut Campaign,
+        deliveries: &[Delivery],
+        confirmations: &[Confirmation],
+        at: &str,
+    ) -> sdu::campaign::Advanced {
+        let inbox = Inbox { deliveries, confirmations, ..Inbox::default() };
+        c.advance_with(inbox, &Clock::at(t(at))).unwrap()
+    }
+
+    fn kinds(c: &Campaign) -> Vec<(Kind, Option<State>, Option<String>, NaiveDateTime)> {
+        c.cases["c1"].history.iter().map(|e| (e.kind, e.state_after, e.reason.clone(), e.at)).collect()
+    }
+
+    /// A failed first SMS goes again to the next number at the next send time, with a fresh
+    /// window; when that fails too and no number is left, the case is undeliverable at once.
+    #[test]
+    fn a_failed_sms_tries_the_next_number_then_closes_undeliverable() {
+        let mut c = texted_to(&[PHONE, OTHER]);
+        assert_eq!(c.cases["c1"].fallback, [OTHER]);
+        let failed = report(&c, 0, DeliveryStatus::Failed, "2026-11-10T09:01:00");
+        let done = advance(&mut c, std::slice::from_ref(&failed), &[], "2026-11-11T09:00:00");
+        assert_eq!(done.outbox.len(), 1);
+        let again = &done.outbox[0];
+        assert_eq!((again.phone.as_str(), again.send_no), (OTHER, 1));
+        assert_eq!((again.sent_at, again.due_by), (t("2026-11-11T09:00:00"), t("2026-11-14T09:00:00")));
+        assert_ne!(again.message_id, c.cases["c1"].sms[0].message_id, "its own message id");
+        assert_eq!((done.deliveries.failed, done.deliveries.retried), (1, 1));
+        // The same report again, in a later file: recorded once.
+        let expired = report(&c, 1, DeliveryStatus::Expired, "2026-11-12T09:00:00");
+        let done = advance(&mut c, &[failed, expired], &[], "2026-11-12T10:00:00");
+        assert_eq!(
+            (done.deliveries.already_recorded, done.deliveries.expired, done.deliveries.undeliverable),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            kinds(&c),
+            [
+                (Kind::SmsSent, Some(State::AwaitingReply), None, t(T0)),
+                (Kind::SmsFailed, None, Some("failed".into()), t("2026-11-10T09:01:00")),
+                (Kind::SmsSent, Some(State::AwaitingReply), None, t("2026-11-11T09:00:00")),
+                (Kind::SmsFailed, None, Some("expired".into()), t("2026-11-12T09:00:00")),
+                (
+                    Kind::Undeliverable,
+                    Some(State::Undeliverable),
+                    Some("expired".into()),
+                    t("2026-11-12T09:00:00")
+                ),
+            ]
+        );
+        // Nothing more happens to it: no second SMS, no time-out.
+        let done = advance(&mut c, &[], &[], "2026-11-20T09:00:00");
+        assert!(done.events.is_empty() && done.outbox.is_empty());
+    }
+
+    /// A failed SMS with no other number closes the case at the report, not three days later.
+    #[test]
+    fn without_another_number_a_failed_sms_closes_the_case_at_the_report() {
+        let mut c = texted_to(&[PHONE]);
+        let failed = report(&c, 0, DeliveryStatus::Failed, "2026-11-10T09:00:40");
+        let done = advance(&mut c, &[failed], &[], "2026-11-17T09:00:00");
+        assert!(done.outbox.is_empty(), "no second SMS to a number that failed");
+        assert_eq!(c.cases["c1"].state, State::Undeliverable);
+        assert_eq!(c.cases["c1"].history.last().unwrap().at, t("2026-11-10T09:00:40"));
+    }
+
+    /// A recipient reached by the first SMS whose second one fails keeps the window: the case
+    /// times out at its deadline (it was asked), it is not undeliverable.
+    #[test]
+    fn a_recipient_reached_before_times_out_as_usual() {
+        let mut c = texted_to(&[PHONE]);
+        let delivered = report(&c, 0, DeliveryStatus::Delivered, "2026-11-10T09:00:05");
+        advance(&mut c, &[delivered], &[], "2026-11-13T09:00:00");
+        assert_eq!(c.cases["c1"].state, State::AwaitingSecondReply);
+        let failed = report(&c, 1, DeliveryStatus::Failed, "2026-11-13T09:00:30");
+        advance(&mut c, &[failed], &[], "2026-11-17T09:00:00");
+        assert_eq!(c.cases["c1"].state, State::TimedOut);
+    }
+
+    /// Reports about no SMS of ours, or timed before their SMS, apply to nothing; a reply
+    /// after a failed SMS still counts (the report was wrong), and no SMS goes again then.
+    #[test]
+    fn reports_that_apply_to_nothing_are_counted_and_kept_apart() {
+        let mut c = texted_to(&[PHONE, OTHER]);
+        let unknown =
+            Delivery { message_id: "nosuch".into(), status: DeliveryStatus::Failed, reported_at: t(T0) };
+        let early = report(&c, 0, DeliveryStatus::Failed, "2026-11-10T08:59:00");
+        let done = advance(&mut c, &[unknown, early], &[], "2026-11-10T12:00:00");
+        assert_eq!(done.deliveries.unknown, 2);
+        let reasons: Vec<&str> = c.unknown_now.iter().map(|u| u.2).collect();
+        assert_eq!(reasons, ["reported_before_the_sms", "unknown_message_id"]);
+        assert!(done.events.is_empty(), "nothing recorded in the ledger");
+        let failed = report(&c, 0, DeliveryStatus::Failed, "2026-11-10T12:30:00");
+        let answer = Reply {
+            message_id: None,
+            phone: PHONE.into(),
+            received_at: t("2026-11-10T14:00:00"),
+            text: "1".into(),
+        };
+        let inbox = Inbox { replies: &[answer], deliveries: &[failed], ..Inbox::default() };
+        let done = c.advance_with(inbox, &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
+        assert_eq!(c.cases["c1"].state, State::Accepted);
+        assert!(done.outbox.is_empty(), "a case decided before the send time is not texted again");
+    }
+
+    /// e-license's answers: recorded once on the request's case, with the new permit's number
+    /// or the refusal; an answer to no request, or before it, applies to nothing.
+    #[test]
+    fn confirmations_record_the_reissued_permits() {
+        let mut c = texted_to(&[PHONE]);
+        let yes = Reply {
+            message_id: None,
+            phone: PHONE.into(),
+            received_at: t("2026-11-10T10:00:00"),
+            text: "1".into(),
+        };
+        let done = c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
+        assert_eq!(done.cases.requested, 1);
+        let (p1, p2) = ("c1-P1", "c1-P2");
+        let answers = [
+            Confirmation {
+                request_id: request_id("c1", p1),
+                result: Ok("KZ99NEW0000001".into()),
+                answered_at: t("2026-11-12T11:00:00"),
+            },
+            Confirmation {
+                request_id: request_id("c1", p2),
+                result: Err("permit_suspended".into()),
+                answered_at: t("2026-11-12T12:00:00"),
+            },
+            Confirmation {
+                request_id: request_id("c1", p1),
+                result: Ok("KZ99NEW0000002".into()),
+                answered_at: t("2026-11-12T13:00:00"),
+            },
+            Confirmation {
+                request_id: "nosuch".into(),
+                result: Ok("X".into()),
+                answered_at: t("2026-11-12T13:00:00"),
+            },
+            Confirmation {
+                request_id: request_id("c1", p2),
+                result: Ok("X".into()),
+                answered_at: t("2026-11-11T08:00:00"),
+            },
+            Confirmation {
+                request_id: request_id("c1", p1),
+                result: Ok("X".into()),
+                answered_at: t("2026-11-20T08:00:00"),
+            },
+        ];
+        let done = advance(&mut c, &[], &answers, "2026-11-13T09:00:00");
+        let k = &done.confirmations;
+        assert_eq!(
+            (k.received, k.reissued, k.refused, k.already_recorded, k.unknown, k.not_yet_received),
+            (6, 1, 1, 1, 2, 1)
+        );
+        type Answer = (Kind, Vec<String>, Option<String>, Option<String>);
+        let rows: Vec<Answer> = done
+            .events
+            .iter()
+            .map(|e| (e.kind, e.permit_ids.clone(), e.new_permit_id.clone(), e.reason.clone()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Kind::PermitReissued, vec![p1.to_string()], Some("KZ99NEW0000001".into()), None),
+                (Kind::ReissueRefused, vec![p2.to_string()], None, Some("permit_suspended".into())),
+            ]
+        );
+        // The answer timed before the request went out (08:00 < 09:00) applies to nothing.
+        let reasons: Vec<&str> = c.unknown_now.iter().map(|u| u.2).collect();
+        assert_eq!(reasons, ["answered_before_the_request", "unknown_request_id"]);
     }
 }

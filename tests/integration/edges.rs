@@ -3,14 +3,15 @@
 //! twice, a head replaced after the first SMS, a head dead between the SMS and the reply, a
 //! permit re-issued the ordinary way meanwhile, one head of three organizations answering
 //! 1, 2 and nothing, and one person with cases in two pilots. Every ledger row of every case
-//! is checked, and every request.
+//! is checked, and every request. On the last morning the portal's delivery reports and
+//! e-license's answers come too (issue 13): the SDU write-back follows the answers.
 
 use crate::candidates::{bin, iin, World};
 use crate::common::*;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use sdu::campaign::state::State;
-use sdu::campaign::{log, message_id, Campaign, Kind};
+use sdu::campaign::{log, message_id, request_id, Campaign, Kind};
 use sdu::config::load_pilots;
 use sdu::pipeline::candidates::case_id;
 use sdu::synth::frame::{almaty_at, date_col, datetime_col, str_col};
@@ -110,6 +111,52 @@ fn replies(dir: &Path) {
     sdu::jobs::simulate::write_complete_until(&dir.join("replies.parquet"), t("2025-06-12T09:00")).unwrap();
 }
 
+/// The portal's delivery reports, given on the last morning only (a late file): the first
+/// SMS of one case delivered, a report about no SMS of ours, and a row with a status the
+/// contract does not know (quarantined).
+fn deliveries(dir: &Path) {
+    let first = message_id(&case_id("ecology", "RN001b", &iin(1)), 1);
+    let mut df = df!(
+        "message_id" => [first.as_str(), "not-ours", first.as_str()],
+        "status" => ["DELIVERED", "failed", "read"],
+        "reported_at" => ["2025-06-02T09:01:00+05:00", "2025-06-02T09:02:00Z", "2025-06-02T09:03:00"],
+    )
+    .unwrap();
+    let file = dir.join("delivery.parquet");
+    sdu::io::write_parquet(&mut df, &file).unwrap();
+    sdu::jobs::simulate::write_complete_until(&file, t("2025-06-12T09:00")).unwrap();
+}
+
+/// e-license's answers to the requests made so far: the first permits re-issued, the last
+/// refused; one answer twice, one to a request of nobody's.
+fn confirmations(dir: &Path, out: &Path) -> Vec<(String, String)> {
+    let requests = all(out, "elicense_requests.parquet");
+    let mut pairs: Vec<(String, String)> =
+        strings(&requests, "case_id").into_iter().zip(strings(&requests, "permit_id")).collect();
+    pairs.sort();
+    let mut ids: Vec<String> = pairs.iter().map(|(c, p)| request_id(c, p)).collect();
+    let n = ids.len();
+    let mut status = vec!["reissued"; n];
+    status[n - 1] = "refused";
+    let mut new: Vec<Option<String>> = (0..n).map(|k| Some(format!("KZ00NEW{k:07}"))).collect();
+    new[n - 1] = None;
+    ids.extend(["nobodys".to_string(), ids[0].clone()]);
+    status.extend(["reissued", "reissued"]);
+    new.extend([Some("KZ00NEW9999998".into()), Some("KZ00NEW9999999".into())]);
+    let mut reason: Vec<Option<&str>> = vec![None; n + 2];
+    reason[n - 1] = Some("holder_data_mismatch");
+    let mut df = df!(
+        "request_id" => ids,
+        "status" => status,
+        "new_permit_id" => new,
+        "reason" => reason,
+        "answered_at" => vec!["2025-06-09T15:00:00"; n + 2],
+    )
+    .unwrap();
+    sdu::io::write_parquet(&mut df, &dir.join("confirmations.parquet")).unwrap();
+    pairs
+}
+
 const FIRST: &str = "2025-06-02";
 const DAYS: i64 = 9;
 
@@ -122,7 +169,13 @@ type Rows = Vec<(Kind, Option<State>, Option<String>, NaiveDateTime)>;
 
 fn rows(c: &Campaign, case: &str) -> Rows {
     let case = c.cases.get(case).unwrap_or_else(|| panic!("no case {case}"));
-    case.history.iter().map(|e| (e.kind, e.state_after, e.reason.clone(), e.at)).collect()
+    // e-license's answers are checked apart (which request gets which answer is by id).
+    let answer = |k: Kind| matches!(k, Kind::PermitReissued | Kind::ReissueRefused);
+    case.history
+        .iter()
+        .filter(|e| !answer(e.kind))
+        .map(|e| (e.kind, e.state_after, e.reason.clone(), e.at))
+        .collect()
 }
 
 fn row(
@@ -191,18 +244,38 @@ fn one_permit_one_request_one_phone_one_question() {
     write_snapshot(&dir.join("w1"), &before.tables());
     write_snapshot(&dir.join("w2"), &after.tables());
     replies(dir);
+    deliveries(dir);
+    let out = dir.join("out");
+    let mut answered = vec![];
     for k in 0..DAYS {
         let snapshot = if k == 0 { "w1" } else { "w2" };
+        let last = k == DAYS - 1;
+        if last {
+            answered = confirmations(dir, &out);
+        }
+        let portal: &[&str] = if last {
+            &["--delivery", "delivery.parquet", "--confirmations", "confirmations.parquet"]
+        } else {
+            &[]
+        };
         let o = sdu(
             &["run", "--snapshot", snapshot, "--as-of", &day(k).to_string(), "--out", "out", "--no-report"]
                 .into_iter()
                 .chain(["--replies", "replies.parquet"])
+                .chain(portal.iter().copied())
                 .collect::<Vec<_>>(),
             dir,
         );
         assert!(o.status.success(), "day {k}: {}{}", stdout(&o), stderr(&o));
+        if last {
+            let said = stdout(&o);
+            assert!(
+                said.contains("delivery: 1 delivered, 0 failed, 0 expired, 0 sent again to another number, 0 undeliverable, 1 unknown")
+                    && said.contains("e-license: 3 re-issued, 1 refused, 1 unknown"),
+                "{said}"
+            );
+        }
     }
-    let out = dir.join("out");
     let pilots = load_pilots(None).unwrap();
     let offers = sdu::ledger::to_offers(&sdu::ledger::offers_until(&out, NaiveDate::MAX).unwrap()).unwrap();
     let c = Campaign::load(offers, log::read_all(&out).unwrap(), &pilots).unwrap();
@@ -223,6 +296,8 @@ fn one_permit_one_request_one_phone_one_question() {
             row(ReplyAccept, Some(Accepted), None, "2025-06-02T12:00"),
             row(ReissueRequested, None, None, "2025-06-03T09:00"),
             row(ReplyLate, None, None, "2025-06-05T12:00"),
+            // Reported on the last morning, recorded at the time it happened.
+            row(SmsDelivered, None, None, "2025-06-02T09:01"),
         ]
     );
     // A quoted message id sent to another phone, and one quoted before its SMS went out:
@@ -320,7 +395,32 @@ fn one_permit_one_request_one_phone_one_question() {
     assert_eq!(cases, expected);
     let permits: BTreeSet<String> = strings(&requests, "permit_id").into_iter().collect();
     assert_eq!(permits.len(), requests.height(), "no permit requested twice");
-    assert_eq!(all(&out, "sdu_writeback.parquet").height(), 4);
+    // The SDU write-back: only the permits e-license re-issued, with their new numbers.
+    let writeback = all(&out, "sdu_writeback.parquet");
+    let mut written: Vec<(String, String)> =
+        strings(&writeback, "permit_id").into_iter().zip(strings(&writeback, "new_permit_id")).collect();
+    written.sort();
+    let expected: Vec<(String, String)> =
+        answered[..3].iter().enumerate().map(|(k, (_, p))| (p.clone(), format!("KZ00NEW{k:07}"))).collect();
+    let expected: Vec<(String, String)> = expected.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    assert_eq!(written, expected);
+    for (k, (case, permit)) in answered.iter().enumerate() {
+        let e = c.cases[case]
+            .history
+            .iter()
+            .find(|e| e.permit_ids == [permit.clone()] && e.kind != ReissueRequested);
+        let e = e.unwrap_or_else(|| panic!("no answer recorded for {case} {permit}"));
+        assert_eq!(e.at, t("2025-06-09T15:00"));
+        if k < 3 {
+            assert_eq!((e.kind, e.new_permit_id.clone()), (PermitReissued, Some(format!("KZ00NEW{k:07}"))));
+        } else {
+            assert_eq!((e.kind, e.reason.as_deref()), (ReissueRefused, Some("holder_data_mismatch")));
+        }
+    }
+    let quarantine = all(&out, "replies_quarantine.parquet");
+    assert_eq!(strings(&quarantine, "reason"), ["status \"read\" is not delivered, failed or expired"]);
+    let unknown = all(&out, "reports_unmatched.parquet");
+    assert_eq!(strings(&unknown, "reason"), ["unknown_message_id", "unknown_request_id"]);
 
     // Each phone had one question at a time: no SMS 1 while another case's window is open.
     let outbox = all(&out, "sms_outbox.parquet");
@@ -533,6 +633,32 @@ fn hostile_world(dir: &Path) {
         .unwrap();
     sdu::io::write_parquet(&mut heads, &w.join("legal_entity_heads.parquet")).unwrap();
     sdu::io::write_parquet(&mut people, &w.join("individuals.parquet")).unwrap();
+
+    // Everyone with one active number gets an older second one (the first texted stays the
+    // latest): an SMS the portal reports not delivered is sent again to it.
+    let single = read("mobile_base")
+        .filter(col("status").eq(lit("active")))
+        .group_by([col("iin")])
+        .agg([len().alias("n")])
+        .filter(col("n").eq(lit(1u32)))
+        .sort(["iin"], Default::default())
+        .collect()
+        .unwrap();
+    let iins = strings(&single, "iin");
+    let older = DataFrame::new_infer_height(vec![
+        str_col("iin", iins.clone()),
+        str_col("phone", iins.iter().map(|i| format!("+7778{}", &i[5..])).collect()),
+        datetime_col(
+            "registered_at",
+            iins.iter().map(|_| almaty_at(crate::candidates::d("2014-06-01"), 12 * 3600)).collect(),
+        ),
+        str_col("status", iins.iter().map(|_| "active".to_string()).collect()),
+    ])
+    .unwrap();
+    let mut mobile = read("mobile_base").collect().unwrap();
+    let names: Vec<String> = mobile.get_column_names().iter().map(|n| n.to_string()).collect();
+    mobile.vstack_mut(&older.select(names).unwrap()).unwrap();
+    sdu::io::write_parquet(&mut mobile, &w.join("mobile_base.parquet")).unwrap();
 }
 
 /// 22 months of daily runs on a hostile world (the simulator answering): no permit is ever
@@ -608,6 +734,33 @@ fn twenty_two_months_never_request_a_permit_twice() {
     ] {
         assert!(ends.contains_key(&(kind, reason.to_string())), "no case {} {reason}: {ends:?}", kind.code());
     }
+    // The simulated portal reports some SMS not delivered: the next number is tried, and a
+    // case with none left is undeliverable; the simulated e-license answers every request
+    // older than a week, and only the re-issued permits are written back to SDU.
+    let events: Vec<&sdu::campaign::CaseEvent> = c.cases.values().flat_map(|k| &k.history).collect();
+    let count = |k: Kind| events.iter().filter(|e| e.kind == k).count();
+    let resent = events
+        .iter()
+        .filter(|e| e.kind == Kind::SmsSent)
+        .filter(|e| {
+            e.message_id.as_deref() != Some(&message_id(e.case_id.as_deref().unwrap(), e.send_no.unwrap()))
+        })
+        .count();
+    let (delivered, failed) = (count(Kind::SmsDelivered), count(Kind::SmsFailed));
+    assert!(delivered > 5 * failed, "mostly delivered: {delivered} delivered, {failed} not");
+    assert!(count(Kind::SmsFailed) > 0 && resent > 0 && count(Kind::Undeliverable) > 0, "{ends:?}");
+    let requested_before = NaiveDate::from_ymd_opt(2026, 11, 10).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let answered: BTreeSet<String> = events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::PermitReissued | Kind::ReissueRefused))
+        .map(|e| e.permit_ids[0].clone())
+        .collect();
+    for e in events.iter().filter(|e| e.kind == Kind::ReissueRequested && e.at < requested_before) {
+        for p in &e.permit_ids {
+            assert!(answered.contains(p), "request of {p} at {} never answered", e.at);
+        }
+    }
+    assert_eq!(all(&out, "sdu_writeback.parquet").height(), count(Kind::PermitReissued));
 }
 
 /// The re-check never falls back to older candidates in silence: a later day's candidates

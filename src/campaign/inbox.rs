@@ -155,13 +155,9 @@ pub fn read_deliveries(file: &Path) -> Result<InputFile<Delivery>, RepliesError>
         let status = statuses.get(i).and_then(DeliveryStatus::parse);
         match (ids.get(i), status, time) {
             (None, _, _) => out.quarantined.push((i, "message_id is null".into())),
-            (_, None, _) => out.quarantined.push((
-                i,
-                format!(
-                    "status {:?} is not delivered, failed or expired",
-                    statuses.get(i).unwrap_or("(null)")
-                ),
-            )),
+            (_, None, _) => out
+                .quarantined
+                .push((i, format!("status {} is not delivered, failed or expired", shape(statuses.get(i))))),
             (_, _, None) => {
                 out.quarantined.push((i, format!("reported_at {} is not a time", shape(times.get(i)))))
             }
@@ -199,9 +195,9 @@ pub fn read_confirmations(file: &Path) -> Result<InputFile<Confirmation>, Replie
                 continue;
             }
             (Some("refused"), _) => Err(reasons.get(i).unwrap_or("not given").to_string()),
-            (other, _) => {
+            _ => {
                 out.quarantined
-                    .push((i, format!("status {:?} is not reissued or refused", other.unwrap_or("(null)"))));
+                    .push((i, format!("status {} is not reissued or refused", shape(statuses.get(i)))));
                 continue;
             }
         };

@@ -506,6 +506,30 @@ pub struct ReplyCounts {
     pub waiting: u64,
 }
 
+/// What an advance does with an input row (a reply, a delivery report) given its time.
+enum Arrival {
+    /// An earlier run (or an earlier row) recorded it.
+    Recorded,
+    /// Timed after the advance's time.
+    NotYet,
+    /// Timed after what the inputs are known complete to: a later advance decides it.
+    Waiting,
+    /// Decided now, at its time.
+    Now,
+}
+
+fn arrival(recorded: bool, at: NaiveDateTime, now: NaiveDateTime, until: NaiveDateTime) -> Arrival {
+    if recorded {
+        Arrival::Recorded
+    } else if at > now {
+        Arrival::NotYet
+    } else if at > until {
+        Arrival::Waiting
+    } else {
+        Arrival::Now
+    }
+}
+
 /// Each recipient's active mobile numbers (IIN → numbers, the one to text first first).
 pub type Numbers = HashMap<String, Vec<String>>;
 
@@ -587,8 +611,8 @@ pub struct Campaign {
     pub requested: HashMap<String, String>,
     /// The SMS (message ids) whose delivery report is recorded.
     pub reported: HashSet<String>,
-    /// The requests (ids) e-license's answer is recorded for.
-    pub answered: HashSet<String>,
+    /// The requests (ids) e-license's answer is recorded for: whether it re-issued.
+    pub answered: HashMap<String, bool>,
     /// Delivery reports and e-license answers of this run that apply to nothing, with why.
     pub unknown_now: Vec<(String, NaiveDateTime, &'static str)>,
     rules: HashMap<String, (Rules, u32)>,
@@ -663,7 +687,7 @@ impl Campaign {
             unmatched_now: vec![],
             requested: HashMap::new(),
             reported: HashSet::new(),
-            answered: HashSet::new(),
+            answered: HashMap::new(),
             unknown_now: vec![],
             rules,
         };
@@ -717,7 +741,8 @@ impl Campaign {
             }
             Kind::PermitReissued | Kind::ReissueRefused => {
                 for p in &e.permit_ids {
-                    self.answered.insert(request_id(&case_id, p));
+                    let reissued = self.answered.entry(request_id(&case_id, p)).or_default();
+                    *reissued |= e.kind == Kind::PermitReissued;
                 }
             }
             Kind::ReissueRequested => {
@@ -1078,28 +1103,23 @@ impl Campaign {
         let mut reports: Vec<&Delivery> = Vec::new();
         for d in inbox.deliveries {
             deliveries.received += 1;
-            if self.reported.contains(&d.message_id) {
-                deliveries.already_recorded += 1;
-            } else if d.reported_at > now {
-                deliveries.not_yet_received += 1;
-            } else if d.reported_at > until {
-                deliveries.waiting += 1;
-            } else {
-                reports.push(d);
+            match arrival(self.reported.contains(&d.message_id), d.reported_at, now, until) {
+                Arrival::Recorded => deliveries.already_recorded += 1,
+                Arrival::NotYet => deliveries.not_yet_received += 1,
+                Arrival::Waiting => deliveries.waiting += 1,
+                Arrival::Now => reports.push(d),
             }
         }
         reports.sort_by_key(|d| (d.reported_at, d.status, &d.message_id));
         for r in inbox.replies {
             counts.received += 1;
             let id = r.id();
-            if self.seen_replies.contains(&id) || !seen_now.insert(id) {
-                counts.already_recorded += 1;
-            } else if r.received_at > now {
-                counts.not_yet_received += 1;
-            } else if r.received_at > until {
-                counts.waiting += 1;
-            } else {
-                todo.push(r);
+            let recorded = self.seen_replies.contains(&id) || !seen_now.insert(id);
+            match arrival(recorded, r.received_at, now, until) {
+                Arrival::Recorded => counts.already_recorded += 1,
+                Arrival::NotYet => counts.not_yet_received += 1,
+                Arrival::Waiting => counts.waiting += 1,
+                Arrival::Now => todo.push(r),
             }
         }
         todo.sort_by_key(|r| (r.received_at, r.id()));
@@ -1125,7 +1145,8 @@ impl Campaign {
         };
         self.settle((&reports, &todo), &ticks, until, clock, &mut done)?;
         let mut answers: Vec<&Confirmation> = inbox.confirmations.iter().collect();
-        answers.sort_by_key(|c| (c.answered_at, &c.request_id));
+        // At one instant a re-issue comes before a refusal, whatever the files' order.
+        answers.sort_by_key(|c| (c.answered_at, &c.request_id, c.result.is_err()));
         for c in answers {
             done.confirmations.received += 1;
             if c.answered_at > now {
@@ -1196,7 +1217,7 @@ impl Campaign {
             let reply = replies.get(next).map(|r| (r.received_at, 1u8));
             let tick = ticks.get(next_tick).map(|t| (*t, 2u8));
             let deadline = self.next_deadline(until).map(|(t, _)| (t, 3u8));
-            let retry = self.next_retry(until, &stuck).map(|(t, _)| (t, 4u8));
+            let retry = self.next_retry(until, clock.since, &stuck).map(|(t, _)| (t, 4u8));
             let queued = self.next_queued(until, &stuck).map(|(t, _)| (t, 5u8));
             let Some(first) = [report, reply, tick, deadline, retry, queued].into_iter().flatten().min()
             else {
@@ -1221,7 +1242,7 @@ impl Campaign {
                     self.close_window(&case_id, at, done)?;
                 }
                 4 => {
-                    let (at, case_id) = self.next_retry(until, &stuck).expect("chosen");
+                    let (at, case_id) = self.next_retry(until, clock.since, &stuck).expect("chosen");
                     if !self.retry(&case_id, at, done)? {
                         stuck.insert(case_id);
                     }
@@ -1345,31 +1366,26 @@ impl Campaign {
     }
 
     /// The case whose failed SMS goes again first up to `until`, and when: the first send
-    /// time after the failure was reported, for a case still asking with a number left.
-    fn next_retry(&self, until: NaiveDateTime, skip: &HashSet<String>) -> Option<(NaiveDateTime, String)> {
+    /// time after the failure was reported, for a case still asking with a number left. A
+    /// send time the previous advance decided (`since`) is not tried again: the SMS goes
+    /// again once, or the case waits for its deadline.
+    fn next_retry(
+        &self,
+        until: NaiveDateTime,
+        since: Option<NaiveDateTime>,
+        skip: &HashSet<String>,
+    ) -> Option<(NaiveDateTime, String)> {
         self.cases
             .values()
             .filter(|c| c.state.is_asking() && !c.fallback.is_empty() && !skip.contains(&c.offer.case_id))
             .filter_map(|c| Self::failed_last(c).map(|(at, _)| (next_send_slot(at), c)))
-            .filter(|(slot, _)| *slot <= until)
+            .filter(|(slot, _)| *slot <= until && since.is_none_or(|s| *slot > s))
             .min_by(|a, b| (a.0, a.1.offer.order()).cmp(&(b.0, b.1.offer.order())))
             .map(|(slot, c)| (slot, c.offer.case_id.clone()))
     }
 
-    /// A failed SMS again at a send time, to the first of the recipient's other numbers that
-    /// is not asking another case's question (the busy ones before it are passed over); with
-    /// none free, the case is `undeliverable` unless an SMS of it was delivered. Whether
-    /// anything was done (a case reached and with every other number busy waits for its
-    /// deadline).
-    fn retry(
-        &mut self,
-        case_id: &str,
-        at: NaiveDateTime,
-        done: &mut Advanced,
-    ) -> Result<bool, CampaignError> {
-        let case = &self.cases[case_id];
-        let last = case.last_sms().expect("a retried case has an SMS").clone();
-        let status = Self::failed_last(case).map_or(DeliveryStatus::Failed, |(_, s)| s);
+    /// The first of a case's other numbers not asking another case's question at `at`.
+    fn free_number(&self, case_id: &str, at: NaiveDateTime) -> Option<usize> {
         let busy = |phone: &String| {
             self.cases.values().any(|c| {
                 c.offer.case_id != case_id
@@ -1377,29 +1393,45 @@ impl Campaign {
                     && c.sms.first().is_some_and(|s| s.sent_at <= at)
             })
         };
-        match case.fallback.iter().position(|p| !busy(p)) {
-            Some(k) => {
-                let (phone, next) = (case.fallback[k].clone(), case.fallback[k + 1..].to_vec());
-                let (row, sms) = self.send(case_id, Event::Retry, (&phone, &next), last.send_no, at)?;
-                done.deliveries.retried += 1;
-                done.events.push(row);
-                done.outbox.push(sms);
-                Ok(true)
-            }
-            None if !case.reached => {
-                self.undeliverable(case_id, &last.message_id, status, at, done)?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        self.cases[case_id].fallback.iter().position(|p| !busy(p))
+    }
+
+    /// A failed SMS again at a send time, to the first of the recipient's other numbers that
+    /// is not asking another case's question (the busy ones before it are passed over).
+    /// Whether it went: with every other number busy, the case waits for its deadline (the
+    /// second SMS then goes to a free number).
+    fn retry(
+        &mut self,
+        case_id: &str,
+        at: NaiveDateTime,
+        done: &mut Advanced,
+    ) -> Result<bool, CampaignError> {
+        let Some(k) = self.free_number(case_id, at) else { return Ok(false) };
+        let case = &self.cases[case_id];
+        let send_no = case.last_sms().expect("a retried case has an SMS").send_no;
+        let (phone, next) = (case.fallback[k].clone(), case.fallback[k + 1..].to_vec());
+        let (row, sms) = self.send(case_id, Event::Retry, (&phone, &next), send_no, at)?;
+        done.deliveries.retried += 1;
+        done.events.push(row);
+        done.outbox.push(sms);
+        Ok(true)
     }
 
     /// e-license's answer to a request: recorded once on the request's case, with the new
-    /// permit's number or the reason of the refusal.
+    /// permit's number or the reason of the refusal. A re-issue after a refusal is recorded
+    /// too (e-license changed its answer; the permit is written back); anything after a
+    /// re-issue, or a second refusal, is already recorded.
     fn confirm(&mut self, c: &Confirmation, done: &mut Advanced) -> Result<(), CampaignError> {
-        if self.answered.contains(&c.request_id) {
-            done.confirmations.already_recorded += 1;
-            return Ok(());
+        match self.answered.get(&c.request_id) {
+            Some(true) => {
+                done.confirmations.already_recorded += 1;
+                return Ok(());
+            }
+            Some(false) if c.result.is_err() => {
+                done.confirmations.already_recorded += 1;
+                return Ok(());
+            }
+            _ => {}
         }
         let found = self.cases.values().find_map(|case| {
             let permits = case.requested.as_ref()?;
@@ -1460,8 +1492,16 @@ impl Campaign {
         match on_window_closed(self.cases[case_id].state, &rules) {
             Some(Event::SmsSent) => {
                 let case = &self.cases[case_id];
-                let phone = case.last_sms().expect("waiting cases have an SMS").phone.clone();
-                let next = case.fallback.clone();
+                let last = case.last_sms().expect("waiting cases have an SMS");
+                // Not to a number the portal reported failed: the next free one, if any.
+                let (phone, next) = match (Self::failed_last(case), self.free_number(case_id, at)) {
+                    (Some(_), Some(k)) => (case.fallback[k].clone(), case.fallback[k + 1..].to_vec()),
+                    (Some((_, status)), None) if !case.reached => {
+                        let id = last.message_id.clone();
+                        return self.undeliverable(case_id, &id, status, at, done);
+                    }
+                    _ => (last.phone.clone(), case.fallback.clone()),
+                };
                 let (row, sms) = self.send(case_id, Event::SmsSent, (&phone, &next), 2, at)?;
                 done.events.push(row);
                 done.outbox.push(sms);

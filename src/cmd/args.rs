@@ -100,7 +100,7 @@ impl PilotSelection {
 /// each file must exist.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RepliesArg {
-    /// Reply files from the portal (sms_replies, docs/outputs.md "Inputs of advance").
+    /// Reply files from the portal (sms_replies, docs/outputs.md "Inbound: sms_replies").
     #[arg(long = "replies", value_name = "FILE", num_args = 0..)]
     pub replies: Vec<PathBuf>,
     /// Delivery report files from the portal (sms_delivery: message_id, status delivered |

@@ -26,6 +26,7 @@ pub struct Args {
     /// an offset, or a date (09:00).
     #[arg(long, value_parser = parse_time)]
     pub as_of: NaiveDateTime,
+    /// The simulator's seed: the same seed and inputs give the same file.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// The reply file to write.
@@ -50,6 +51,7 @@ pub struct ElicenseArgs {
     /// Only answers made by then are written.
     #[arg(long, value_parser = parse_time)]
     pub as_of: NaiveDateTime,
+    /// The simulator's seed: the same seed and inputs give the same file.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// The file of answers to write.
@@ -76,6 +78,9 @@ fn check(inputs: &[PathBuf], what: &str, outputs: &[&Path]) -> Result<(), UsageE
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut outputs = vec![args.out.as_path()];
     outputs.extend(args.delivery_out.as_deref());
+    if args.delivery_out.as_ref() == Some(&args.out) {
+        return Err(UsageError::Argument("--delivery-out names the same file as --out".into()).into());
+    }
     check(&args.outbox, "outbox", &outputs)?;
     let (n, reports) =
         simulate(&args.outbox, args.as_of, args.seed, &args.out, args.delivery_out.as_deref())?;

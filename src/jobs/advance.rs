@@ -81,10 +81,19 @@ impl std::fmt::Display for AdvanceSummary {
         let (n, r, c) = (&self.counts, &self.counts.replies, &self.counts.cases);
         write!(
             f,
-            "advanced to {} (decided up to {}{}): {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} waiting for a later advance, {} received after the advance time, {} quarantined), {} superseded, {} voided, {} second SMS, {} first SMS from the queue, {} timed out, {} re-issue requests → {}",
+            "advanced to {} (decided up to {}{}): {} replies ({} accept, {} decline, {} invalid, {} late, {} unmatched, {} already recorded, {} waiting for a later advance, {} received after the advance time), {} input rows quarantined, {} superseded, {} voided, {} second SMS, {} first SMS from the queue, {} timed out, {} re-issue requests → {}",
             n.as_of,
             n.decided_until,
-            if n.complete_until.is_some() { ", the replies' watermark" } else { ", without a watermark" },
+            // What set the time decided to: the earliest of the inputs' watermarks and the grace.
+            if n.complete_until.as_ref() == Some(&n.decided_until) {
+                ", the replies' watermark"
+            } else if n.deliveries_complete_until.as_ref() == Some(&n.decided_until) {
+                ", the delivery reports' watermark"
+            } else if n.decided_until == n.as_of {
+                ""
+            } else {
+                ", the grace for inputs without a watermark"
+            },
             r.received,
             r.accept,
             r.decline,
@@ -104,7 +113,7 @@ impl std::fmt::Display for AdvanceSummary {
             self.folder.display()
         )?;
         let (d, k) = (&n.deliveries, &n.confirmations);
-        if d.received > 0 {
+        if d.received > 0 || n.deliveries_complete_until.is_some() {
             write!(
                 f,
                 "; delivery: {} delivered, {} failed, {} expired, {} sent again to another number, {} undeliverable, {} unknown",

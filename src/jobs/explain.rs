@@ -341,15 +341,24 @@ pub fn campaign_lines(
                     format!("{reason}{}", other.unwrap_or_default())
                 }
                 Kind::ReissueRequested => format!(": {}", e.permit_ids.join(", ")),
-                Kind::SmsDelivered | Kind::SmsFailed | Kind::Undeliverable => {
+                Kind::SmsDelivered | Kind::SmsFailed => {
                     let what = e.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
                     format!(" {}{what}", mask(e.phone.as_deref().unwrap_or("")))
                 }
+                Kind::Undeliverable => format!(": {}", e.reason.as_deref().unwrap_or("")),
                 Kind::PermitReissued => {
                     format!(": {} → {}", e.permit_ids.join(", "), e.new_permit_id.as_deref().unwrap_or(""))
                 }
+                // e-license's reason is free text: shown only when it is a code.
                 Kind::ReissueRefused => {
-                    format!(": {} ({})", e.permit_ids.join(", "), e.reason.as_deref().unwrap_or(""))
+                    let reason = e.reason.as_deref().unwrap_or("");
+                    let code =
+                        !reason.is_empty() && reason.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    format!(
+                        ": {} ({})",
+                        e.permit_ids.join(", "),
+                        if code { reason } else { "reason in the ledger" }
+                    )
                 }
                 Kind::NoNumber | Kind::TimedOut => String::new(),
                 Kind::ReplyInvalid | Kind::ReplyUnmatched => continue,

@@ -937,6 +937,52 @@ mod delivery {
         assert!(done.events.is_empty() && done.outbox.is_empty());
     }
 
+    /// A failure reported within a day of the deadline: the second SMS, at the deadline, goes
+    /// to the next number, not to the one that failed.
+    #[test]
+    fn the_second_sms_is_not_sent_to_a_number_that_failed() {
+        let mut c = texted_to(&[PHONE, OTHER]);
+        let failed = report(&c, 0, DeliveryStatus::Failed, "2026-11-12T20:00:00");
+        let done = advance(&mut c, &[failed], &[], "2026-11-13T09:00:00");
+        assert_eq!(done.outbox.len(), 1);
+        assert_eq!((done.outbox[0].send_no, done.outbox[0].phone.as_str()), (2, OTHER));
+        assert!(c.cases["c1"].fallback.is_empty());
+    }
+
+    /// A re-issue after a refusal is recorded (the permit is written back); at one instant a
+    /// re-issue wins whatever the rows' order.
+    #[test]
+    fn a_reissue_after_a_refusal_counts() {
+        let mut c = texted_to(&[PHONE]);
+        let yes = Reply {
+            message_id: None,
+            phone: PHONE.into(),
+            received_at: t("2026-11-10T10:00:00"),
+            text: "1".into(),
+        };
+        c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
+        let id = |p: &str| request_id("c1", p);
+        let answer = |p: &str, result: Result<String, String>, at: &str| Confirmation {
+            request_id: id(p),
+            result,
+            answered_at: t(at),
+        };
+        let first = [
+            answer("c1-P1", Err("holder_data_mismatch".into()), "2026-11-12T10:00:00"),
+            answer("c1-P2", Err("permit_suspended".into()), "2026-11-12T10:00:00"),
+            answer("c1-P2", Ok("KZ99NEW0000002".into()), "2026-11-12T10:00:00"),
+        ];
+        let done = advance(&mut c, &[], &first, "2026-11-13T09:00:00");
+        assert_eq!(
+            (done.confirmations.reissued, done.confirmations.refused, done.confirmations.already_recorded),
+            (1, 1, 1)
+        );
+        let later = [answer("c1-P1", Ok("KZ99NEW0000001".into()), "2026-11-14T10:00:00")];
+        let done = advance(&mut c, &[], &later, "2026-11-15T09:00:00");
+        assert_eq!(done.confirmations.reissued, 1);
+        assert_eq!(done.events[0].new_permit_id.as_deref(), Some("KZ99NEW0000001"));
+    }
+
     /// A failed SMS with no other number closes the case at the report, not three days later.
     #[test]
     fn without_another_number_a_failed_sms_closes_the_case_at_the_report() {

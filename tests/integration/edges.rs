@@ -418,7 +418,10 @@ fn one_permit_one_request_one_phone_one_question() {
         }
     }
     let quarantine = all(&out, "replies_quarantine.parquet");
-    assert_eq!(strings(&quarantine, "reason"), ["status \"read\" is not delivered, failed or expired"]);
+    assert_eq!(
+        strings(&quarantine, "reason"),
+        ["status (a text of 4 characters: letters) is not delivered, failed or expired"]
+    );
     let unknown = all(&out, "reports_unmatched.parquet");
     assert_eq!(strings(&unknown, "reason"), ["unknown_message_id", "unknown_request_id"]);
 

@@ -1,6 +1,8 @@
-//! A backfill: each day of a period replayed in order on one snapshot (statuses in the
-//! registries are dated, so one snapshot serves every day), optionally with the labelled
-//! portal simulator answering the SMS. Re-running a backfill, or resuming one that was
+//! A backfill: each day of a period replayed in order, on one snapshot (the registries' dated
+//! histories serve every day; statuses that carry no date, a permit's or a number's, are
+//! then as of the snapshot) or on a folder of snapshots by date (each day reads the latest
+//! snapshot of that day or before), with the portal's and e-license's real files by day, or
+//! the labelled simulators answering. Re-running a backfill, or resuming one that was
 //! interrupted, changes nothing that was already done.
 
 use super::advance::PortalFiles;
@@ -23,11 +25,76 @@ pub struct BackfillSummary {
     pub report: Option<ReportSummary>,
 }
 
-/// How a backfill runs: the simulator's seed (None: no simulated replies), and whether to
-/// show a progress bar.
+/// How a backfill runs: the simulator's seed (None: no simulated replies), the folder of the
+/// portal's and e-license's files by day (see [`portal_files`]), and whether to show a
+/// progress bar.
 pub struct Options {
     pub simulate: Option<u64>,
+    pub portal: Option<std::path::PathBuf>,
     pub progress: bool,
+}
+
+/// The files of one day in a folder of the portal's and e-license's files, as the daily run
+/// takes them (docs/operations.md): `sms_replies-<day>.parquet`, `sms_delivery-<day>.parquet`
+/// and `reissue_confirmations-<day>.parquet`, each if present (with its sidecar, if any).
+pub fn portal_files(dir: &std::path::Path, day: NaiveDate) -> PortalFiles {
+    let file = |stem: &str| {
+        let f = dir.join(format!("{stem}-{day}.parquet"));
+        f.is_file().then_some(f).into_iter().collect::<Vec<_>>()
+    };
+    PortalFiles {
+        replies: file("sms_replies"),
+        deliveries: file("sms_delivery"),
+        confirmations: file("reissue_confirmations"),
+    }
+}
+
+/// The snapshots of a backfill: one for every day, or one per date, staged when a day first
+/// needs it.
+pub enum Snapshots {
+    One(Box<Runner>),
+    Dated {
+        /// (date, folder), in date order.
+        dated: Vec<(NaiveDate, std::path::PathBuf)>,
+        pilots: Vec<Pilot>,
+        out: std::path::PathBuf,
+        guard: super::stage::InputGuard,
+        current: Option<(NaiveDate, Box<Runner>)>,
+    },
+}
+
+/// The snapshots of a folder of snapshots by date: its sub-folders named `YYYY-MM-DD`, in
+/// date order (None when it has none: it is a snapshot itself).
+pub fn dated_snapshots(
+    dir: &std::path::Path,
+) -> std::io::Result<Option<Vec<(NaiveDate, std::path::PathBuf)>>> {
+    let dated = layout::days(dir)?;
+    Ok((!dated.is_empty()).then_some(dated))
+}
+
+impl Snapshots {
+    /// The runner of `day`: the latest snapshot dated on or before it.
+    pub fn runner(&mut self, day: NaiveDate) -> anyhow::Result<&Runner> {
+        match self {
+            Snapshots::One(r) => Ok(r),
+            Snapshots::Dated { dated, pilots, out, guard, current } => {
+                let Some((date, dir)) = dated.iter().rev().find(|(d, _)| *d <= day).cloned() else {
+                    let first = dated.first().map(|(d, _)| d.to_string()).unwrap_or_default();
+                    return Err(UsageError::Argument(format!(
+                        "no snapshot dated on or before {day} (the first is {first})"
+                    ))
+                    .into());
+                };
+                if current.as_ref().is_none_or(|(d, _)| *d != date) {
+                    tracing::info!("{day}: snapshot of {date} ({})", dir.display());
+                    let snapshot = crate::registry::Snapshot::open(&dir)?;
+                    let staged = super::stage::StagedSnapshot::open(snapshot, true, guard)?;
+                    *current = Some((date, Box::new(Runner::new(staged, pilots.clone(), out))));
+                }
+                Ok(&current.as_ref().expect("set above").1)
+            }
+        }
+    }
 }
 
 /// SMS older than a week belong to cases closed by now (a case times out 6 days after its
@@ -63,7 +130,7 @@ pub fn check_range(
 /// Replays every day from `from` to `to`, the report on the last; `each` sees every day's
 /// summary (to print it).
 pub fn backfill(
-    runner: &Runner,
+    snapshots: &mut Snapshots,
     from: NaiveDate,
     to: NaiveDate,
     options: &Options,
@@ -77,7 +144,8 @@ pub fn backfill(
     let mut report = None;
     let mut day = from;
     while day <= to {
-        let mut replies = PortalFiles::default();
+        let runner = snapshots.runner(day)?;
+        let mut replies = options.portal.as_deref().map(|dir| portal_files(dir, day)).unwrap_or_default();
         if let Some(seed) = options.simulate {
             // Every day, even with nothing to answer: the files' watermarks say the day's
             // replies and delivery reports are complete.

@@ -2,7 +2,7 @@
 //! exactly the defects planted), replay every day of the period with the labelled portal
 //! simulator answering the SMS, and copy the last KPI report to a folder of its own.
 
-use super::backfill::{backfill, Options};
+use super::backfill::{backfill, Options, Snapshots};
 use super::day::Runner;
 use super::stage::{InputGuard, StagedSnapshot, DEFAULT_MAX_DROP};
 use super::status::{status, Status};
@@ -66,12 +66,14 @@ pub fn replay(demo: &Demo, planted: u64) -> anyhow::Result<DemoSummary> {
     let out_dir = OutDir::open(&out).map_err(anyhow::Error::from)?;
     let guard = InputGuard { out: out.clone(), max_drop: DEFAULT_MAX_DROP, accept: false };
     let staged = StagedSnapshot::open(Snapshot::open(demo.world)?, true, &guard)?;
-    let runner = Runner::new(staged, crate::config::load_pilots(None)?, &out);
-    let options = Options { simulate: Some(SIMULATOR_SEED), progress: true };
-    let done = backfill(&runner, demo.from, demo.to, &options, |_| Ok(()))?;
+    let pilots = crate::config::load_pilots(None)?;
+    let runner = Runner::new(staged, pilots.clone(), &out);
+    let options = Options { simulate: Some(SIMULATOR_SEED), portal: None, progress: true };
+    let mut snapshots = Snapshots::One(Box::new(runner));
+    let done = backfill(&mut snapshots, demo.from, demo.to, &options, |_| Ok(()))?;
     let report = done.report.context("the backfill wrote no report")?;
     replace_reports(&report.folder, demo.reports)?;
-    let status = status(&out_dir.path, &runner.pilots)?;
+    let status = status(&out_dir.path, &pilots)?;
     Ok(DemoSummary { planted, out, status })
 }
 

@@ -361,7 +361,7 @@ fn a_reply_file_with_a_broken_schema_is_rejected_and_bad_rows_quarantined() {
     .unwrap();
     sdu::io::write_parquet(&mut odd, &dir.join("odd.parquet")).unwrap();
     let out = run(dir, &["advance", "--out", "o", "--as-of", "2026-11-13T09:00", "--replies", "odd.parquet"]);
-    assert!(out.contains("1 quarantined") && out.contains("1 unmatched"), "{out}");
+    assert!(out.contains("1 input rows quarantined") && out.contains("1 unmatched"), "{out}");
 }
 
 /// Issue 12's attribution edges: a quoted message id sent to another number, a reply

@@ -111,6 +111,63 @@ fn replies(dir: &Path) {
     sdu::jobs::simulate::write_complete_until(&dir.join("replies.parquet"), t("2025-06-12T09:00")).unwrap();
 }
 
+/// The same days replayed by one `backfill` over a folder of snapshots by date and a folder
+/// of the portal's and e-license's files by day (the names the daily run takes) give the same
+/// ledger, event for event.
+fn the_same_days_as_a_backfill(dir: &Path, out: &Path) {
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    };
+    for (date, world) in [(day(0), "w1"), (day(1), "w2")] {
+        for f in files(&dir.join(world)) {
+            copy(&f, &dir.join("snapshots").join(date.to_string()).join(f.file_name().unwrap()));
+        }
+    }
+    let portal = dir.join("portal");
+    let with_sidecar = |from: &str, to: String| {
+        let to = portal.join(to);
+        copy(&dir.join(from), &to);
+        let sidecar = sdu::campaign::inbox::manifest_path(&dir.join(from));
+        if sidecar.is_file() {
+            copy(&sidecar, &sdu::campaign::inbox::manifest_path(&to));
+        }
+    };
+    for k in 0..DAYS {
+        with_sidecar("replies.parquet", format!("sms_replies-{}.parquet", day(k)));
+    }
+    with_sidecar("delivery.parquet", format!("sms_delivery-{}.parquet", day(DAYS - 1)));
+    with_sidecar("confirmations.parquet", format!("reissue_confirmations-{}.parquet", day(DAYS - 1)));
+    let (from, to) = (day(0).to_string(), day(DAYS - 1).to_string());
+    let args = [
+        "backfill",
+        "--snapshot",
+        "snapshots",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--out",
+        "out2",
+        "--portal",
+        "portal",
+    ];
+    let o = sdu(&args, dir);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(!stderr(&o).contains("one snapshot for every day"), "{}", stderr(&o));
+    let (run, backfill) = (log::read_all(out).unwrap(), log::read_all(&dir.join("out2")).unwrap());
+    assert_eq!(run.len(), backfill.len());
+    assert!(run == backfill, "the backfill's ledger differs from the daily runs'");
+    // One snapshot for every day: said.
+    let one = ["backfill", "--snapshot", "w2", "--from", &from, "--to", &from, "--out", "out3"];
+    let o = sdu(&one, dir);
+    assert!(o.status.success() && stderr(&o).contains("one snapshot for every day"), "{}", stderr(&o));
+    // A first snapshot after --from: refused, exit 2.
+    let late =
+        ["backfill", "--snapshot", "snapshots", "--from", "2025-06-01", "--to", &from, "--out", "out4"];
+    assert_eq!(sdu(&late, dir).status.code(), Some(2));
+}
+
 /// The portal's delivery reports, given on the last morning only (a late file): the first
 /// SMS of one case delivered, a report about no SMS of ours, and a row with a status the
 /// contract does not know (quarantined).
@@ -457,6 +514,7 @@ fn one_permit_one_request_one_phone_one_question() {
         }
     }
     ledger_agrees_with_the_outcomes(&out, &c);
+    the_same_days_as_a_backfill(dir, &out);
 
     // `explain` shows how each case ended, with the reason.
     let explain = |who: &str, id: &str| {

@@ -44,8 +44,9 @@ pub struct Args {
     #[arg(long, conflicts_with = "portal")]
     pub simulate_portal: bool,
     /// A folder of the portal's and e-license's files by day, as the daily run takes them:
-    /// sms_replies-<day>.parquet, sms_delivery-<day>.parquet,
-    /// reissue_confirmations-<day>.parquet (each if present, with its sidecar).
+    /// sms_replies-DAY.parquet, sms_delivery-DAY.parquet,
+    /// reissue_confirmations-DAY.parquet, DAY being YYYY-MM-DD (each if present, with its
+    /// sidecar).
     #[arg(long, value_name = "DIR")]
     pub portal: Option<std::path::PathBuf>,
     /// Allow days outside every pilot's term (by default the range must fall within the

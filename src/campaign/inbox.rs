@@ -120,9 +120,10 @@ fn strs(file: &Path, df: &DataFrame, c: &str) -> Result<StringChunked, RepliesEr
 /// Reads a reply file (`sms_replies`): a broken schema rejects it whole; a row without a
 /// usable time or sender is quarantined and counted.
 pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
-    let df = read_columns(file, &["message_id", "phone", "text"], &[], "received_at")?;
+    let df = read_columns(file, &["message_id", "phone", "text"], &["source"], "received_at")?;
     let s = |c: &str| strs(file, &df, c);
     let (ids, phones, texts, times) = (s("message_id")?, s("phone")?, s("text")?, s("received_at")?);
+    let sources = s("source")?;
     let mut out = InputFile { rows: vec![], quarantined: vec![] };
     for i in 0..df.height() {
         let time = times.get(i).and_then(crate::time::parse_instant);
@@ -136,6 +137,7 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
                 phone: p.to_string(),
                 received_at: t,
                 text: texts.get(i).unwrap_or("").to_string(),
+                source: sources.get(i).map(String::from),
             }),
         }
     }
@@ -146,9 +148,9 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
 /// expired, `reported_at`): a row without a message id, a known status or a time is
 /// quarantined and counted.
 pub fn read_deliveries(file: &Path) -> Result<InputFile<Delivery>, RepliesError> {
-    let df = read_columns(file, &["message_id", "status"], &[], "reported_at")?;
+    let df = read_columns(file, &["message_id", "status"], &["source"], "reported_at")?;
     let s = |c: &str| strs(file, &df, c);
-    let (ids, statuses, times) = (s("message_id")?, s("status")?, s("reported_at")?);
+    let (ids, statuses, times, sources) = (s("message_id")?, s("status")?, s("reported_at")?, s("source")?);
     let mut out = InputFile { rows: vec![], quarantined: vec![] };
     for i in 0..df.height() {
         let time = times.get(i).and_then(crate::time::parse_instant);
@@ -162,7 +164,8 @@ pub fn read_deliveries(file: &Path) -> Result<InputFile<Delivery>, RepliesError>
                 out.quarantined.push((i, format!("reported_at {} is not a time", shape(times.get(i)))))
             }
             (Some(m), Some(status), Some(t)) => {
-                out.rows.push(Delivery { message_id: m.to_string(), status, reported_at: t })
+                let source = sources.get(i).map(String::from);
+                out.rows.push(Delivery { message_id: m.to_string(), status, reported_at: t, source })
             }
         }
     }
@@ -174,10 +177,12 @@ pub fn read_deliveries(file: &Path) -> Result<InputFile<Delivery>, RepliesError>
 /// without a request id, a known status, the new permit's number of a re-issue or a time is
 /// quarantined and counted.
 pub fn read_confirmations(file: &Path) -> Result<InputFile<Confirmation>, RepliesError> {
-    let df = read_columns(file, &["request_id", "status"], &["new_permit_id", "reason"], "answered_at")?;
+    let df =
+        read_columns(file, &["request_id", "status"], &["new_permit_id", "reason", "source"], "answered_at")?;
     let s = |c: &str| strs(file, &df, c);
     let (ids, statuses, new, reasons, times) =
         (s("request_id")?, s("status")?, s("new_permit_id")?, s("reason")?, s("answered_at")?);
+    let sources = s("source")?;
     let mut out = InputFile { rows: vec![], quarantined: vec![] };
     for i in 0..df.height() {
         let Some(time) = times.get(i).and_then(crate::time::parse_instant) else {
@@ -201,7 +206,8 @@ pub fn read_confirmations(file: &Path) -> Result<InputFile<Confirmation>, Replie
                 continue;
             }
         };
-        out.rows.push(Confirmation { request_id: id.to_string(), result, answered_at: time });
+        let source = sources.get(i).map(String::from);
+        out.rows.push(Confirmation { request_id: id.to_string(), result, answered_at: time, source });
     }
     Ok(out)
 }

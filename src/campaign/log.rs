@@ -138,6 +138,7 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
     };
     let (permits, next_phones) = (lists("permit_ids")?, lists("next_phones")?);
     let (reason, other, new_permit) = (added("reason")?, added("other_case_id")?, added("new_permit_id")?);
+    let source = added("source")?;
     let t = |name: &str| -> Result<Vec<Option<i64>>, LogError> {
         let c = df.column(name).map_err(scan)?.cast(&DataType::Int64).map_err(scan)?;
         Ok(c.i64().map_err(scan)?.iter().collect())
@@ -180,6 +181,7 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
             permit_ids: permits[i].clone(),
             next_phones: next_phones[i].clone(),
             new_permit_id: new_permit.get(i).map(String::from),
+            source: source.get(i).map(String::from),
         });
     }
     Ok(out)
@@ -231,6 +233,7 @@ pub fn frame(events: &[CaseEvent]) -> PolarsResult<DataFrame> {
             string_lists("permit_ids", events, |e| &e.permit_ids),
             string_lists("next_phones", events, |e| &e.next_phones),
             st("new_permit_id", events.iter().map(|e| e.new_permit_id.clone()).collect()),
+            st("source", events.iter().map(|e| e.source.clone()).collect()),
         ],
     )
 }

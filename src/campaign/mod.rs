@@ -145,6 +145,9 @@ pub struct CaseEvent {
     pub next_phones: Vec<String>,
     /// On `permit_reissued`: the number of the permit e-license issued in its place.
     pub new_permit_id: Option<String>,
+    /// On rows from an input (a reply, a delivery report, an answer): the input's `source`
+    /// when it states one (`simulated-portal`, `simulated-elicense`); null from the portal.
+    pub source: Option<String>,
 }
 
 impl CaseEvent {
@@ -167,6 +170,7 @@ impl CaseEvent {
             permit_ids: vec![],
             next_phones: vec![],
             new_permit_id: None,
+            source: None,
         }
     }
 }
@@ -230,6 +234,8 @@ pub struct Reply {
     pub phone: String,
     pub received_at: NaiveDateTime,
     pub text: String,
+    /// The file's `source` column, if any (the simulator's label).
+    pub source: Option<String>,
 }
 
 impl Reply {
@@ -284,6 +290,8 @@ pub struct Delivery {
     pub message_id: String,
     pub status: DeliveryStatus,
     pub reported_at: NaiveDateTime,
+    /// The file's `source` column, if any (the simulator's label).
+    pub source: Option<String>,
 }
 
 /// e-license's answer to one re-issue request (one permit).
@@ -293,6 +301,8 @@ pub struct Confirmation {
     /// The new permit's number when re-issued, or why it was refused.
     pub result: Result<String, String>,
     pub answered_at: NaiveDateTime,
+    /// The file's `source` column, if any (the simulator's label).
+    pub source: Option<String>,
 }
 
 /// The id of the re-issue request of one permit of a case (`elicense_requests.request_id`).
@@ -1320,6 +1330,7 @@ impl Campaign {
         row.send_no = Some(sms.send_no);
         row.phone = Some(sms.phone.clone());
         row.reason = (!delivered).then(|| d.status.code().to_string());
+        row.source = d.source.clone();
         self.apply(row.clone())?;
         done.events.push(row);
         match d.status {
@@ -1455,6 +1466,7 @@ impl Campaign {
         let kind = if c.result.is_ok() { Kind::PermitReissued } else { Kind::ReissueRefused };
         let mut row = self.row(&case_id, kind, c.answered_at);
         row.permit_ids = vec![permit];
+        row.source = c.source.clone();
         match &c.result {
             Ok(new) => {
                 row.new_permit_id = Some(new.clone());
@@ -1530,8 +1542,17 @@ impl Campaign {
                     .values()
                     .filter(|c| c.offer.case_id != q.offer.case_id && !c.sms.is_empty())
                     .filter(|c| c.sms.iter().any(|s| s.phone == phone) || c.offer.shares_permits(&q.offer))
-                    .filter_map(|c| c.history.iter().find(|e| e.state_after.is_some_and(|s| s.is_terminal())))
-                    .map(|e| e.at)
+                    .filter_map(|c| {
+                        let decided =
+                            c.history.iter().find(|e| e.state_after.is_some_and(|s| s.is_terminal()));
+                        // A question sent again to another number after a failed delivery
+                        // frees this phone then.
+                        let moved = c
+                            .last_sms()
+                            .filter(|s| s.phone != phone && !c.offer.shares_permits(&q.offer))
+                            .map(|s| s.sent_at);
+                        decided.map(|e| e.at).or(moved)
+                    })
                     .max();
                 let slot = next_send_slot(freed.unwrap_or(queued_at).max(queued_at));
                 (slot <= until && self.blocker(q, phone, slot).is_none()).then_some((slot, q))
@@ -1588,7 +1609,11 @@ impl Campaign {
         counts: &mut ReplyCounts,
     ) -> Result<CaseEvent, CampaignError> {
         counts.unmatched += 1;
-        let row = CaseEvent { reply_id: Some(r.id()), ..CaseEvent::new(Kind::ReplyUnmatched, r.received_at) };
+        let row = CaseEvent {
+            reply_id: Some(r.id()),
+            source: r.source.clone(),
+            ..CaseEvent::new(Kind::ReplyUnmatched, r.received_at)
+        };
         self.apply(row.clone())?;
         self.unmatched_now.push((r.clone(), why));
         Ok(row)
@@ -1597,6 +1622,7 @@ impl Campaign {
     fn reply(&mut self, r: &Reply, counts: &mut ReplyCounts) -> Result<CaseEvent, CampaignError> {
         let fill = |mut row: CaseEvent| {
             row.reply_id = Some(r.id());
+            row.source = r.source.clone();
             row.reply_text = Some(r.stored_text());
             row.phone = Some(normalize_phone(&r.phone));
             row.message_id = r.message_id.clone();

@@ -195,6 +195,11 @@ impl GuardArgs {
                 self.max_drop
             )));
         }
-        Ok(InputGuard { out: out.to_path_buf(), max_drop: self.max_drop, accept: self.accept_drop })
+        Ok(InputGuard {
+            out: out.to_path_buf(),
+            max_drop: self.max_drop,
+            accept: self.accept_drop,
+            before: None,
+        })
     }
 }

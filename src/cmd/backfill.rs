@@ -2,7 +2,7 @@
 //! snapshots by date, with the portal's real files by day or the labelled simulators.
 
 use super::args::{GuardArgs, JsonArg, OutArg, PilotsArg, SnapshotArg};
-use crate::jobs::backfill::{backfill, check_range, dated_snapshots, Options, Snapshots};
+use crate::jobs::backfill::{backfill, check_portal, check_range, dated_snapshots, Options, Snapshots};
 use crate::jobs::day::Runner;
 use crate::jobs::stage::StagedSnapshot;
 use crate::jobs::UsageError;
@@ -67,8 +67,11 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
     check_range(&pilots, args.from, args.to, args.outside_pilots)?;
-    if let Some(p) = args.portal.as_ref().filter(|p| !p.is_dir()) {
-        return Err(UsageError::Argument(format!("--portal {}: not a folder", p.display())).into());
+    if let Some(p) = &args.portal {
+        if !p.is_dir() {
+            return Err(UsageError::Argument(format!("--portal {}: not a folder", p.display())).into());
+        }
+        check_portal(p, args.from, args.to)?;
     }
     let dated = dated_snapshots(&args.snapshot.snapshot)
         .with_context(|| format!("listing {}", args.snapshot.snapshot.display()))?;
@@ -88,6 +91,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Snapshots::Dated { dated, pilots, out: out.path.clone(), guard, current: None }
         }
         None => {
+            let parquet = |p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "parquet");
+            let files = crate::layout::visible_entries(&args.snapshot.snapshot).unwrap_or_default();
+            if args.snapshot.snapshot.is_dir() && !files.iter().any(parquet) {
+                return Err(UsageError::Argument(format!(
+                    "{}: no snapshot (neither registry files nor snapshot folders named YYYY-MM-DD)",
+                    args.snapshot.snapshot.display()
+                ))
+                .into());
+            }
             let snapshot = args.snapshot.open()?;
             tracing::warn!(
                 "one snapshot for every day: permit and МАБ statuses carry no date, so each day sees them as of the snapshot (a folder of snapshots by date avoids it)"

@@ -78,7 +78,8 @@ fn check(inputs: &[PathBuf], what: &str, outputs: &[&Path]) -> Result<(), UsageE
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut outputs = vec![args.out.as_path()];
     outputs.extend(args.delivery_out.as_deref());
-    if args.delivery_out.as_ref() == Some(&args.out) {
+    let same = |a: &Path, b: &Path| std::path::absolute(a).ok() == std::path::absolute(b).ok();
+    if args.delivery_out.as_deref().is_some_and(|d| same(d, &args.out)) {
         return Err(UsageError::Argument("--delivery-out names the same file as --out".into()).into());
     }
     check(&args.outbox, "outbox", &outputs)?;

@@ -417,7 +417,7 @@ struct Decided {
 /// `advance.json` before `at`. Send times after it are decided now. Every advance publishes
 /// its folder, even one that changed nothing, so this is the run before, not the last that
 /// recorded events.
-fn previous_decided_until(out: &Path, at: NaiveDateTime) -> anyhow::Result<Option<NaiveDateTime>> {
+pub fn previous_decided_until(out: &Path, at: NaiveDateTime) -> anyhow::Result<Option<NaiveDateTime>> {
     let mut days = layout::days(out)?;
     days.retain(|(d, _)| *d <= at.date());
     for (_, day) in days.iter().rev() {

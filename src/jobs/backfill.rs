@@ -40,6 +40,13 @@ pub struct Options {
 pub fn portal_files(dir: &std::path::Path, day: NaiveDate) -> PortalFiles {
     let file = |stem: &str| {
         let f = dir.join(format!("{stem}-{day}.parquet"));
+        if !f.is_file() {
+            tracing::warn!(
+                "{day}: no {} in {}",
+                f.file_name().unwrap_or_default().to_string_lossy(),
+                dir.display()
+            );
+        }
         f.is_file().then_some(f).into_iter().collect::<Vec<_>>()
     };
     PortalFiles {
@@ -47,6 +54,50 @@ pub fn portal_files(dir: &std::path::Path, day: NaiveDate) -> PortalFiles {
         deliveries: file("sms_delivery"),
         confirmations: file("reissue_confirmations"),
     }
+}
+
+/// The stems of the files a portal folder holds by day.
+const PORTAL_STEMS: [&str; 3] = ["sms_replies", "sms_delivery", "reissue_confirmations"];
+
+/// Checks a portal folder before the replay: files that match no day's name are named in a
+/// warning, a sidecar without its file too; a folder with none of the day files is an error.
+pub fn check_portal(dir: &std::path::Path, from: NaiveDate, to: NaiveDate) -> anyhow::Result<()> {
+    let entries = layout::visible_entries(dir)?;
+    let day_file = |name: &str| {
+        PORTAL_STEMS.iter().find_map(|stem| {
+            let rest = name.strip_prefix(stem)?.strip_prefix('-')?;
+            let date = rest.strip_suffix(".parquet").or_else(|| rest.strip_suffix(".manifest.json"))?;
+            NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+        })
+    };
+    let mut in_range = 0;
+    for p in &entries {
+        let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
+        match day_file(&name) {
+            None => tracing::warn!(
+                "{}: not a file of the portal by day ({}-YYYY-MM-DD.parquet); left out",
+                p.display(),
+                PORTAL_STEMS.join("|")
+            ),
+            Some(d)
+                if name.ends_with(".manifest.json")
+                    && !p.with_extension("").with_extension("parquet").is_file() =>
+            {
+                tracing::warn!("{}: a sidecar without its file ({d})", p.display())
+            }
+            Some(d) if (from..=to).contains(&d) && name.ends_with(".parquet") => in_range += 1,
+            Some(_) => {}
+        }
+    }
+    if in_range == 0 {
+        return Err(UsageError::Argument(format!(
+            "--portal {}: no file of the portal for any day from {from} to {to} (expected {}-YYYY-MM-DD.parquet)",
+            dir.display(),
+            PORTAL_STEMS.join("|")
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// The snapshots of a backfill: one for every day, or one per date, staged when a day first
@@ -64,12 +115,25 @@ pub enum Snapshots {
 }
 
 /// The snapshots of a folder of snapshots by date: its sub-folders named `YYYY-MM-DD`, in
-/// date order (None when it has none: it is a snapshot itself).
+/// date order (None when it has none: it is a snapshot itself). Anything else in it is named
+/// in a warning (a mistyped date would leave the older snapshot in use without a word).
 pub fn dated_snapshots(
     dir: &std::path::Path,
 ) -> std::io::Result<Option<Vec<(NaiveDate, std::path::PathBuf)>>> {
-    let dated = layout::days(dir)?;
-    Ok((!dated.is_empty()).then_some(dated))
+    let dated: Vec<_> = layout::days(dir)?.into_iter().filter(|(_, p)| p.is_dir()).collect();
+    if dated.is_empty() {
+        return Ok(None);
+    }
+    for other in layout::visible_entries(dir)?.into_iter().filter(|p| !dated.iter().any(|(_, d)| d == p)) {
+        tracing::warn!("{}: not a snapshot folder named YYYY-MM-DD; left out", other.display());
+    }
+    if dated.len() == 1 {
+        tracing::warn!(
+            "{}: one snapshot for every day: permit and МАБ statuses carry no date, so each day sees them as of the snapshot",
+            dir.display()
+        );
+    }
+    Ok(Some(dated))
 }
 
 impl Snapshots {
@@ -88,7 +152,10 @@ impl Snapshots {
                 if current.as_ref().is_none_or(|(d, _)| *d != date) {
                     tracing::info!("{day}: snapshot of {date} ({})", dir.display());
                     let snapshot = crate::registry::Snapshot::open(&dir)?;
-                    let staged = super::stage::StagedSnapshot::open(snapshot, true, guard)?;
+                    // Compared with the runs before this day: a re-run or a resumed backfill
+                    // has later days that read later snapshots.
+                    let guard = super::stage::InputGuard { before: Some(day), ..guard.clone() };
+                    let staged = super::stage::StagedSnapshot::open(snapshot, true, &guard)?;
                     *current = Some((date, Box::new(Runner::new(staged, pilots.clone(), out))));
                 }
                 Ok(&current.as_ref().expect("set above").1)

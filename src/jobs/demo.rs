@@ -64,7 +64,7 @@ pub fn replay(demo: &Demo, planted: u64) -> anyhow::Result<DemoSummary> {
         std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
     }
     let out_dir = OutDir::open(&out).map_err(anyhow::Error::from)?;
-    let guard = InputGuard { out: out.clone(), max_drop: DEFAULT_MAX_DROP, accept: false };
+    let guard = InputGuard { out: out.clone(), max_drop: DEFAULT_MAX_DROP, accept: false, before: None };
     let staged = StagedSnapshot::open(Snapshot::open(demo.world)?, true, &guard)?;
     let pilots = crate::config::load_pilots(None)?;
     let runner = Runner::new(staged, pilots.clone(), &out);

@@ -352,8 +352,10 @@ pub fn campaign_lines(
                 // e-license's reason is free text: shown only when it is a code.
                 Kind::ReissueRefused => {
                     let reason = e.reason.as_deref().unwrap_or("");
-                    let code =
-                        !reason.is_empty() && reason.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    let digits = reason.chars().filter(char::is_ascii_digit).count();
+                    let code = !reason.is_empty()
+                        && digits < 5
+                        && reason.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                     format!(
                         ": {} ({})",
                         e.permit_ids.join(", "),

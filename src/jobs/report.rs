@@ -3,7 +3,7 @@
 
 use crate::config::Pilot;
 use crate::layout;
-use crate::publish::{Manifest, RunFolder};
+use crate::publish::{InputEntry, Manifest, RunFolder};
 use crate::report::document::{self, Request};
 use crate::report::{kpi_frame, metrics, render};
 use chrono::NaiveDate;
@@ -27,6 +27,34 @@ fn previous(out: &Path, as_of: NaiveDate) -> Option<(NaiveDate, Vec<serde_json::
     Some((d, v.as_array()?.clone()))
 }
 
+/// The files a report read, with their hashes: each pilot's outcomes and the ledger's files.
+fn report_inputs(out: &Path, inputs: &crate::report::ReportInputs) -> anyhow::Result<Vec<InputEntry>> {
+    let mut files: Vec<PathBuf> = inputs.runs.iter().map(|(_, _, dir)| dir.join(layout::OUTCOMES)).collect();
+    for root in [layout::offers_root(out), layout::campaign_dir(out)] {
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for p in layout::visible_entries(&dir).unwrap_or_default() {
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut entries = Vec::new();
+    for f in files {
+        entries.push(InputEntry {
+            file: f.display().to_string(),
+            sha256: crate::io::sha256_file(&f)?,
+            rows: 0,
+            left_out: 0,
+        });
+    }
+    Ok(entries)
+}
+
 /// Builds and publishes the report of `as_of`.
 pub fn report(
     out: &Path,
@@ -36,8 +64,13 @@ pub fn report(
     pilots: &[Pilot],
 ) -> anyhow::Result<ReportSummary> {
     let started = chrono::Utc::now();
-    let inputs = crate::report::load(out, as_of, pilots)?;
-    let rows = metrics::compute(&inputs.events, &inputs.campaign, as_of, min_cell);
+    // What the last advance of the day decided to: a report made again later counts the same.
+    let cutoff = super::advance::previous_decided_until(out, crate::time::end_of_day(as_of))?;
+    let inputs = crate::report::load(out, as_of, cutoff, pilots)?;
+    let mut rows = metrics::compute(&inputs.events, &inputs.campaign, as_of, min_cell);
+    for k in &mut rows {
+        k.simulated = !inputs.simulated.is_empty();
+    }
 
     let mut folder = RunFolder::new(&layout::report_dir(out, as_of))?;
     let mut frame = kpi_frame(&rows)?;
@@ -61,6 +94,8 @@ pub fn report(
     let dir = folder.dir().to_path_buf();
     folder.text(layout::REPORT_MD, &render::markdown(&blocks))?;
     folder.text(layout::REPORT_HTML, &render::html(&blocks, &format!("SDU KPI report {as_of}"), &dir)?)?;
-    let folder = folder.publish(Manifest::new(started, as_of.to_string(), None, String::new(), vec![]))?;
+    let inputs_read = report_inputs(out, &inputs)?;
+    let folder =
+        folder.publish(Manifest::new(started, as_of.to_string(), None, String::new(), inputs_read))?;
     Ok(ReportSummary { as_of, folder })
 }

@@ -135,6 +135,9 @@ pub struct InputGuard {
     pub max_drop: f64,
     /// Run anyway, with a warning (an empty registry or a drop that is real).
     pub accept: bool,
+    /// Compare only with runs of days before this one (a backfill's snapshot of a day, a
+    /// day run again): later days may have read a later, larger snapshot.
+    pub before: Option<chrono::NaiveDate>,
 }
 
 /// A registry that is empty, or shrank past the guard.
@@ -152,9 +155,10 @@ pub enum InputError {
 
 /// The row count of each input file in the latest published manifest that lists it (a
 /// manifest that does not read is passed over: an older one serves).
-fn previous_rows(out: &Path) -> BTreeMap<String, (u64, PathBuf)> {
+fn previous_rows(out: &Path, before: Option<chrono::NaiveDate>) -> BTreeMap<String, (u64, PathBuf)> {
     let mut found = BTreeMap::new();
-    for (_, day) in layout::days(out).unwrap_or_default().iter().rev() {
+    let days = layout::days(out).unwrap_or_default();
+    for (_, day) in days.iter().rev().filter(|(d, _)| before.is_none_or(|b| *d < b)) {
         for folder in layout::visible_entries(day).unwrap_or_default() {
             let Some(manifest) = read_manifest(&folder) else { continue };
             for i in manifest.inputs {
@@ -171,7 +175,7 @@ fn previous_rows(out: &Path) -> BTreeMap<String, (u64, PathBuf)> {
 impl InputGuard {
     /// Checks the staged row counts: none empty, none shrunk past `max_drop`.
     pub fn check(&self, entries: &[InputEntry]) -> Result<(), InputError> {
-        let previous = previous_rows(&self.out);
+        let previous = previous_rows(&self.out, self.before);
         for e in entries {
             let problem = if e.rows == 0 {
                 Some(InputError::Empty { file: e.file.clone() })

@@ -68,8 +68,18 @@ impl Ctx<'_> {
         values: &[f64],
         share: bool,
     ) -> anyhow::Result<()> {
-        charts::bar_chart(self.req.chart_dir, stem, title, labels, values, share)?;
+        let title = format!("{title}{}", self.simulated_mark());
+        charts::bar_chart(self.req.chart_dir, stem, &title, labels, values, share)?;
         Ok(())
+    }
+
+    /// What every chart title carries when the inputs were simulated.
+    fn simulated_mark(&self) -> &'static str {
+        if self.inputs.simulated.is_empty() {
+            ""
+        } else {
+            " — SIMULATED / МОДЕЛЬ"
+        }
     }
 }
 
@@ -83,7 +93,15 @@ pub fn build(
     let present =
         pilots.iter().map(|p| p.id.clone()).filter(|id| rows.iter().any(|k| &k.pilot == id)).collect();
     let ctx = Ctx { req, inputs, rows, lookup: Lookup::new(rows), present };
-    let mut blocks = summary(&ctx);
+    let mut blocks = Vec::new();
+    if !inputs.simulated.is_empty() {
+        let labels: Vec<&str> = inputs.simulated.iter().map(String::as_str).collect();
+        blocks.push(Block::Banner(format!(
+            "SIMULATED — МОДЕЛЬДЕУ — СИМУЛЯЦИЯ: replies, delivery reports or e-license answers in this report come from the simulators ({}), not from people. The campaign's numbers describe the simulators' model, not the pilots.",
+            labels.join(", ")
+        )));
+    }
+    blocks.extend(summary(&ctx));
     blocks.extend(terms(pilots));
     blocks.extend(changes(&ctx));
     blocks.extend(funnel(&ctx)?);
@@ -103,7 +121,7 @@ fn summary(ctx: &Ctx) -> Vec<Block> {
     for p in ctx.columns() {
         let v = |m: &str| show(ctx.lookup.get(p, TOTAL, ALL, m), min_cell);
         bullets.push(format!(
-            "{p}: {} events in scope, {} offered, {} SMS sent, {} accepted ({} of decided cases), {} declined, {} timed out, {} undeliverable, {} open, {} superseded, {} voided, {} permits re-issued",
+            "{p}: {} events in scope, {} offered, {} SMS sent, {} accepted (of decided cases: {}), {} declined, {} timed out, {} undeliverable, {} open, {} superseded, {} voided, {} permits re-issued",
             v("events_in_scope"),
             v("offered"),
             v("sms1_sent"),
@@ -118,11 +136,15 @@ fn summary(ctx: &Ctx) -> Vec<Block> {
             v("permits_reissued")
         ));
     }
+    let (cutoff, min_n) = (ctx.inputs.cutoff, metrics::MIN_N);
     vec![
         Block::Heading(1, format!("SDU proactive re-registration pilots — KPI report as of {as_of}")),
         Block::Para(format!(
-            "Бұл есеп / Этот отчёт: published candidate runs and the case ledger up to the end of {as_of} (Asia/Almaty). \
-             Runs read: {runs}. Breakdown cells below {min_cell} are shown as <{min_cell} and their rates withheld."
+            "Бұл есеп / Этот отчёт: published candidate runs up to {as_of} and the case ledger's events up to {cutoff} \
+             (Asia/Almaty; the time the day's last advance decided to, so the report made again later gives the same numbers). \
+             Runs read: {runs}. Breakdown cells below {min_cell} are shown as <{min_cell} and their rates withheld. \
+             Every rate shows its cases (numerator/denominator) and its 95 % Wilson interval; a rate on fewer than {min_n} \
+             cases is shown as too few cases."
         )),
         Block::Heading(2, "Summary".into()),
         Block::Bullets(bullets),
@@ -305,7 +327,10 @@ fn campaign(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     charts::line_chart(
         ctx.req.chart_dir,
         "weekly-rates",
-        "Қабылдау мен мерзімі өту үлесі / Доля принятых и истёкших (нарастающим итогом по неделям)",
+        &format!(
+            "Қабылдау мен мерзімі өту үлесі / Доля принятых и истёкших (нарастающим итогом по неделям){}",
+            ctx.simulated_mark()
+        ),
         &weeks,
         &series,
     )?;

@@ -52,8 +52,36 @@ pub struct Kpi {
     pub numerator: Option<f64>,
     pub denominator: Option<f64>,
     pub value: Option<f64>,
+    /// The 95 % Wilson score interval of a rate (numerator of denominator), if it is one.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
     /// Withheld: the cell is too small to publish (a count below the threshold).
     pub suppressed: bool,
+    /// The ledger events counted include simulated inputs (replies, delivery reports or
+    /// e-license answers from the simulators): the number describes the simulators' model.
+    pub simulated: bool,
+}
+
+/// Whether a metric is a share of its denominator (it gets a Wilson interval).
+pub fn is_rate(metric: &str) -> bool {
+    metric.contains("rate") || metric == "decided_after_second_sms"
+}
+
+/// Fewer cases than this in a rate's denominator: the report shows "too few cases" and the
+/// counts, not the rate (its interval would span most of 0–100 %).
+pub const MIN_N: f64 = 10.0;
+
+/// The 95 % Wilson score interval of `k` successes in `n` trials (None when n is 0).
+pub fn wilson(k: f64, n: f64) -> Option<(f64, f64)> {
+    if n <= 0.0 {
+        return None;
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let p = k / n;
+    let z2n = z * z / n;
+    let centre = (p + z2n / 2.0) / (1.0 + z2n);
+    let half = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt() / (1.0 + z2n);
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
 }
 
 /// One evaluated event as the report needs it (from `outcomes.parquet`).
@@ -203,7 +231,15 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
             c.add("sms_failed", count(Kind::SmsFailed));
             c.add("sms_resent_other_number", resent);
             c.add("permits_reissued", reissued.len() as f64);
-            c.add("reissue_refused", count(Kind::ReissueRefused));
+            // A refusal that e-license later turned into a re-issue counts as re-issued only.
+            let refused = history
+                .iter()
+                .filter(|e| e.kind == Kind::ReissueRefused)
+                .filter(|e| {
+                    !history.iter().any(|r| r.kind == Kind::PermitReissued && r.permit_ids == e.permit_ids)
+                })
+                .count();
+            c.add("reissue_refused", refused as f64);
             c.to_reissue_days.extend(&reissued);
             if let Some(s) = standing {
                 c.add(s.metric(), 1.0);
@@ -232,6 +268,10 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
         let mut push =
             |metric: &str, num: Option<f64>, den: Option<f64>, value: Option<f64>, guard: &[f64]| {
                 let suppressed = guard.iter().any(|n| small(*n));
+                let ci = match (num, den) {
+                    (Some(k), Some(n)) if is_rate(metric) && !suppressed => wilson(k, n),
+                    _ => None,
+                };
                 out.push(Kpi {
                     pilot: pilot.clone(),
                     period: period.clone(),
@@ -240,7 +280,10 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
                     numerator: if suppressed { None } else { num },
                     denominator: if suppressed { None } else { den },
                     value: if suppressed { None } else { value },
+                    ci_low: ci.map(|c| c.0),
+                    ci_high: ci.map(|c| c.1),
                     suppressed,
+                    simulated: false,
                 });
             };
         let scope = cell.get("events_in_scope");
@@ -352,6 +395,19 @@ mod tests {
         assert!(
             (quantile(&mut (1..=10).map(f64::from).collect::<Vec<_>>(), 0.9).unwrap() - 9.1).abs() < 1e-9
         );
+    }
+
+    /// The issue's examples: 18 of 25 and 9 of 13 accepted cannot be told apart.
+    #[test]
+    fn wilson_intervals() {
+        let pct = |c: Option<(f64, f64)>| {
+            c.map(|(l, h)| ((l * 1000.0).round() / 10.0, (h * 1000.0).round() / 10.0))
+        };
+        assert_eq!(pct(super::wilson(18.0, 25.0)), Some((52.4, 85.7)));
+        assert_eq!(pct(super::wilson(9.0, 13.0)), Some((42.4, 87.3)));
+        assert_eq!(pct(super::wilson(0.0, 1.0)), Some((0.0, 79.3)));
+        assert_eq!(pct(super::wilson(5.0, 5.0)), Some((56.6, 100.0)));
+        assert_eq!(super::wilson(0.0, 0.0), None);
     }
 }
 

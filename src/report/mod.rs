@@ -113,14 +113,26 @@ fn read_events(path: &Path) -> Result<Vec<EventRow>, ReportError> {
     Ok(out)
 }
 
-/// Everything the report reads, as of the end of `as_of`.
+/// Everything the report reads, as of its cut-off.
 pub struct ReportInputs {
     pub runs: Vec<(String, NaiveDate, PathBuf)>,
     pub events: Vec<EventRow>,
     pub campaign: Campaign,
+    /// Ledger events up to this time count: what the last advance of the day decided to.
+    pub cutoff: chrono::NaiveDateTime,
+    /// The labels of simulated inputs among the events counted (`simulated-portal`, …).
+    pub simulated: std::collections::BTreeSet<String>,
 }
 
-pub fn load(out: &Path, as_of: NaiveDate, pilots: &[Pilot]) -> anyhow::Result<ReportInputs> {
+/// The report's inputs: the latest published outcomes of each pilot on or before `as_of`,
+/// and the ledger's events up to `cutoff` (at most the end of `as_of`): the same numbers
+/// whenever the report is made again.
+pub fn load(
+    out: &Path,
+    as_of: NaiveDate,
+    cutoff: Option<chrono::NaiveDateTime>,
+    pilots: &[Pilot],
+) -> anyhow::Result<ReportInputs> {
     let runs = latest_runs(out, as_of)?;
     let mut events = Vec::new();
     for (_, _, dir) in &runs {
@@ -128,9 +140,15 @@ pub fn load(out: &Path, as_of: NaiveDate, pilots: &[Pilot]) -> anyhow::Result<Re
     }
     let offers = ledger::to_offers(&ledger::offers_until(out, as_of)?)?;
     let end = crate::time::end_of_day(as_of);
-    let ledger_events = log::read_all(out)?.into_iter().filter(|e| e.at < end).collect();
+    let cutoff = cutoff.map_or(end - chrono::Duration::microseconds(1), |c| c.min(end));
+    let ledger_events: Vec<_> = log::read_all(out)?.into_iter().filter(|e| e.at <= cutoff).collect();
+    let simulated = ledger_events
+        .iter()
+        .filter_map(|e| e.source.clone())
+        .filter(|s| s.starts_with("simulated"))
+        .collect();
     let campaign = Campaign::load(offers, ledger_events, pilots)?;
-    Ok(ReportInputs { runs, events, campaign })
+    Ok(ReportInputs { runs, events, campaign, cutoff, simulated })
 }
 
 /// The KPI table as a frame (`kpi.parquet` / `kpi.csv`).
@@ -145,7 +163,10 @@ pub fn kpi_frame(rows: &[Kpi]) -> PolarsResult<DataFrame> {
             Column::new("numerator".into(), rows.iter().map(|r| r.numerator).collect::<Vec<_>>()),
             Column::new("denominator".into(), rows.iter().map(|r| r.denominator).collect::<Vec<_>>()),
             Column::new("value".into(), rows.iter().map(|r| r.value).collect::<Vec<_>>()),
+            Column::new("ci_low".into(), rows.iter().map(|r| r.ci_low).collect::<Vec<_>>()),
+            Column::new("ci_high".into(), rows.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
             Column::new("suppressed".into(), rows.iter().map(|r| r.suppressed).collect::<Vec<_>>()),
+            Column::new("simulated".into(), rows.iter().map(|r| r.simulated).collect::<Vec<_>>()),
         ],
     )
 }

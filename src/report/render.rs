@@ -8,6 +8,8 @@ use std::path::Path;
 
 /// A block of the document.
 pub enum Block {
+    /// A warning that stands out (simulated inputs).
+    Banner(String),
     Heading(u8, String),
     Para(String),
     Bullets(Vec<String>),
@@ -48,8 +50,20 @@ pub fn show(k: Option<&Kpi>, min_cell: u64) -> String {
         Some(k) if k.suppressed => format!("<{min_cell}"),
         Some(k) => match k.value {
             None => "n/a".into(),
-            Some(v) if k.metric.contains("rate") || k.metric == "decided_after_second_sms" => {
-                format!("{:.1} %", v * 100.0)
+            Some(v) if super::metrics::is_rate(&k.metric) => {
+                let (num, den) = (k.numerator.unwrap_or(0.0), k.denominator.unwrap_or(0.0));
+                match (k.ci_low, k.ci_high) {
+                    _ if den < super::metrics::MIN_N => format!("too few cases ({num:.0}/{den:.0})"),
+                    (Some(lo), Some(hi)) => {
+                        format!(
+                            "{:.1} % ({num:.0}/{den:.0}; {:.0}–{:.0} %)",
+                            v * 100.0,
+                            lo * 100.0,
+                            hi * 100.0
+                        )
+                    }
+                    _ => format!("{:.1} % ({num:.0}/{den:.0})", v * 100.0),
+                }
             }
             Some(v) if k.metric.ends_with("_h") || k.metric.ends_with("_days") => format!("{v:.1}"),
             Some(v) => format!("{v:.0}"),
@@ -61,6 +75,7 @@ pub fn markdown(blocks: &[Block]) -> String {
     let mut out = String::new();
     for b in blocks {
         match b {
+            Block::Banner(t) => out.push_str(&format!("> **{t}**\n\n")),
             Block::Heading(level, t) => out.push_str(&format!("{} {t}\n\n", "#".repeat(usize::from(*level)))),
             Block::Para(t) => out.push_str(&format!("{t}\n\n")),
             Block::Bullets(items) => {
@@ -110,6 +125,7 @@ pub fn html(blocks: &[Block], title: &str, dir: &Path) -> std::io::Result<String
     let mut body = String::new();
     for b in blocks {
         match b {
+            Block::Banner(t) => body.push_str(&format!("<div class=\"banner\">{}</div>\n", escape(t))),
             Block::Heading(level, t) => body.push_str(&format!("<h{level}>{}</h{level}>\n", escape(t))),
             Block::Para(t) => body.push_str(&format!("<p>{}</p>\n", escape(t))),
             Block::Bullets(items) => {
@@ -149,7 +165,7 @@ pub fn html(blocks: &[Block], title: &str, dir: &Path) -> std::io::Result<String
         "<!DOCTYPE html>\n<html lang=\"kk\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n\
          body {{ font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 1080px; margin: 2em auto; color: #222; }}\n\
          table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: 4px 8px; }}\n\
-         th {{ background: #f0f0f0; }} td.n {{ text-align: right; white-space: nowrap; }} img {{ max-width: 100%; }}\n</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+         th {{ background: #f0f0f0; }} .banner {{ background: #fff3cd; border: 2px solid #b58100; padding: 0.8em 1em; font-weight: bold; }} td.n {{ text-align: right; white-space: nowrap; }} img {{ max-width: 100%; }}\n</style>\n</head>\n<body>\n{}</body>\n</html>\n",
         escape(title),
         body
     ))

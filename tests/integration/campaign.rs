@@ -57,6 +57,7 @@ fn reply(text: &str, at: &str, with_id: bool, c: &Campaign) -> Reply {
         phone: PHONE.into(),
         received_at: t(at),
         text: text.into(),
+        source: None,
     }
 }
 
@@ -130,18 +131,21 @@ fn replies_match_by_phone_and_unknown_numbers_are_kept() {
         phone: "8 (701) 123-45-67".into(),
         received_at: t("2026-11-11T12:00:00"),
         text: "2".into(),
+        source: None,
     };
     let stranger = Reply {
         message_id: None,
         phone: "+77770000000".into(),
         received_at: t("2026-11-11T12:00:00"),
         text: "1".into(),
+        source: None,
     };
     let future = Reply {
         message_id: None,
         phone: PHONE.into(),
         received_at: t("2026-11-20T12:00:00"),
         text: "1".into(),
+        source: None,
     };
     let (_, _, counts) = adv(&mut c, &[by_phone, stranger, future], t("2026-11-12T09:00:00"));
     assert_eq!((counts.decline, counts.unmatched, counts.not_yet_received), (1, 1, 1));
@@ -166,6 +170,7 @@ fn trusted_software_routes_dead_ends_to_the_standard_procedure() {
         phone: PHONE.into(),
         received_at: t("2026-11-10T11:00:00"),
         text: "жоқ".into(),
+        source: None,
     };
     adv(&mut c, &[r], t("2026-11-11T09:00:00"));
     assert_eq!(c.cases["a"].state, State::StandardProcedure, "declined (seed 003 §17)");
@@ -375,12 +380,14 @@ fn replies_are_attributed_only_where_they_can_be() {
         phone: "+77019998877".into(),
         received_at: t("2026-11-10T10:00:00"),
         text: "1".into(),
+        source: None,
     };
     let before_sms = Reply {
         message_id: Some(id),
         phone: PHONE.into(),
         received_at: t("2026-11-10T08:00:00"),
         text: "1".into(),
+        source: None,
     };
     let (events, _, counts) = adv(&mut c, &[other_phone, before_sms], t("2026-11-10T12:00:00"));
     assert_eq!((counts.unmatched, counts.accept), (2, 0));
@@ -487,7 +494,8 @@ mod many_cases {
                     phone: phone(*p),
                     received_at: (day0() + Duration::days(i64::from(*d))).and_hms_opt(u32::from(*h), 7, 0).unwrap(),
                     text: text.to_string(),
-                })
+        source: None,
+    })
                 .collect();
             let mut ledger: Vec<CaseEvent> = Vec::new();
             let fold = |day: NaiveDate, ledger: &[CaseEvent]| {
@@ -643,7 +651,7 @@ mod event_time {
     }
 
     fn by_phone(text: &str, at: &str) -> Reply {
-        Reply { message_id: None, phone: PHONE.into(), received_at: t(at), text: text.into() }
+        Reply { message_id: None, phone: PHONE.into(), received_at: t(at), text: text.into(), source: None }
     }
 
     /// One advance a week late decides both windows at their deadlines: the second SMS
@@ -833,7 +841,8 @@ mod schedules {
                 phone: format!("+7701000000{p}"),
                 received_at: t(T0) + Duration::hours(i64::from(*h)) + Duration::minutes(7),
                 text: text.to_string(),
-            }).collect();
+        source: None,
+    }).collect();
             // Delivery reports on the cases' SMS (to the first number, or sent again to the
             // second), some failed or expired; those on SMS never sent apply to nothing.
             let statuses = [DeliveryStatus::Delivered, DeliveryStatus::Failed, DeliveryStatus::Expired];
@@ -848,6 +857,7 @@ mod schedules {
                     message_id,
                     status: statuses[usize::from(*status)],
                     reported_at: t(T0) + Duration::hours(i64::from(*h)) + Duration::minutes(3),
+                    source: None,
                 }
             }).collect();
             let end = t(T0) + Duration::days(40);
@@ -879,7 +889,12 @@ mod delivery {
     }
 
     fn report(c: &Campaign, k: usize, status: DeliveryStatus, at: &str) -> Delivery {
-        Delivery { message_id: c.cases["c1"].sms[k].message_id.clone(), status, reported_at: t(at) }
+        Delivery {
+            message_id: c.cases["c1"].sms[k].message_id.clone(),
+            status,
+            reported_at: t(at),
+            source: None,
+        }
     }
 
     fn advance(
@@ -959,6 +974,7 @@ mod delivery {
             phone: PHONE.into(),
             received_at: t("2026-11-10T10:00:00"),
             text: "1".into(),
+            source: None,
         };
         c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
         let id = |p: &str| request_id("c1", p);
@@ -966,6 +982,7 @@ mod delivery {
             request_id: id(p),
             result,
             answered_at: t(at),
+            source: None,
         };
         let first = [
             answer("c1-P1", Err("holder_data_mismatch".into()), "2026-11-12T10:00:00"),
@@ -1012,8 +1029,12 @@ mod delivery {
     #[test]
     fn reports_that_apply_to_nothing_are_counted_and_kept_apart() {
         let mut c = texted_to(&[PHONE, OTHER]);
-        let unknown =
-            Delivery { message_id: "nosuch".into(), status: DeliveryStatus::Failed, reported_at: t(T0) };
+        let unknown = Delivery {
+            message_id: "nosuch".into(),
+            status: DeliveryStatus::Failed,
+            reported_at: t(T0),
+            source: None,
+        };
         let early = report(&c, 0, DeliveryStatus::Failed, "2026-11-10T08:59:00");
         let done = advance(&mut c, &[unknown, early], &[], "2026-11-10T12:00:00");
         assert_eq!(done.deliveries.unknown, 2);
@@ -1026,6 +1047,7 @@ mod delivery {
             phone: PHONE.into(),
             received_at: t("2026-11-10T14:00:00"),
             text: "1".into(),
+            source: None,
         };
         let inbox = Inbox { replies: &[answer], deliveries: &[failed], ..Inbox::default() };
         let done = c.advance_with(inbox, &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
@@ -1043,6 +1065,7 @@ mod delivery {
             phone: PHONE.into(),
             received_at: t("2026-11-10T10:00:00"),
             text: "1".into(),
+            source: None,
         };
         let done = c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
         assert_eq!(done.cases.requested, 1);
@@ -1052,31 +1075,37 @@ mod delivery {
                 request_id: request_id("c1", p1),
                 result: Ok("KZ99NEW0000001".into()),
                 answered_at: t("2026-11-12T11:00:00"),
+                source: None,
             },
             Confirmation {
                 request_id: request_id("c1", p2),
                 result: Err("permit_suspended".into()),
                 answered_at: t("2026-11-12T12:00:00"),
+                source: None,
             },
             Confirmation {
                 request_id: request_id("c1", p1),
                 result: Ok("KZ99NEW0000002".into()),
                 answered_at: t("2026-11-12T13:00:00"),
+                source: None,
             },
             Confirmation {
                 request_id: "nosuch".into(),
                 result: Ok("X".into()),
                 answered_at: t("2026-11-12T13:00:00"),
+                source: None,
             },
             Confirmation {
                 request_id: request_id("c1", p2),
                 result: Ok("X".into()),
                 answered_at: t("2026-11-11T08:00:00"),
+                source: None,
             },
             Confirmation {
                 request_id: request_id("c1", p1),
                 result: Ok("X".into()),
                 answered_at: t("2026-11-20T08:00:00"),
+                source: None,
             },
         ];
         let done = advance(&mut c, &[], &answers, "2026-11-13T09:00:00");

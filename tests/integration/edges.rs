@@ -158,6 +158,30 @@ fn the_same_days_as_a_backfill(dir: &Path, out: &Path) {
     let (run, backfill) = (log::read_all(out).unwrap(), log::read_all(&dir.join("out2")).unwrap());
     assert_eq!(run.len(), backfill.len());
     assert!(run == backfill, "the backfill's ledger differs from the daily runs'");
+    // Run again: nothing changes (each snapshot is compared with the runs before its day,
+    // not with later days that read a later snapshot).
+    let o = sdu(&args, dir);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(log::read_all(&dir.join("out2")).unwrap() == backfill);
+    // A portal folder with no file of any day of the period: refused, exit 2.
+    std::fs::create_dir_all(dir.join("empty-portal")).unwrap();
+    std::fs::write(dir.join("empty-portal/replies.parquet"), b"").unwrap();
+    let none = [
+        "backfill",
+        "--snapshot",
+        "snapshots",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--out",
+        "out5",
+        "--portal",
+        "empty-portal",
+    ];
+    let o = sdu(&none, dir);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a file of the portal by day"), "{}", stderr(&o));
     // One snapshot for every day: said.
     let one = ["backfill", "--snapshot", "w2", "--from", &from, "--to", &from, "--out", "out3"];
     let o = sdu(&one, dir);

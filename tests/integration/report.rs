@@ -258,3 +258,75 @@ fn the_report_pins_its_text_and_draws_every_chart() {
             && report.join("_SUCCESS").is_file()
     );
 }
+
+/// A report made again later gives the same numbers: it counts the ledger's events up to the
+/// time the day's last advance decided to, not those a later advance recorded at earlier
+/// times (replies received that afternoon). Simulated replies put a banner on it, mark every
+/// KPI row and every chart title.
+#[test]
+fn a_report_made_again_later_is_the_same_and_says_it_is_simulated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |args: &[&str]| {
+        let o = sdu(args, dir);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    };
+    run(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23", "--clean"]);
+    run(&["candidates", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+    run(&["dispatch", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+    let outbox = "out/2026-11-10/dispatch/sms_outbox.parquet";
+    run(&["simulate-portal", "--outbox", outbox, "--as-of", "2026-11-13T09:00", "--out", "r1.parquet"]);
+    run(&["advance", "--out", "out", "--as-of", "2026-11-13T09:00", "--replies", "r1.parquet"]);
+    run(&["report", "--out", "out", "--as-of", "2026-11-13"]);
+    let kpi = dir.join("out/reports/2026-11-13/kpi.json");
+    let first = std::fs::read(&kpi).unwrap();
+    // The person texted a second time answers "1" that afternoon; the next advance records it.
+    let second = polars::prelude::LazyFrame::scan_parquet(
+        polars::prelude::PlRefPath::try_from_path(
+            &dir.join("out/2026-11-13/advance-0900/sms_outbox.parquet"),
+        )
+        .unwrap(),
+        Default::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    let phone = second.column("phone").unwrap().str().unwrap().get(0).expect("a second SMS").to_string();
+    let mut r2 = polars::df!(
+        "message_id" => [None::<&str>],
+        "phone" => [phone.as_str()],
+        "received_at" => ["2026-11-13T15:00:00"],
+        "text" => ["1"],
+    )
+    .unwrap();
+    sdu::io::write_parquet(&mut r2, &dir.join("r2.parquet")).unwrap();
+    run(&["advance", "--out", "out", "--as-of", "2026-11-16T09:00", "--replies", "r2.parquet"]);
+    // The later advance recorded events of the afternoon of 11-13 (the old cut-off, the end
+    // of the day, would count them).
+    let events = sdu::campaign::log::read_all(&dir.join("out")).unwrap();
+    let afternoon = |e: &&sdu::campaign::CaseEvent| {
+        e.at > d("2026-11-13").and_hms_opt(9, 0, 0).unwrap()
+            && e.at < d("2026-11-14").and_hms_opt(0, 0, 0).unwrap()
+    };
+    assert!(
+        events.iter().any(|e| afternoon(&e)),
+        "no event on the afternoon of 11-13: the test proves nothing"
+    );
+    run(&["report", "--out", "out", "--as-of", "2026-11-13"]);
+    assert!(std::fs::read(&kpi).unwrap() == first, "the report of 11-13 changed when made again");
+    let md = std::fs::read_to_string(dir.join("out/reports/2026-11-13/report.md")).unwrap();
+    assert!(md.starts_with("> **SIMULATED"), "{}", &md[..200]);
+    assert!(md.contains("events up to 2026-11-13 09:00:00"), "the cut-off is stated");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&first).unwrap();
+    assert!(rows.iter().all(|r| r["simulated"] == true));
+    let rate = rows
+        .iter()
+        .find(|r| {
+            r["metric"] == "acceptance_rate_dispatched"
+                && r["pilot"] == "all"
+                && r["period"] == "total"
+                && r["region"] == "all"
+        })
+        .unwrap();
+    assert!(rate["ci_low"].as_f64().unwrap() <= rate["value"].as_f64().unwrap());
+}

@@ -43,6 +43,8 @@ pub const WRITEBACK: &str = "sdu_writeback.parquet";
 pub const REPLIES_QUARANTINE: &str = "replies_quarantine.parquet";
 pub const REPLIES_UNMATCHED: &str = "replies_unmatched.parquet";
 pub const REPORTS_UNMATCHED: &str = "reports_unmatched.parquet";
+/// Where a backfill with the simulators keeps their files.
+pub const SIMULATED_DIR: &str = "simulated-replies";
 pub const ADVANCE_SUMMARY: &str = "advance.json";
 pub const KPI_PARQUET: &str = "kpi.parquet";
 pub const KPI_CSV: &str = "kpi.csv";
@@ -98,17 +100,17 @@ pub fn report_dir(out: &Path, day: NaiveDate) -> PathBuf {
 
 /// The simulator's replies given to a backfilled day.
 pub fn simulated_replies(out: &Path, day: NaiveDate) -> PathBuf {
-    out.join("simulated-replies").join(format!("{day}.parquet"))
+    out.join(SIMULATED_DIR).join(format!("{day}.parquet"))
 }
 
 /// The simulator's delivery reports given to a backfilled day.
 pub fn simulated_delivery(out: &Path, day: NaiveDate) -> PathBuf {
-    out.join("simulated-replies").join(format!("{day}.delivery.parquet"))
+    out.join(SIMULATED_DIR).join(format!("{day}.delivery.parquet"))
 }
 
 /// The simulated e-license's answers given to a backfilled day.
 pub fn simulated_confirmations(out: &Path, day: NaiveDate) -> PathBuf {
-    out.join("simulated-replies").join(format!("{day}.confirmations.parquet"))
+    out.join(SIMULATED_DIR).join(format!("{day}.confirmations.parquet"))
 }
 
 /// The lock file of an output folder.

@@ -142,11 +142,16 @@ pub fn load(
     let end = crate::time::end_of_day(as_of);
     let cutoff = cutoff.map_or(end - chrono::Duration::microseconds(1), |c| c.min(end));
     let ledger_events: Vec<_> = log::read_all(out)?.into_iter().filter(|e| e.at <= cutoff).collect();
-    let simulated = ledger_events
+    let mut simulated: std::collections::BTreeSet<String> = ledger_events
         .iter()
         .filter_map(|e| e.source.clone())
         .filter(|s| s.starts_with("simulated"))
         .collect();
+    // Ledgers written before rows kept their source: the simulators' folder in the output
+    // says the same.
+    if out.join(layout::SIMULATED_DIR).is_dir() && simulated.is_empty() {
+        simulated.insert(format!("{}/ in the output folder", layout::SIMULATED_DIR));
+    }
     let campaign = Campaign::load(offers, ledger_events, pilots)?;
     Ok(ReportInputs { runs, events, campaign, cutoff, simulated })
 }

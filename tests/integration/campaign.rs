@@ -907,6 +907,12 @@ mod delivery {
         c.advance_with(inbox, &Clock::at(t(at))).unwrap()
     }
 
+    /// e-license's answer to a request: the new permit's number, or why it refused.
+    fn answer(request: &str, result: Result<&str, &str>, at: &str) -> Confirmation {
+        let result = result.map(String::from).map_err(String::from);
+        Confirmation { request_id: request.to_string(), result, answered_at: t(at), source: None }
+    }
+
     fn kinds(c: &Campaign) -> Vec<(Kind, Option<State>, Option<String>, NaiveDateTime)> {
         c.cases["c1"].history.iter().map(|e| (e.kind, e.state_after, e.reason.clone(), e.at)).collect()
     }
@@ -978,23 +984,17 @@ mod delivery {
         };
         c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
         let id = |p: &str| request_id("c1", p);
-        let answer = |p: &str, result: Result<String, String>, at: &str| Confirmation {
-            request_id: id(p),
-            result,
-            answered_at: t(at),
-            source: None,
-        };
         let first = [
-            answer("c1-P1", Err("holder_data_mismatch".into()), "2026-11-12T10:00:00"),
-            answer("c1-P2", Err("permit_suspended".into()), "2026-11-12T10:00:00"),
-            answer("c1-P2", Ok("KZ99NEW0000002".into()), "2026-11-12T10:00:00"),
+            answer(&id("c1-P1"), Err("holder_data_mismatch"), "2026-11-12T10:00:00"),
+            answer(&id("c1-P2"), Err("permit_suspended"), "2026-11-12T10:00:00"),
+            answer(&id("c1-P2"), Ok("KZ99NEW0000002"), "2026-11-12T10:00:00"),
         ];
         let done = advance(&mut c, &[], &first, "2026-11-13T09:00:00");
         assert_eq!(
             (done.confirmations.reissued, done.confirmations.refused, done.confirmations.already_recorded),
             (1, 1, 1)
         );
-        let later = [answer("c1-P1", Ok("KZ99NEW0000001".into()), "2026-11-14T10:00:00")];
+        let later = [answer(&id("c1-P1"), Ok("KZ99NEW0000001"), "2026-11-14T10:00:00")];
         let done = advance(&mut c, &[], &later, "2026-11-15T09:00:00");
         assert_eq!(done.confirmations.reissued, 1);
         assert_eq!(done.events[0].new_permit_id.as_deref(), Some("KZ99NEW0000001"));
@@ -1071,42 +1071,12 @@ mod delivery {
         assert_eq!(done.cases.requested, 1);
         let (p1, p2) = ("c1-P1", "c1-P2");
         let answers = [
-            Confirmation {
-                request_id: request_id("c1", p1),
-                result: Ok("KZ99NEW0000001".into()),
-                answered_at: t("2026-11-12T11:00:00"),
-                source: None,
-            },
-            Confirmation {
-                request_id: request_id("c1", p2),
-                result: Err("permit_suspended".into()),
-                answered_at: t("2026-11-12T12:00:00"),
-                source: None,
-            },
-            Confirmation {
-                request_id: request_id("c1", p1),
-                result: Ok("KZ99NEW0000002".into()),
-                answered_at: t("2026-11-12T13:00:00"),
-                source: None,
-            },
-            Confirmation {
-                request_id: "nosuch".into(),
-                result: Ok("X".into()),
-                answered_at: t("2026-11-12T13:00:00"),
-                source: None,
-            },
-            Confirmation {
-                request_id: request_id("c1", p2),
-                result: Ok("X".into()),
-                answered_at: t("2026-11-11T08:00:00"),
-                source: None,
-            },
-            Confirmation {
-                request_id: request_id("c1", p1),
-                result: Ok("X".into()),
-                answered_at: t("2026-11-20T08:00:00"),
-                source: None,
-            },
+            answer(&request_id("c1", p1), Ok("KZ99NEW0000001"), "2026-11-12T11:00:00"),
+            answer(&request_id("c1", p2), Err("permit_suspended"), "2026-11-12T12:00:00"),
+            answer(&request_id("c1", p1), Ok("KZ99NEW0000002"), "2026-11-12T13:00:00"),
+            answer("nosuch", Ok("X"), "2026-11-12T13:00:00"),
+            answer(&request_id("c1", p2), Ok("X"), "2026-11-11T08:00:00"),
+            answer(&request_id("c1", p1), Ok("X"), "2026-11-20T08:00:00"),
         ];
         let done = advance(&mut c, &[], &answers, "2026-11-13T09:00:00");
         let k = &done.confirmations;

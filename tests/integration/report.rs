@@ -191,17 +191,24 @@ fn png_size(path: &Path) -> (u32, u32) {
     (u32::from_be_bytes(b[16..20].try_into().unwrap()), u32::from_be_bytes(b[20..24].try_into().unwrap()))
 }
 
+fn ok(dir: &Path, args: &[&str]) {
+    let o = sdu(args, dir);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+}
+
+/// The tiny world of seed 3, its candidates of 2026-11-10 and their first SMS.
+fn dispatched_tiny_world(dir: &Path) {
+    ok(dir, &["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23", "--clean"]);
+    ok(dir, &["candidates", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+    ok(dir, &["dispatch", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+}
+
 #[test]
 fn the_report_pins_its_text_and_draws_every_chart() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let run = |args: &[&str]| {
-        let o = sdu(args, dir);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    };
-    run(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23", "--clean"]);
-    run(&["candidates", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
-    run(&["dispatch", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+    let run = |args: &[&str]| ok(dir, args);
+    dispatched_tiny_world(dir);
     for day in ["2026-11-13T09:00", "2026-11-16T09:00"] {
         run(&[
             "simulate-portal",
@@ -267,13 +274,8 @@ fn the_report_pins_its_text_and_draws_every_chart() {
 fn a_report_made_again_later_is_the_same_and_says_it_is_simulated() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let run = |args: &[&str]| {
-        let o = sdu(args, dir);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    };
-    run(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23", "--clean"]);
-    run(&["candidates", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
-    run(&["dispatch", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"]);
+    let run = |args: &[&str]| ok(dir, args);
+    dispatched_tiny_world(dir);
     let outbox = "out/2026-11-10/dispatch/sms_outbox.parquet";
     run(&["simulate-portal", "--outbox", outbox, "--as-of", "2026-11-13T09:00", "--out", "r1.parquet"]);
     run(&["advance", "--out", "out", "--as-of", "2026-11-13T09:00", "--replies", "r1.parquet"]);

@@ -259,6 +259,99 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
     table
 }
 
+/// Whether a metric is a count that adds up: its cells by region, by week and by pilot sum to
+/// the cell of all regions, all weeks, all pilots.
+fn additive(metric: &str) -> bool {
+    !is_rate(metric) && !metric.ends_with("_h") && !metric.ends_with("_days")
+}
+
+/// The count a rate reveals (numerator), if it is published as a count.
+fn numerator_of(rate: &str) -> Option<&'static str> {
+    [
+        ("acceptance_rate", "accepted"),
+        ("decline_rate", "declined"),
+        ("timeout_rate", "timed_out"),
+        ("undeliverable_rate", "undeliverable"),
+        ("sms_failure_rate", "sms_failed"),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| rate.starts_with(prefix))
+    .map(|(_, count)| count)
+}
+
+/// Complementary (secondary) suppression: a suppressed count must not be derivable by one
+/// subtraction from the published cells. Along every line of cells that sum to a published
+/// cell (the regions of a pilot and week, the weeks of a pilot and region, the pilots of a
+/// week and region), a line with exactly one suppressed cell gets a second one suppressed,
+/// its smallest other cell (or, with none, its total when that is a breakdown cell), until no
+/// line has one alone; then a rate whose numerator's count is suppressed is withheld too. A
+/// line of one cell under a pilot's total is that total, published.
+fn complement(rows: &mut [Kpi]) {
+    use std::collections::HashMap;
+    type Key = (String, String, String, String);
+    let key = |k: &Kpi| (k.pilot.clone(), k.period.clone(), k.region.clone(), k.metric.clone());
+    let index: HashMap<Key, usize> =
+        rows.iter().enumerate().filter(|(_, k)| additive(&k.metric)).map(|(i, k)| (key(k), i)).collect();
+    // Lines: (dimension, the other coordinates) → cells; the dimension's `all` is the total.
+    // In a fixed order: which cell a line hides must not depend on hashing.
+    let mut lines: BTreeMap<(u8, Key), Vec<usize>> = BTreeMap::new();
+    for (k, &i) in &index {
+        let (p, w, r, m) = k.clone();
+        if r != ALL {
+            lines.entry((0, (p.clone(), w.clone(), ALL.into(), m.clone()))).or_default().push(i);
+        }
+        if w != TOTAL {
+            lines.entry((1, (p.clone(), TOTAL.into(), r.clone(), m.clone()))).or_default().push(i);
+        }
+        if p != ALL {
+            lines.entry((2, (ALL.into(), w, r, m))).or_default().push(i);
+        }
+    }
+    loop {
+        let mut changed = false;
+        for ((_, total), cells) in &lines {
+            let published = index.get(total).is_some_and(|&t| !rows[t].suppressed);
+            let hidden = cells.iter().filter(|&&i| rows[i].suppressed).count();
+            if !published || hidden != 1 {
+                continue;
+            }
+            let next = cells
+                .iter()
+                .copied()
+                .filter(|&i| !rows[i].suppressed)
+                // The smallest count, a zero only when nothing else is left.
+                .min_by(|&a, &b| {
+                    let v = |i: usize| rows[i].value.unwrap_or(0.0);
+                    ((v(a) == 0.0), v(a))
+                        .partial_cmp(&((v(b) == 0.0), v(b)))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                        .then_with(|| key(&rows[a]).cmp(&key(&rows[b])))
+                });
+            match next {
+                Some(i) => rows[i].suppressed = true,
+                // Nothing else on the line: its total goes, if it is a breakdown cell (a
+                // pilot's total is the headline; a line of one cell is that total).
+                None => match index.get(total) {
+                    Some(&t) if total.1 != TOTAL || total.2 != ALL => rows[t].suppressed = true,
+                    _ => continue,
+                },
+            }
+            changed = true;
+        }
+        if !changed {
+            break;
+        }
+    }
+    let hidden: std::collections::HashSet<Key> = rows.iter().filter(|k| k.suppressed).map(key).collect();
+    for k in rows.iter_mut() {
+        if let Some(count) = numerator_of(&k.metric) {
+            if hidden.contains(&(k.pilot.clone(), k.period.clone(), k.region.clone(), count.to_string())) {
+                k.suppressed = true;
+            }
+        }
+    }
+}
+
 /// Computes every KPI as of `as_of` (end of day).
 pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_cell: u64) -> Vec<Kpi> {
     let mut out = Vec::new();
@@ -269,17 +362,18 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             |metric: &str, num: Option<f64>, den: Option<f64>, value: Option<f64>, guard: &[f64]| {
                 let suppressed = guard.iter().any(|n| small(*n));
                 let ci = match (num, den) {
-                    (Some(k), Some(n)) if is_rate(metric) && !suppressed => wilson(k, n),
+                    (Some(k), Some(n)) if is_rate(metric) => wilson(k, n),
                     _ => None,
                 };
+                // The true values are kept until the complementary suppression has run.
                 out.push(Kpi {
                     pilot: pilot.clone(),
                     period: period.clone(),
                     region: region.clone(),
                     metric: metric.to_string(),
-                    numerator: if suppressed { None } else { num },
-                    denominator: if suppressed { None } else { den },
-                    value: if suppressed { None } else { value },
+                    numerator: num,
+                    denominator: den,
+                    value,
                     ci_low: ci.map(|c| c.0),
                     ci_high: ci.map(|c| c.1),
                     suppressed,
@@ -379,6 +473,10 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             quantile(&mut cell.to_request_days, 0.5),
             &[n_req],
         );
+    }
+    complement(&mut out);
+    for k in out.iter_mut().filter(|k| k.suppressed) {
+        (k.numerator, k.denominator, k.value, k.ci_low, k.ci_high) = (None, None, None, None, None);
     }
     out
 }

@@ -60,6 +60,17 @@ pub struct Kpi {
     /// The ledger events counted include simulated inputs (replies, delivery reports or
     /// e-license answers from the simulators): the number describes the simulators' model.
     pub simulated: bool,
+    /// A campaign metric of a cell (a cohort of offers) with cases still undecided at the
+    /// cut-off: it will change as they are decided.
+    pub provisional: bool,
+}
+
+/// Whether a metric counts cases of the campaign (not events of the candidates).
+fn of_the_campaign(metric: &str) -> bool {
+    !(metric == "events_in_scope"
+        || metric.starts_with("outcome.")
+        || metric.starts_with("first_reason.")
+        || metric.starts_with("reason."))
 }
 
 /// Whether a metric is a share of its denominator (it gets a Wilson interval).
@@ -244,6 +255,9 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
             if let Some(s) = standing {
                 c.add(s.metric(), 1.0);
             }
+            if case.state.is_open() {
+                c.add("undecided", 1.0);
+            }
             if let Some((hours, send_no)) = latency {
                 c.latencies_h.push(hours);
                 if send_no == Some(2) {
@@ -358,6 +372,7 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
     for ((pilot, period, region), mut cell) in accumulate(events, campaign, as_of) {
         let breakdown = period != TOTAL || region != ALL;
         let small = |n: f64| breakdown && n > 0.0 && n < min_cell as f64;
+        let undecided = cell.get("undecided");
         let mut push =
             |metric: &str, num: Option<f64>, den: Option<f64>, value: Option<f64>, guard: &[f64]| {
                 let suppressed = guard.iter().any(|n| small(*n));
@@ -378,6 +393,7 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
                     ci_high: ci.map(|c| c.1),
                     suppressed,
                     simulated: false,
+                    provisional: of_the_campaign(metric) && undecided > 0.0,
                 });
             };
         let scope = cell.get("events_in_scope");

@@ -172,6 +172,7 @@ pub fn kpi_frame(rows: &[Kpi]) -> PolarsResult<DataFrame> {
             Column::new("ci_high".into(), rows.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
             Column::new("suppressed".into(), rows.iter().map(|r| r.suppressed).collect::<Vec<_>>()),
             Column::new("simulated".into(), rows.iter().map(|r| r.simulated).collect::<Vec<_>>()),
+            Column::new("provisional".into(), rows.iter().map(|r| r.provisional).collect::<Vec<_>>()),
         ],
     )
 }

@@ -55,8 +55,9 @@ pub fn show(k: Option<&Kpi>, min_cell: u64) -> String {
                 match (k.ci_low, k.ci_high) {
                     _ if den < super::metrics::MIN_N => format!("too few cases ({num:.0}/{den:.0})"),
                     (Some(lo), Some(hi)) => {
+                        let open = if k.provisional { "; provisional" } else { "" };
                         format!(
-                            "{:.1} % ({num:.0}/{den:.0}; {:.0}–{:.0} %)",
+                            "{:.1} % ({num:.0}/{den:.0}; {:.0}–{:.0} %{open})",
                             v * 100.0,
                             lo * 100.0,
                             hi * 100.0

@@ -169,6 +169,25 @@ fn the_date_cuts_the_ledger() {
     assert_eq!(v("sms2_sent"), Some(0.0));
 }
 
+/// A cohort with a case still open is provisional in every campaign metric, not in the
+/// candidates' counts; with every case decided it is final.
+#[test]
+fn open_cases_make_their_cohort_provisional() {
+    let (events, campaign) = world();
+    let rows = compute(&events, &campaign, d("2026-11-09"), 5);
+    assert!(get(&rows, "sanitary", TOTAL, ALL, "acceptance_rate_decided").provisional, "case o is open");
+    assert!(get(&rows, "sanitary", "2026-W45", ALL, "accepted").provisional);
+    assert!(!get(&rows, "sanitary", TOTAL, ALL, "events_in_scope").provisional);
+    let offers: Vec<Offer> =
+        campaign.cases.values().filter(|c| c.offer.case_id != "o").map(|c| c.offer.clone()).collect();
+    let ledger: Vec<CaseEvent> =
+        campaign.cases.values().filter(|c| c.offer.case_id != "o").flat_map(|c| c.history.clone()).collect();
+    let decided = Campaign::load(offers, ledger, &load_pilots(None).unwrap()).unwrap();
+    let rows = compute(&events, &decided, d("2026-11-09"), 5);
+    assert!(!get(&rows, "sanitary", TOTAL, ALL, "acceptance_rate_decided").provisional);
+    assert!(get(&rows, "ecology", TOTAL, ALL, "offered").provisional, "z was never dispatched");
+}
+
 #[test]
 fn small_cells_are_suppressed_in_breakdowns_only() {
     let (events, campaign) = world();

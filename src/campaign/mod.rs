@@ -467,6 +467,12 @@ impl Case {
     fn asking(&self) -> Option<&str> {
         self.state.is_asking().then(|| self.last_sms().map(|s| s.phone.as_str())).flatten()
     }
+
+    /// Whether it asks its question on `phone`, texted first by `at` (a late advance knows of
+    /// later dispatches, which did not block anything at `at`).
+    fn asks_on(&self, phone: &str, at: NaiveDateTime) -> bool {
+        self.asking() == Some(phone) && self.sms.first().is_some_and(|s| s.sent_at <= at)
+    }
 }
 
 /// Counts of what one `advance` did with the delivery reports it was given.
@@ -962,7 +968,7 @@ impl Campaign {
             .values()
             .filter(|c| c.offer.case_id != case.offer.case_id)
             .find(|c| {
-                (c.asking() == Some(phone) && asked_by(c))
+                c.asks_on(phone, at)
                     || (c.state == State::Queued
                         && c.queued_phone.as_deref() == Some(phone)
                         && before(c)
@@ -1397,13 +1403,8 @@ impl Campaign {
 
     /// The first of a case's other numbers not asking another case's question at `at`.
     fn free_number(&self, case_id: &str, at: NaiveDateTime) -> Option<usize> {
-        let busy = |phone: &String| {
-            self.cases.values().any(|c| {
-                c.offer.case_id != case_id
-                    && c.asking() == Some(phone.as_str())
-                    && c.sms.first().is_some_and(|s| s.sent_at <= at)
-            })
-        };
+        let busy =
+            |phone: &String| self.cases.values().any(|c| c.offer.case_id != case_id && c.asks_on(phone, at));
         self.cases[case_id].fallback.iter().position(|p| !busy(p))
     }
 

@@ -12,9 +12,9 @@ use chrono::NaiveDateTime;
 /// valid reply decides; invalid ones are counted, late ones recorded. 72 hours (the pilot's
 /// window) after the first SMS without a decision the second goes out; 72 hours after it,
 /// the case times out. Accepted cases become e-license re-issue requests. A failed or
-/// expired SMS (--delivery) goes again to the recipient's next active number at the next 09:00, else
-/// the case is undeliverable; e-license's answers (--confirmations) publish the SDU
-/// write-back of each re-issued permit.
+/// expired SMS (--delivery) goes again to the recipient's next active number at the next
+/// 09:00, else the case is undeliverable; e-license's answers (--confirmations) publish the
+/// SDU write-back of each re-issued permit.
 ///
 /// Example:
 ///   sdu advance --out out --as-of 2026-11-26T09:00 --replies replies.parquet \

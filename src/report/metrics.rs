@@ -275,7 +275,7 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
 
 /// Whether a metric is a count that adds up: its cells by region, by week and by pilot sum to
 /// the cell of all regions, all weeks, all pilots.
-fn additive(metric: &str) -> bool {
+pub fn additive(metric: &str) -> bool {
     !is_rate(metric) && !metric.ends_with("_h") && !metric.ends_with("_days")
 }
 

@@ -907,6 +907,21 @@ mod delivery {
         c.advance_with(inbox, &Clock::at(t(at))).unwrap()
     }
 
+    /// The case texted at T0, accepted an hour later, its request made at the next send time.
+    fn requested() -> Campaign {
+        let mut c = texted_to(&[PHONE]);
+        let yes = Reply {
+            message_id: None,
+            phone: PHONE.into(),
+            received_at: t("2026-11-10T10:00:00"),
+            text: "1".into(),
+            source: None,
+        };
+        let done = c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
+        assert_eq!(done.cases.requested, 1);
+        c
+    }
+
     /// e-license's answer to a request: the new permit's number, or why it refused.
     fn answer(request: &str, result: Result<&str, &str>, at: &str) -> Confirmation {
         let result = result.map(String::from).map_err(String::from);
@@ -974,15 +989,7 @@ mod delivery {
     /// re-issue wins whatever the rows' order.
     #[test]
     fn a_reissue_after_a_refusal_counts() {
-        let mut c = texted_to(&[PHONE]);
-        let yes = Reply {
-            message_id: None,
-            phone: PHONE.into(),
-            received_at: t("2026-11-10T10:00:00"),
-            text: "1".into(),
-            source: None,
-        };
-        c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
+        let mut c = requested();
         let id = |p: &str| request_id("c1", p);
         let first = [
             answer(&id("c1-P1"), Err("holder_data_mismatch"), "2026-11-12T10:00:00"),
@@ -1059,16 +1066,7 @@ mod delivery {
     /// or the refusal; an answer to no request, or before it, applies to nothing.
     #[test]
     fn confirmations_record_the_reissued_permits() {
-        let mut c = texted_to(&[PHONE]);
-        let yes = Reply {
-            message_id: None,
-            phone: PHONE.into(),
-            received_at: t("2026-11-10T10:00:00"),
-            text: "1".into(),
-            source: None,
-        };
-        let done = c.advance(&[yes], &Clock::at(t("2026-11-11T09:00:00"))).unwrap();
-        assert_eq!(done.cases.requested, 1);
+        let mut c = requested();
         let (p1, p2) = ("c1-P1", "c1-P2");
         let answers = [
             answer(&request_id("c1", p1), Ok("KZ99NEW0000001"), "2026-11-12T11:00:00"),

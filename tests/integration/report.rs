@@ -355,7 +355,7 @@ fn a_report_made_again_later_is_the_same_and_says_it_is_simulated() {
 /// read off as the total less the published others.
 fn one_subtraction_recovers(rows: &[Kpi]) -> Vec<String> {
     use std::collections::BTreeMap;
-    let additive = |m: &str| !sdu::report::metrics::is_rate(m) && !m.ends_with("_h") && !m.ends_with("_days");
+    let additive = sdu::report::metrics::additive;
     let mut lines: BTreeMap<(u8, [String; 4]), Vec<&Kpi>> = BTreeMap::new();
     for k in rows.iter().filter(|k| additive(&k.metric)) {
         let (p, w, r, m) = (k.pilot.clone(), k.period.clone(), k.region.clone(), k.metric.clone());

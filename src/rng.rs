@@ -18,6 +18,8 @@ pub mod stream {
     pub const ORG_RENAME: u64 = 13;
     pub const HOLDER: u64 = 14;
     pub const DIRT: u64 = 20;
+    /// The report's bootstrap intervals.
+    pub const BOOTSTRAP: u64 = 30;
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -35,6 +35,12 @@ pub struct Args {
     pub to: NaiveDate,
     #[arg(long, value_enum, default_value_t = Scale::Small)]
     pub scale: Scale,
+    /// Share of organizations renamed a year in the demo's world (the real rate is 0.006).
+    #[arg(long, default_value_t = 0.04)]
+    pub rename_rate: f64,
+    /// Multiplier on the shares of organizations holding pilot permits in the demo's world.
+    #[arg(long, default_value_t = 4.0)]
+    pub pilot_boost: f64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -44,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // nationwide, 1/100 of it here); the demo raises renames ×7 and pilot permits ×4 so every
     // pilot has cases to show. `sdu synth` keeps the real rates unless asked.
     let mut cfg = SynthConfig::new(args.scale, 7, args.to, 0.001);
-    (cfg.rename_rate, cfg.pilot_boost) = (Some(0.04), Some(4.0));
+    (cfg.rename_rate, cfg.pilot_boost) = (Some(args.rename_rate), Some(args.pilot_boost));
     let world = args.dir.join("world");
     outdir::check(&world, Kind::World).map_err(UsageError::Output)?;
     check_reports(&args.reports)?;

@@ -5,7 +5,7 @@ use crate::config::Pilot;
 use crate::layout;
 use crate::publish::{InputEntry, Manifest, RunFolder};
 use crate::report::document::{self, Request};
-use crate::report::{kpi_frame, metrics, render};
+use crate::report::{headline_values, kpi_frame, kpi_json, metrics, render, Headline};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -20,11 +20,11 @@ pub struct ReportSummary {
     pub folder: PathBuf,
 }
 
-/// The headline rows of the latest report before `as_of`, with its date.
-fn previous(out: &Path, as_of: NaiveDate) -> Option<(NaiveDate, Vec<serde_json::Value>)> {
+/// The headline values of the latest report before `as_of`, with its date.
+fn previous(out: &Path, as_of: NaiveDate) -> Option<(NaiveDate, Headline)> {
     let (d, file) = layout::previous_report(out, as_of).ok()??;
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
-    Some((d, v.as_array()?.clone()))
+    Some((d, headline_values(&v)))
 }
 
 /// The files a report read, with their hashes: each pilot's outcomes and the ledger's files.
@@ -68,6 +68,9 @@ pub fn report(
     let cutoff = super::advance::previous_decided_until(out, crate::time::end_of_day(as_of))?;
     let inputs = crate::report::load(out, as_of, cutoff, pilots)?;
     let mut rows = metrics::compute(&inputs.events, &inputs.campaign, as_of, min_cell);
+    let present: Vec<String> =
+        pilots.iter().map(|p| p.id.clone()).filter(|id| rows.iter().any(|k| &k.pilot == id)).collect();
+    rows.extend(metrics::time_to_decision(&inputs.campaign, &present, inputs.cutoff));
     for k in &mut rows {
         k.simulated = !inputs.simulated.is_empty();
     }
@@ -76,7 +79,7 @@ pub fn report(
     let mut frame = kpi_frame(&rows)?;
     folder.parquet(layout::KPI_PARQUET, &mut frame)?;
     folder.csv(layout::KPI_CSV, &frame)?;
-    folder.json(layout::KPI_JSON, &rows, rows.len() as u64)?;
+    folder.text(layout::KPI_JSON, &kpi_json(&rows))?;
 
     let chart_dir = folder.dir().join(layout::CHARTS);
     std::fs::create_dir_all(&chart_dir)?;

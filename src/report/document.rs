@@ -2,9 +2,11 @@
 //! [`super::metrics`]) and the charts drawn beside them. Rendering to Markdown and HTML is
 //! [`super::render`]'s; publishing the folder is the workflow's.
 
-use super::charts;
+use super::charts::{self, Axis, Bar, Figure, Key, Panel};
+use super::labels::{labels, Labels};
 use super::metrics::{self, Kpi, ALL, TOTAL};
 use super::render::{baseline_rows, show, Block, Lookup};
+use super::survival;
 use super::{ReportInputs, BASELINE};
 use crate::config::Pilot;
 use crate::pipeline::outcome;
@@ -20,7 +22,7 @@ pub struct Request<'a> {
     /// Smallest count shown in a breakdown cell.
     pub min_cell: u64,
     /// The headline counts of the previous report, with its date.
-    pub previous: Option<(NaiveDate, Vec<serde_json::Value>)>,
+    pub previous: Option<(NaiveDate, super::Headline)>,
     /// Where the charts are drawn.
     pub chart_dir: &'a Path,
 }
@@ -33,6 +35,9 @@ struct Ctx<'a> {
     lookup: Lookup<'a>,
     /// Pilots with data, in the pilots file's order.
     present: Vec<String>,
+    labels: &'static Labels,
+    /// Metrics the tables showed, in order (the definitions section explains them).
+    shown: std::cell::RefCell<Vec<String>>,
 }
 
 impl Ctx<'_> {
@@ -41,36 +46,43 @@ impl Ctx<'_> {
         self.present.iter().map(String::as_str).chain([ALL])
     }
 
-    fn header(&self) -> Vec<String> {
-        let mut head = vec!["metric".to_string()];
-        head.extend(self.columns().map(String::from));
+    fn header(&self, first: &str) -> Vec<String> {
+        let mut head = vec![first.to_string()];
+        head.extend(self.columns().map(|p| self.labels.pilot_name(p)));
         head
+    }
+
+    /// A metric as a table row names it: its label, then its code.
+    fn metric_cell(&self, m: &str) -> String {
+        format!("{} ({m})", self.labels.metric_name(m))
     }
 
     /// A table of metrics (rows) by pilot (columns).
     fn table(&self, metrics: &[String]) -> Block {
+        self.shown.borrow_mut().extend(metrics.iter().cloned());
         let rows = metrics
             .iter()
             .map(|m| {
-                let mut r = vec![m.clone()];
+                let mut r = vec![self.metric_cell(m)];
                 r.extend(self.columns().map(|p| show(self.lookup.get(p, TOTAL, ALL, m), self.req.min_cell)));
                 r
             })
             .collect();
-        Block::Table(self.header(), rows)
+        Block::Table(self.header("metric / көрсеткіш / показатель"), rows)
     }
 
-    fn chart(
-        &self,
-        stem: &str,
-        title: &str,
-        labels: &[String],
-        values: &[f64],
-        share: bool,
-    ) -> anyhow::Result<()> {
-        let title = format!("{title}{}", self.simulated_mark());
-        charts::bar_chart(self.req.chart_dir, stem, &title, labels, values, share)?;
-        Ok(())
+    /// Draws a figure (its title marked when the inputs were simulated) and returns its block.
+    fn chart(&self, stem: &str, alt: &str, mut figure: Figure) -> anyhow::Result<Block> {
+        let mark = self.simulated_mark();
+        match &mut figure {
+            Figure::Bars { title, .. }
+            | Figure::Stacked { title, .. }
+            | Figure::Grouped { title, .. }
+            | Figure::Panels { title, .. }
+            | Figure::Steps { title, .. } => title.push_str(mark),
+        }
+        charts::save(self.req.chart_dir, stem, &figure)?;
+        Ok(Block::Image(alt.to_string(), format!("charts/{stem}.png")))
     }
 
     /// What every chart title carries when the inputs were simulated.
@@ -80,6 +92,15 @@ impl Ctx<'_> {
         } else {
             " — SIMULATED / МОДЕЛЬ"
         }
+    }
+
+    fn pilot_key(&self, p: &str) -> Key {
+        let position = self.present.iter().position(|x| x == p).unwrap_or(self.present.len());
+        Key { label: self.labels.pilot_name(p), colour: self.labels.pilot_rgb(p, position) }
+    }
+
+    fn count(&self, p: &str, m: &str) -> f64 {
+        self.lookup.value(p, m).unwrap_or(0.0)
     }
 }
 
@@ -92,7 +113,15 @@ pub fn build(
 ) -> anyhow::Result<Vec<Block>> {
     let present =
         pilots.iter().map(|p| p.id.clone()).filter(|id| rows.iter().any(|k| &k.pilot == id)).collect();
-    let ctx = Ctx { req, inputs, rows, lookup: Lookup::new(rows), present };
+    let ctx = Ctx {
+        req,
+        inputs,
+        rows,
+        lookup: Lookup::new(rows),
+        present,
+        labels: labels(),
+        shown: Default::default(),
+    };
     let mut blocks = Vec::new();
     if !inputs.simulated.is_empty() {
         let labels: Vec<&str> = inputs.simulated.iter().map(String::as_str).collect();
@@ -107,33 +136,40 @@ pub fn build(
     blocks.extend(funnel(&ctx)?);
     blocks.extend(exclusions(&ctx)?);
     blocks.extend(campaign(&ctx)?);
-    blocks.extend(baseline(&ctx));
+    blocks.extend(time_to_decision(&ctx)?);
+    blocks.extend(baseline(&ctx)?);
     blocks.extend(regions(&ctx));
-    blocks.push(Block::Heading(2, "Definitions".into()));
-    blocks.push(Block::Para("Every metric is defined once, in src/report/metrics.rs and docs/kpi.md: numerator, denominator, which cases count and at which date.".into()));
+    blocks.extend(definitions(&ctx));
     Ok(blocks)
 }
 
 fn summary(ctx: &Ctx) -> Vec<Block> {
     let (as_of, min_cell) = (ctx.req.as_of, ctx.req.min_cell);
-    let runs = ctx.inputs.runs.iter().map(|(p, d, _)| format!("{p} of {d}")).collect::<Vec<_>>().join(", ");
+    let runs = ctx
+        .inputs
+        .runs
+        .iter()
+        .map(|(p, d, _)| format!("{} of {d}", ctx.labels.pilot_name(p)))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut bullets = Vec::new();
     for p in ctx.columns() {
         let v = |m: &str| show(ctx.lookup.get(p, TOTAL, ALL, m), min_cell);
         bullets.push(format!(
-            "{p}: {} events in scope, {} offered, {} SMS sent, {} accepted (of decided cases: {}), {} declined, {} timed out, {} undeliverable, {} open, {} superseded, {} voided, {} permits re-issued",
+            "{}: {} events in scope, {} offered, {} SMS sent, {} accepted, {} declined, {} timed out, {} undeliverable, {} open, {} superseded, {} voided, {} permits re-issued; acceptance among decided cases {}",
+            ctx.labels.pilot_name(p),
             v("events_in_scope"),
             v("offered"),
             v("sms1_sent"),
             v("accepted"),
-            v("acceptance_rate_decided"),
             v("declined"),
             v("timed_out"),
             v("undeliverable"),
             v("open"),
             v("superseded"),
             v("voided"),
-            v("permits_reissued")
+            v("permits_reissued"),
+            v("acceptance_rate_decided")
         ));
     }
     let (cutoff, min_n) = (ctx.inputs.cutoff, metrics::MIN_N);
@@ -159,7 +195,7 @@ fn terms(pilots: &[Pilot]) -> Vec<Block> {
         .map(|p| {
             let assumed = if p.in_force_from_assumed { " (assumed)" } else { "" };
             vec![
-                p.id.clone(),
+                format!("{} ({})", labels().pilot_name(&p.id), p.id),
                 p.order_numbers.join(", "),
                 format!("{}{assumed}", p.in_force_from),
                 p.in_force_until.to_string(),
@@ -189,14 +225,11 @@ fn changes(ctx: &Ctx) -> Vec<Block> {
     let mut changes = Vec::new();
     for p in ctx.columns() {
         for m in ["events_in_scope", "offered", "accepted", "declined", "timed_out"] {
-            let old = prev
-                .iter()
-                .find(|k| k["pilot"] == p && k["period"] == TOTAL && k["region"] == ALL && k["metric"] == m)
-                .and_then(|k| k["value"].as_f64())
-                .unwrap_or(0.0);
+            let old = prev.get(&(p.to_string(), m.to_string())).copied().unwrap_or(0.0);
             let new = ctx.lookup.value(p, m).unwrap_or(0.0);
             if (new - old).abs() > 0.0 {
-                changes.push(format!("{p}: {m} {old:.0} → {new:.0} ({:+.0})", new - old));
+                let (pilot, metric) = (ctx.labels.pilot_name(p), ctx.labels.metric_name(m));
+                changes.push(format!("{pilot}: {metric} {old:.0} → {new:.0} ({:+.0})", new - old));
             }
         }
     }
@@ -208,49 +241,99 @@ fn changes(ctx: &Ctx) -> Vec<Block> {
     blocks
 }
 
+/// The funnel's steps: (label, count) from the events in scope to the re-issued cases.
+fn funnel_steps(ctx: &Ctx, p: &str) -> Vec<(String, f64)> {
+    let l = ctx.labels;
+    let step = |m: &str| l.metric_name(m);
+    vec![
+        (step("events_in_scope"), ctx.count(p, "events_in_scope")),
+        ("Шарттарға сай / Соответствуют условиям".into(), ctx.count(p, "outcome.offered")),
+        (step("offered"), ctx.count(p, "offered")),
+        (step("sms1_sent"), ctx.count(p, "sms1_sent")),
+        ("Жауап берді / Ответили".into(), ctx.count(p, "accepted") + ctx.count(p, "declined")),
+        (step("accepted"), ctx.count(p, "accepted")),
+        (step("cases_reissued"), ctx.count(p, "cases_reissued")),
+    ]
+}
+
 fn funnel(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     let mut blocks = vec![Block::Heading(2, "Funnel / Воронка".into())];
+    blocks.push(Block::Para(
+        "From the renames in each pilot's scope to the permits re-issued: the events in scope, \
+         those whose recipient passed every check of the latest candidate list (eligible), the \
+         cases offered since the pilot began, those sent an SMS, those who replied 1 or 2, those \
+         who agreed, and the cases with a permit re-issued. Each bar says how many of the step \
+         before it carried on. A case is superseded when a newer case of the same permits took \
+         over (renamed again, a new first head), and voided when its re-check failed: neither gets \
+         a request."
+            .into(),
+    ));
     let mut funnel_metrics: Vec<String> = vec!["events_in_scope".into()];
     funnel_metrics.extend(outcome::ALL.iter().map(|o| format!("outcome.{o}")));
     funnel_metrics.extend(
-        ["offered", "superseded", "voided", "no_mobile", "queued", "sms1_sent", "sms2_sent"]
-            .map(String::from),
+        [
+            "offered",
+            "superseded",
+            "voided",
+            "no_mobile",
+            "queued",
+            "sms1_sent",
+            "sms2_sent",
+            "cases_reissued",
+        ]
+        .map(String::from),
     );
-    blocks.push(Block::Para(
-        "“outcome.offered” counts the events the latest candidates offer; “offered” counts the cases \
-         offered since the pilot began. A case is “superseded” when a newer case of the same permits \
-         took over (the organization renamed again, or a new first head), and “voided” when its \
-         re-check against the latest candidates failed (the recipient now meets a criterion or is no \
-         longer the first head, no permit still counts, or every permit was already requested): \
-         neither gets a re-issue request. “queued” cases wait for the answer to another question sent \
-         to the same phone."
-            .into(),
-    ));
     blocks.push(ctx.table(&funnel_metrics));
-    let labels: Vec<String> = outcome::ALL.iter().map(|o| o.to_string()).collect();
     for p in &ctx.present {
-        let values: Vec<f64> = outcome::ALL
+        let colour = ctx.pilot_key(p).colour;
+        let steps = funnel_steps(ctx, p);
+        let bars = steps
             .iter()
-            .map(|o| ctx.lookup.value(p, &format!("outcome.{o}")).unwrap_or(0.0))
+            .enumerate()
+            .map(|(i, (label, n))| {
+                let text = match i.checked_sub(1).map(|j| steps[j].1) {
+                    Some(before) if before > 0.0 => {
+                        format!("{n:.0} ({:.0} % of the step before)", 100.0 * n / before)
+                    }
+                    _ => format!("{n:.0}"),
+                };
+                Bar { label: label.clone(), value: *n, colour, text }
+            })
             .collect();
-        let stem = format!("funnel-{p}");
-        ctx.chart(&stem, &format!("Воронка / Оқиғалар нәтижесі: {p}"), &labels, &values, false)?;
-        blocks.push(Block::Image(format!("funnel of {p}"), format!("charts/{stem}.png")));
+        let title = format!("Воронка: {}", ctx.labels.pilot_name(p));
+        let figure = Figure::Bars { title, bars, axis: Axis::Count };
+        blocks.push(ctx.chart(&format!("funnel-{p}"), &format!("funnel of {p}"), figure)?);
     }
-    // Outcome shares side by side.
-    let (mut labels, mut values) = (Vec::new(), Vec::new());
-    for p in &ctx.present {
-        let scope = ctx.lookup.value(p, "events_in_scope").unwrap_or(0.0);
-        for o in outcome::ALL {
-            let n = ctx.lookup.value(p, &format!("outcome.{o}")).unwrap_or(0.0);
-            if n > 0.0 && scope > 0.0 {
-                labels.push(format!("{p}: {o}"));
-                values.push(n / scope);
-            }
-        }
-    }
-    ctx.chart("outcome-shares", "Нәтижелер үлесі / Доли исходов по пилотам", &labels, &values, true)?;
-    blocks.push(Block::Image("outcome shares per pilot".into(), "charts/outcome-shares.png".into()));
+    // Outcome shares of the events in scope, a bar per pilot, one colour per outcome.
+    let segments: Vec<Key> = outcome::ALL
+        .iter()
+        .map(|o| Key {
+            label: ctx.labels.outcome_name(o),
+            colour: ctx.labels.outcome.get(*o).and_then(|l| l.rgb()).unwrap_or((128, 128, 128)),
+        })
+        .collect();
+    let rows: Vec<String> = ctx
+        .present
+        .iter()
+        .map(|p| format!("{} (n {:.0})", ctx.labels.pilot_name(p), ctx.count(p, "events_in_scope")))
+        .collect();
+    let shares = ctx
+        .present
+        .iter()
+        .map(|p| {
+            let scope = ctx.count(p, "events_in_scope");
+            outcome::ALL
+                .iter()
+                .map(|o| if scope > 0.0 { ctx.count(p, &format!("outcome.{o}")) / scope } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    let title = "Оқиғалар нәтижесі / Исходы событий (үлес / доля)".to_string();
+    blocks.push(ctx.chart(
+        "outcome-shares",
+        "outcome shares per pilot",
+        Figure::Stacked { title, rows, segments, shares },
+    )?);
     Ok(blocks)
 }
 
@@ -259,14 +342,19 @@ fn exclusions(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     let reason_metrics: Vec<String> =
         outcome::CRITERIA.iter().flat_map(|c| [format!("first_reason.{c}"), format!("reason.{c}")]).collect();
     blocks.push(ctx.table(&reason_metrics));
-    let labels: Vec<String> = outcome::CRITERIA.iter().map(|c| c.to_string()).collect();
-    let values: Vec<f64> = outcome::CRITERIA
+    let groups: Vec<String> = outcome::CRITERIA.iter().map(|c| ctx.labels.outcome_name(c)).collect();
+    let series: Vec<Key> = ctx.present.iter().map(|p| ctx.pilot_key(p)).collect();
+    let values = ctx
+        .present
         .iter()
-        .map(|c| ctx.lookup.value(ALL, &format!("reason.{c}")).unwrap_or(0.0))
+        .map(|p| outcome::CRITERIA.iter().map(|c| ctx.count(p, &format!("reason.{c}"))).collect())
         .collect();
-    let title = "Шығару себептері / Причины исключения (барлық себептер)";
-    ctx.chart("exclusion-reasons", title, &labels, &values, false)?;
-    blocks.push(Block::Image("exclusion reasons".into(), "charts/exclusion-reasons.png".into()));
+    let title = "Шығару себептері / Причины исключения (барлық себептер / все причины)".to_string();
+    blocks.push(ctx.chart(
+        "exclusion-reasons",
+        "exclusion reasons per pilot",
+        Figure::Grouped { title, groups, series, values, axis: Axis::Count },
+    )?);
     Ok(blocks)
 }
 
@@ -306,50 +394,121 @@ const CAMPAIGN_METRICS: [&str; 28] = [
 const LATENCY_BINS: [f64; 9] = [0.0, 1.0, 3.0, 6.0, 12.0, 24.0, 48.0, 72.0, f64::INFINITY];
 
 fn campaign(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
-    let (as_of, min_cell) = (ctx.req.as_of, ctx.req.min_cell);
+    let as_of = ctx.req.as_of;
     let mut blocks = vec![Block::Heading(2, "SMS campaign / SMS науқаны".into())];
     blocks.push(ctx.table(&CAMPAIGN_METRICS.map(String::from)));
+    // Weekly cohorts of offers: the weeks any pilot has a cohort in, from --from.
     let from_week = ctx.req.from.map(metrics::iso_week);
-    let cumulative: Vec<_> = metrics::cumulative_by_week(&ctx.inputs.campaign, as_of)
+    let weeks: Vec<String> = ctx
+        .rows
+        .iter()
+        .filter(|k| k.period != TOTAL && k.region == ALL && k.metric == "offered" && k.pilot != ALL)
+        .filter(|k| k.suppressed || k.value.is_some_and(|v| v > 0.0))
+        .map(|k| k.period.clone())
+        .filter(|w| from_week.as_ref().is_none_or(|f| w >= f))
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .filter(|w| from_week.as_ref().is_none_or(|f| w.week.as_str() >= f.as_str()))
         .collect();
-    let weeks: Vec<String> = cumulative.iter().map(|c| c.week.clone()).collect();
-    // Points resting on fewer than --min-cell decided cases are left out (gaps).
-    let rate = |n: u64, d: u64| (d >= min_cell).then(|| n as f64 / d as f64);
-    let series = vec![
-        (
-            "acceptance".to_string(),
-            cumulative.iter().map(|c| rate(c.accepted, c.decided)).collect::<Vec<_>>(),
-        ),
-        ("timeout".to_string(), cumulative.iter().map(|c| rate(c.timed_out, c.decided)).collect::<Vec<_>>()),
-    ];
-    charts::line_chart(
-        ctx.req.chart_dir,
+    let case_key = |c: &str| Key {
+        label: ctx.labels.case.get(c).map_or_else(|| c.to_string(), |l| l.both()),
+        colour: ctx.labels.case.get(c).and_then(|l| l.rgb()).unwrap_or((0, 0, 0)),
+    };
+    // A week's point: its published rate with its interval; withheld or too few cases, a gap.
+    let point = |p: &str, w: &str, m: &str| {
+        let k = ctx.lookup.get(p, w, ALL, m)?;
+        let enough = k.denominator.is_some_and(|d| d >= metrics::MIN_N);
+        (!k.suppressed && enough).then_some((k.value?, k.ci_low?, k.ci_high?))
+    };
+    let panels = ctx
+        .present
+        .iter()
+        .map(|p| Panel {
+            title: ctx.labels.pilot_name(p),
+            series: [("accepted", "acceptance_rate_decided"), ("timed_out", "timeout_rate_decided")]
+                .iter()
+                .map(|(c, m)| (case_key(c), weeks.iter().map(|w| point(p, w, m)).collect()))
+                .collect(),
+        })
+        .collect();
+    blocks.push(Block::Para(format!(
+        "Weekly cohorts (the ISO week of the offer): the share of decided cases accepted and timed \
+         out, each with its 95 % Wilson band. A week with fewer than {} decided cases, or withheld, \
+         is a gap; a cohort with cases still open is provisional and its rate will change.",
+        metrics::MIN_N
+    )));
+    let title = "Апталық когорталар: келісу және мерзімі өту / Недельные когорты: согласие и истечение срока"
+        .to_string();
+    blocks.push(ctx.chart(
         "weekly-rates",
-        &format!(
-            "Қабылдау мен мерзімі өту үлесі / Доля принятых и истёкших (нарастающим итогом по неделям){}",
-            ctx.simulated_mark()
-        ),
-        &weeks,
-        &series,
-    )?;
-    blocks.push(Block::Image("weekly acceptance and timeout rates".into(), "charts/weekly-rates.png".into()));
-    let latencies = metrics::reply_latencies_h(&ctx.inputs.campaign, as_of);
-    let labels: Vec<String> = LATENCY_BINS
+        "weekly acceptance and timeout rates per pilot",
+        Figure::Panels { title, weeks, panels },
+    )?);
+    // Reply latency by pilot.
+    let groups: Vec<String> = LATENCY_BINS
         .windows(2)
-        .map(|w| if w[1].is_infinite() { format!("≥ {} h", w[0]) } else { format!("{}–{} h", w[0], w[1]) })
+        .map(|w| {
+            if w[1].is_infinite() {
+                format!("≥ {} сағ/ч", w[0])
+            } else {
+                format!("{}–{} сағ/ч", w[0], w[1])
+            }
+        })
         .collect();
-    let values: Vec<f64> = LATENCY_BINS
-        .windows(2)
-        .map(|w| latencies.iter().filter(|l| **l >= w[0] && **l < w[1]).count() as f64)
+    let series: Vec<Key> = ctx.present.iter().map(|p| ctx.pilot_key(p)).collect();
+    let values = ctx
+        .present
+        .iter()
+        .map(|p| {
+            let latencies = metrics::reply_latencies_h(&ctx.inputs.campaign, Some(p), as_of);
+            LATENCY_BINS
+                .windows(2)
+                .map(|w| latencies.iter().filter(|l| **l >= w[0] && **l < w[1]).count() as f64)
+                .collect()
+        })
         .collect();
-    ctx.chart("reply-latency", "Жауап беру уақыты / Время ответа (сағат, часы)", &labels, &values, false)?;
-    blocks.push(Block::Image("reply latency".into(), "charts/reply-latency.png".into()));
+    let title = "Жауап беру уақыты / Время ответа (шешуші жауаптар / решающие ответы)".to_string();
+    blocks.push(ctx.chart(
+        "reply-latency",
+        "reply latency per pilot",
+        Figure::Grouped { title, groups, series, values, axis: Axis::Count },
+    )?);
     Ok(blocks)
 }
 
-fn baseline(ctx: &Ctx) -> Vec<Block> {
+/// How soon people agree: the share accepted within hours of the first SMS, open cases used.
+fn time_to_decision(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
+    let mut blocks = vec![Block::Heading(2, "Time to decision / Шешім уақыты / Время до решения".into())];
+    blocks.push(Block::Para(
+        "The share of dispatched cases accepted within 24, 72 and 144 hours of their first SMS. \
+         Cases still open count for as long as they have been open (an Aalen–Johansen estimate, \
+         the competing-risks form of Kaplan–Meier: a decline, a timeout or an undeliverable end \
+         stops a case from being accepted), so recent cohorts are used, not dropped; the 95 % \
+         interval is a bootstrap over cases."
+            .into(),
+    ));
+    let within: Vec<String> = metrics::WITHIN_HOURS.iter().map(|h| format!("accepted_within_{h}h")).collect();
+    blocks.push(ctx.table(&within));
+    let hours = 168.0;
+    let series = ctx
+        .present
+        .iter()
+        .map(|p| {
+            let spells = survival::spells(&ctx.inputs.campaign, Some(p), ctx.inputs.cutoff);
+            let mut key = ctx.pilot_key(p);
+            key.label = format!("{} (n {})", key.label, spells.len());
+            (key, survival::curve(&spells, hours))
+        })
+        .collect();
+    let title = "1-SMS-тен кейін келісу үлесі / Доля согласий после 1-го SMS".to_string();
+    blocks.push(ctx.chart(
+        "time-to-decision",
+        "share accepted by hours since the first SMS",
+        Figure::Steps { title, series, hours },
+    )?);
+    Ok(blocks)
+}
+
+fn baseline(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     let mut blocks = vec![Block::Heading(2, "Against the reactive baseline (seeds 001, 004)".into())];
     blocks.push(Block::Table(
         vec!["way".into(), "time".into(), "what the holder does".into()],
@@ -357,7 +516,38 @@ fn baseline(ctx: &Ctx) -> Vec<Block> {
     ));
     blocks.push(Block::Para(format!("Source: {}.", BASELINE.source)));
     blocks.push(Block::Bullets(BASELINE.assumptions.iter().map(|a| format!("Assumption: {a}")).collect()));
-    blocks
+    let mut bars = vec![Bar {
+        label: "Реактивті / Реактивный (≥)".into(),
+        value: BASELINE.calendar_days(),
+        colour: (150, 150, 150),
+        text: format!(
+            "{} working days ≈ {:.0} days after the application (lower bound)",
+            BASELINE.working_days(),
+            BASELINE.calendar_days()
+        ),
+    }];
+    for p in &ctx.present {
+        let colour = ctx.pilot_key(p).colour;
+        for (m, what) in [
+            ("rename_to_request_median_days", "→ сұрау / запрос"),
+            ("rename_to_reissue_median_days", "→ қайта рәсімдеу / переоформление"),
+        ] {
+            let k = ctx.lookup.get(p, TOTAL, ALL, m);
+            let n = k.and_then(|k| k.denominator).unwrap_or(0.0);
+            let (value, text) = match k.and_then(|k| k.value) {
+                Some(d) => (d, format!("median {d:.0} days (n {n:.0})")),
+                None => (0.0, "none yet".to_string()),
+            };
+            bars.push(Bar { label: format!("{} {what}", ctx.labels.pilot_name(p)), value, colour, text });
+        }
+    }
+    let title = "Атау өзгеруінен бастап күндер / Дней от переименования (медиана)".to_string();
+    blocks.push(ctx.chart(
+        "rename-to-reissue",
+        "days from the rename to the request and the re-issue, beside the reactive baseline",
+        Figure::Bars { title, bars, axis: Axis::Days },
+    )?);
+    Ok(blocks)
 }
 
 fn regions(ctx: &Ctx) -> Vec<Block> {
@@ -372,7 +562,7 @@ fn regions(ctx: &Ctx) -> Vec<Block> {
         .map(|r| {
             let v = |m: &str| show(ctx.lookup.get(ALL, TOTAL, r, m), ctx.req.min_cell);
             vec![
-                r.to_string(),
+                format!("{} ({r})", ctx.labels.region_name(r)),
                 v("events_in_scope"),
                 v("offered"),
                 v("accepted"),
@@ -381,10 +571,39 @@ fn regions(ctx: &Ctx) -> Vec<Block> {
         })
         .collect();
     vec![
-        Block::Heading(2, "By region (KATO) / Өңірлер бойынша".into()),
+        Block::Heading(2, "By region / Өңірлер бойынша / По регионам".into()),
         Block::Table(
-            ["region", "events", "offered", "accepted", "acceptance (decided)"].map(String::from).to_vec(),
+            ["region (KATO)", "events", "offered", "accepted", "acceptance (decided)"]
+                .map(String::from)
+                .to_vec(),
             region_rows,
         ),
+    ]
+}
+
+/// What each metric shown counts, for readers (from `data/labels.toml`; docs/kpi.md says the
+/// same at length).
+fn definitions(ctx: &Ctx) -> Vec<Block> {
+    let mut seen = BTreeSet::new();
+    let rows: Vec<Vec<String>> = ctx
+        .shown
+        .borrow()
+        .iter()
+        .filter(|m| seen.insert(m.to_string()))
+        .map(|m| {
+            vec![
+                ctx.metric_cell(m),
+                ctx.labels.definition(m).unwrap_or("(no definition: see docs/kpi.md)").to_string(),
+            ]
+        })
+        .collect();
+    vec![
+        Block::Heading(2, "Definitions / Анықтамалар / Определения".into()),
+        Block::Para(format!(
+            "Counts are as of the cut-off; rates show numerator/denominator and a 95 % Wilson interval; \
+             breakdown cells below {} are withheld. docs/kpi.md gives each metric's cases and dates at length.",
+            ctx.req.min_cell
+        )),
+        Block::Table(vec!["metric".into(), "what it counts".into()], rows),
     ]
 }

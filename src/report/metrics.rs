@@ -104,7 +104,9 @@ pub struct EventRow {
     pub outcome: String,
     pub reasons: Vec<String>,
     pub changed_on: NaiveDate,
-    pub region: String,
+    /// KATO's first two digits; None where the registry gives no KATO (the event counts in
+    /// the cells of all regions only).
+    pub region: Option<String>,
 }
 
 pub const ALL: &str = "all";
@@ -145,12 +147,12 @@ fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
 }
 
 /// The cells an event or case falls in: every combination of (pilot | all) × (total | week)
-/// × (all | region).
-fn cells(pilot: &str, week: &str, region: &str) -> Vec<(String, String, String)> {
+/// × (all | region), the region only where it is known.
+fn cells(pilot: &str, week: &str, region: Option<&str>) -> Vec<(String, String, String)> {
     let mut out = Vec::with_capacity(8);
     for p in [pilot, ALL] {
         for w in [TOTAL, week] {
-            for r in [ALL, region] {
+            for r in std::iter::once(ALL).chain(region) {
                 out.push((p.to_string(), w.to_string(), r.to_string()));
             }
         }
@@ -165,10 +167,12 @@ type Table = BTreeMap<(String, String, String), Cell>;
 fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Table {
     let mut table = Table::new();
     let end = crate::time::end_of_day(as_of);
-    let mut region_of_case: BTreeMap<&str, (&str, NaiveDate)> = BTreeMap::new();
+    // A case's region and change date are its event's (by event id: a case offered to an
+    // earlier recipient of the same event is still that event's).
+    let mut region_of_event: BTreeMap<(&str, &str), (Option<&str>, NaiveDate)> = BTreeMap::new();
     for e in events {
         let week = iso_week(e.changed_on);
-        for key in cells(&e.pilot, &week, &e.region) {
+        for key in cells(&e.pilot, &week, e.region.as_deref()) {
             let c = table.entry(key).or_default();
             c.add("events_in_scope", 1.0);
             c.add(&format!("outcome.{}", e.outcome), 1.0);
@@ -179,17 +183,17 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
                 c.add(&format!("reason.{r}"), 1.0);
             }
         }
-        if let Some(case) = &e.case_id {
-            region_of_case.insert(case, (&e.region, e.changed_on));
-        }
+        region_of_event.insert((&e.pilot, &e.event_id), (e.region.as_deref(), e.changed_on));
     }
     for case in campaign.cases.values() {
         let o = &case.offer;
         if o.offered_on > as_of {
             continue;
         }
-        let (region, changed) =
-            region_of_case.get(o.case_id.as_str()).copied().unwrap_or(("unknown", o.offered_on));
+        let (region, changed) = region_of_event
+            .get(&(o.pilot.as_str(), o.event_id.as_str()))
+            .copied()
+            .unwrap_or((None, o.changed_on.unwrap_or(o.offered_on)));
         let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
         let invalid = history.iter().filter(|e| e.kind == Kind::ReplyInvalid).count() as f64;
         // A case's first and second SMS, however many numbers each went to.
@@ -242,6 +246,9 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
             c.add("sms_failed", count(Kind::SmsFailed));
             c.add("sms_resent_other_number", resent);
             c.add("permits_reissued", reissued.len() as f64);
+            if !reissued.is_empty() {
+                c.add("cases_reissued", 1.0);
+            }
             // A refusal that e-license later turned into a re-issue counts as re-issued only.
             let refused = history
                 .iter()
@@ -276,7 +283,56 @@ fn accumulate(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate) -> Tab
 /// Whether a metric is a count that adds up: its cells by region, by week and by pilot sum to
 /// the cell of all regions, all weeks, all pilots.
 pub fn additive(metric: &str) -> bool {
-    !is_rate(metric) && !metric.ends_with("_h") && !metric.ends_with("_days")
+    !is_rate(metric) && !is_estimate(metric) && !metric.ends_with("_h") && !metric.ends_with("_days")
+}
+
+/// Whether a metric is an estimated share (time to decision): a value and an interval over
+/// its denominator (the cases followed), with no numerator.
+pub fn is_estimate(metric: &str) -> bool {
+    metric.starts_with("accepted_within_")
+}
+
+/// The hours of the time-to-decision estimates: a day, the first SMS's window, both windows.
+pub const WITHIN_HOURS: [u32; 3] = [24, 72, 144];
+
+/// The seed of the bootstrap intervals (fixed: the same report gives the same intervals).
+const BOOTSTRAP_SEED: u64 = 2026;
+
+/// The time-to-decision rows (`accepted_within_<h>h`) of each pilot and of all pilots, whole
+/// span and all regions: the share of dispatched cases accepted within h hours of the first
+/// SMS, open cases followed up to `cutoff` (see [`super::survival`]). Provisional while a case
+/// is still open short of the horizon.
+pub fn time_to_decision(campaign: &Campaign, pilots: &[String], cutoff: chrono::NaiveDateTime) -> Vec<Kpi> {
+    let horizons: Vec<f64> = WITHIN_HOURS.iter().map(|h| f64::from(*h)).collect();
+    let mut out = Vec::new();
+    for pilot in pilots.iter().map(|p| Some(p.as_str())).chain([None]) {
+        let spells = super::survival::spells(campaign, pilot, cutoff);
+        let open = |h: f64| {
+            spells.iter().any(|s| s.end == super::survival::End::Censored && s.hours < h)
+                && campaign
+                    .cases
+                    .values()
+                    .any(|c| pilot.is_none_or(|p| c.offer.pilot == p) && c.state.is_open())
+        };
+        let Some(within) = super::survival::within(&spells, &horizons, BOOTSTRAP_SEED) else { continue };
+        for w in within {
+            out.push(Kpi {
+                pilot: pilot.unwrap_or(ALL).to_string(),
+                period: TOTAL.into(),
+                region: ALL.into(),
+                metric: format!("accepted_within_{}h", w.hours),
+                numerator: None,
+                denominator: Some(spells.len() as f64),
+                value: Some(w.estimate),
+                ci_low: Some(w.ci.0),
+                ci_high: Some(w.ci.1),
+                suppressed: false,
+                simulated: false,
+                provisional: open(w.hours),
+            });
+        }
+    }
+    out
 }
 
 /// The count a rate reveals (numerator), if it is published as a count.
@@ -423,6 +479,7 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             "sms_resent_other_number",
             "invalid_replies",
             "reissue_requests",
+            "cases_reissued",
             "permits_reissued",
             "reissue_refused",
         ] {
@@ -596,12 +653,14 @@ pub fn decision_latency(history: &[&CaseEvent]) -> Option<(f64, Option<u8>)> {
     Some(((d.at - answered.at).num_seconds() as f64 / 3600.0, answered.send_no))
 }
 
-/// The reply latency of every case decided by reply by the end of `as_of` (hours).
-pub fn reply_latencies_h(campaign: &Campaign, as_of: NaiveDate) -> Vec<f64> {
+/// The reply latency of every case of a pilot (every pilot's with None) decided by reply by
+/// the end of `as_of` (hours).
+pub fn reply_latencies_h(campaign: &Campaign, pilot: Option<&str>, as_of: NaiveDate) -> Vec<f64> {
     let end = crate::time::end_of_day(as_of);
     campaign
         .cases
         .values()
+        .filter(|case| pilot.is_none_or(|p| case.offer.pilot == p))
         .filter_map(|case| {
             let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
             decided_latency(&history).map(|(h, _)| h)
@@ -615,42 +674,4 @@ fn decided_latency(history: &[&CaseEvent]) -> Option<(f64, Option<u8>)> {
     matches!(standing(history), Some(Standing::Accepted | Standing::Declined))
         .then(|| decision_latency(history))
         .flatten()
-}
-
-/// Decided cases of the offers up to an ISO week, cumulative (all pilots).
-#[derive(Debug, Clone, PartialEq)]
-pub struct WeekToDate {
-    pub week: String,
-    pub accepted: u64,
-    pub timed_out: u64,
-    /// Accepted, declined or timed out.
-    pub decided: u64,
-}
-
-/// Acceptance and timeout among decided cases, cumulative to each ISO week of the offer
-/// (all pilots), by the same [`standing`] as the headline. Weekly cells are mostly too small
-/// to publish; cumulative ones grow past the threshold within weeks.
-pub fn cumulative_by_week(campaign: &Campaign, as_of: NaiveDate) -> Vec<WeekToDate> {
-    let end = crate::time::end_of_day(as_of);
-    let mut per_week: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-    for case in campaign.cases.values().filter(|c| c.offer.offered_on <= as_of) {
-        let history: Vec<&CaseEvent> = case.history.iter().filter(|e| e.at < end).collect();
-        let w = per_week.entry(iso_week(case.offer.offered_on)).or_default();
-        match standing(&history) {
-            Some(Standing::Accepted) => (w.0 += 1, w.2 += 1),
-            Some(Standing::TimedOut) => (w.1 += 1, w.2 += 1),
-            Some(Standing::Declined) => ((), w.2 += 1),
-            _ => ((), ()),
-        };
-    }
-    let (mut accepted, mut timed_out, mut decided) = (0, 0, 0);
-    per_week
-        .into_iter()
-        .map(|(week, (a, t, d))| {
-            accepted += a;
-            timed_out += t;
-            decided += d;
-            WeekToDate { week, accepted, timed_out, decided }
-        })
-        .collect()
 }

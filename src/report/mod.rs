@@ -5,8 +5,10 @@
 
 pub mod charts;
 pub mod document;
+pub mod labels;
 pub mod metrics;
 pub mod render;
+pub mod survival;
 
 use crate::campaign::{log, Campaign};
 use crate::config::Pilot;
@@ -107,7 +109,7 @@ fn read_events(path: &Path) -> Result<Vec<EventRow>, ReportError> {
             outcome: outcome.get(i).unwrap_or_default().to_string(),
             reasons: rs,
             changed_on: crate::time::date(changed.get(i).unwrap_or(0)),
-            region: region.get(i).unwrap_or("unknown").to_string(),
+            region: region.get(i).filter(|r| !r.is_empty()).map(String::from),
         });
     }
     Ok(out)
@@ -156,23 +158,127 @@ pub fn load(
     Ok(ReportInputs { runs, events, campaign, cutoff, simulated })
 }
 
-/// The KPI table as a frame (`kpi.parquet` / `kpi.csv`).
+/// Whether a KPI row is published: every headline row (a pilot or all pilots, the whole
+/// span, all regions) is; a breakdown row (a week or a region) only when it is withheld or has
+/// a count, a denominator or a value other than zero. A breakdown cell with no row is zero.
+pub fn published(k: &Kpi) -> bool {
+    let headline = k.period == metrics::TOTAL && k.region == metrics::ALL;
+    let nonzero = |v: Option<f64>| v.is_some_and(|v| v != 0.0);
+    headline || k.suppressed || nonzero(k.numerator) || nonzero(k.denominator) || nonzero(k.value)
+}
+
+/// The published columns, in order (docs/kpi.md): a null pilot, period or region is the
+/// total over that dimension; counts are integers.
+pub const KPI_COLUMNS: [&str; 12] = [
+    "pilot",
+    "period",
+    "region",
+    "metric",
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+    "provisional",
+    "simulated",
+];
+
+/// A dimension's value as published: None for the total over it.
+fn dimension<'a>(v: &'a str, total: &str) -> Option<&'a str> {
+    (v != total).then_some(v)
+}
+
+fn count(v: Option<f64>) -> Option<u64> {
+    v.map(|v| v.round().max(0.0) as u64)
+}
+
+/// The KPI table as a frame (`kpi.parquet` / `kpi.csv`): the published rows, tidy.
 pub fn kpi_frame(rows: &[Kpi]) -> PolarsResult<DataFrame> {
+    let rows: Vec<&Kpi> = rows.iter().filter(|k| published(k)).collect();
+    let text = |f: &dyn Fn(&Kpi) -> Option<&str>| rows.iter().map(|k| f(k)).collect::<Vec<_>>();
+    let float = |f: &dyn Fn(&Kpi) -> Option<f64>| rows.iter().map(|k| f(k)).collect::<Vec<_>>();
+    let flag = |f: &dyn Fn(&Kpi) -> bool| rows.iter().map(|k| f(k)).collect::<Vec<_>>();
+    let [pilot, period, region, metric, numerator, denominator, value, ci_low, ci_high, suppressed, provisional, simulated] =
+        KPI_COLUMNS.map(PlSmallStr::from);
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new("pilot".into(), rows.iter().map(|r| r.pilot.as_str()).collect::<Vec<_>>()),
-            Column::new("period".into(), rows.iter().map(|r| r.period.as_str()).collect::<Vec<_>>()),
-            Column::new("region".into(), rows.iter().map(|r| r.region.as_str()).collect::<Vec<_>>()),
-            Column::new("metric".into(), rows.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>()),
-            Column::new("numerator".into(), rows.iter().map(|r| r.numerator).collect::<Vec<_>>()),
-            Column::new("denominator".into(), rows.iter().map(|r| r.denominator).collect::<Vec<_>>()),
-            Column::new("value".into(), rows.iter().map(|r| r.value).collect::<Vec<_>>()),
-            Column::new("ci_low".into(), rows.iter().map(|r| r.ci_low).collect::<Vec<_>>()),
-            Column::new("ci_high".into(), rows.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
-            Column::new("suppressed".into(), rows.iter().map(|r| r.suppressed).collect::<Vec<_>>()),
-            Column::new("simulated".into(), rows.iter().map(|r| r.simulated).collect::<Vec<_>>()),
-            Column::new("provisional".into(), rows.iter().map(|r| r.provisional).collect::<Vec<_>>()),
+            Column::new(pilot, text(&|k| dimension(&k.pilot, metrics::ALL))),
+            Column::new(period, text(&|k| dimension(&k.period, metrics::TOTAL))),
+            Column::new(region, text(&|k| dimension(&k.region, metrics::ALL))),
+            Column::new(metric, text(&|k| Some(&k.metric))),
+            Column::new(numerator, rows.iter().map(|k| count(k.numerator)).collect::<Vec<_>>()),
+            Column::new(denominator, rows.iter().map(|k| count(k.denominator)).collect::<Vec<_>>()),
+            Column::new(value, float(&|k| k.value)),
+            Column::new(ci_low, float(&|k| k.ci_low)),
+            Column::new(ci_high, float(&|k| k.ci_high)),
+            Column::new(suppressed, flag(&|k| k.suppressed)),
+            Column::new(provisional, flag(&|k| k.provisional)),
+            Column::new(simulated, flag(&|k| k.simulated)),
         ],
     )
+}
+
+/// `kpi.json`: the published rows in the "split" layout dashboards and `pandas.read_json(f,
+/// orient="split")` load, `{"columns": [...], "data": [[...], ...]}`, a row per line.
+pub fn kpi_json(rows: &[Kpi]) -> String {
+    let lines: Vec<String> = rows
+        .iter()
+        .filter(|k| published(k))
+        .map(|k| {
+            serde_json::json!([
+                dimension(&k.pilot, metrics::ALL),
+                dimension(&k.period, metrics::TOTAL),
+                dimension(&k.region, metrics::ALL),
+                k.metric,
+                count(k.numerator),
+                count(k.denominator),
+                k.value,
+                k.ci_low,
+                k.ci_high,
+                k.suppressed,
+                k.provisional,
+                k.simulated
+            ])
+            .to_string()
+        })
+        .collect();
+    format!("{{\"columns\": {},\n\"data\": [\n{}\n]}}\n", serde_json::json!(KPI_COLUMNS), lines.join(",\n"))
+}
+
+/// Headline values by (pilot or `all`, metric).
+pub type Headline = std::collections::BTreeMap<(String, String), f64>;
+
+/// The headline values of a published `kpi.json` (either layout: the split one, or the array
+/// of objects with `all`/`total` that reports wrote before): (pilot or `all`, metric) → value.
+pub fn headline_values(json: &serde_json::Value) -> Headline {
+    let mut out = Headline::new();
+    let text = |v: &serde_json::Value| v.as_str().map(String::from);
+    if let Some(rows) = json.as_array() {
+        for k in rows {
+            if k["period"] == metrics::TOTAL && k["region"] == metrics::ALL {
+                if let (Some(p), Some(m), Some(v)) =
+                    (text(&k["pilot"]), text(&k["metric"]), k["value"].as_f64())
+                {
+                    out.insert((p, m), v);
+                }
+            }
+        }
+    } else if let (Some(cols), Some(data)) = (json["columns"].as_array(), json["data"].as_array()) {
+        let at = |name: &str| cols.iter().position(|c| c == name);
+        let (Some(p), Some(w), Some(r), Some(m), Some(v)) =
+            (at("pilot"), at("period"), at("region"), at("metric"), at("value"))
+        else {
+            return out;
+        };
+        for row in data {
+            if row[w].is_null() && row[r].is_null() {
+                if let (Some(metric), Some(v)) = (text(&row[m]), row[v].as_f64()) {
+                    out.insert((text(&row[p]).unwrap_or_else(|| metrics::ALL.into()), metric), v);
+                }
+            }
+        }
+    }
+    out
 }

@@ -66,6 +66,17 @@ pub fn show(k: Option<&Kpi>, min_cell: u64) -> String {
                     _ => format!("{:.1} % ({num:.0}/{den:.0})", v * 100.0),
                 }
             }
+            Some(v) if super::metrics::is_estimate(&k.metric) => {
+                let n = k.denominator.unwrap_or(0.0);
+                match (k.ci_low, k.ci_high) {
+                    _ if n < super::metrics::MIN_N => format!("too few cases (n {n:.0})"),
+                    (Some(lo), Some(hi)) => {
+                        let open = if k.provisional { "; provisional" } else { "" };
+                        format!("{:.1} % (n {n:.0}; {:.0}–{:.0} %{open})", v * 100.0, lo * 100.0, hi * 100.0)
+                    }
+                    _ => format!("{:.1} % (n {n:.0})", v * 100.0),
+                }
+            }
             Some(v) if k.metric.ends_with("_h") || k.metric.ends_with("_days") => format!("{v:.1}"),
             Some(v) => format!("{v:.0}"),
         },
@@ -99,77 +110,62 @@ pub fn markdown(blocks: &[Block]) -> String {
     out
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// The HTML page's template (minijinja, auto-escaping: every text is escaped by the engine).
+const TEMPLATE: &str = include_str!("report.html.j2");
+
+/// A block as the template reads it.
+#[derive(serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum View<'a> {
+    Banner { text: &'a str },
+    Heading { level: u8, text: &'a str },
+    Para { text: &'a str },
+    Bullets { items: &'a [String] },
+    Table { head: &'a [String], rows: Vec<Vec<Cell<'a>>> },
+    Image { alt: &'a str, data: String },
 }
 
-/// Standard base64, for embedding images.
-pub fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * k)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+#[derive(serde::Serialize)]
+struct Cell<'a> {
+    text: &'a str,
+    numeric: bool,
 }
 
-/// The HTML page; images are read from `dir` and embedded.
-pub fn html(blocks: &[Block], title: &str, dir: &Path) -> std::io::Result<String> {
-    let mut body = String::new();
+/// The HTML page from the template; images are read from `dir` and embedded as data URIs.
+pub fn html(blocks: &[Block], title: &str, dir: &Path) -> anyhow::Result<String> {
+    use base64::Engine;
+    let mut views = Vec::with_capacity(blocks.len());
     for b in blocks {
-        match b {
-            Block::Banner(t) => body.push_str(&format!("<div class=\"banner\">{}</div>\n", escape(t))),
-            Block::Heading(level, t) => body.push_str(&format!("<h{level}>{}</h{level}>\n", escape(t))),
-            Block::Para(t) => body.push_str(&format!("<p>{}</p>\n", escape(t))),
-            Block::Bullets(items) => {
-                body.push_str("<ul>\n");
-                for i in items {
-                    body.push_str(&format!("<li>{}</li>\n", escape(i)));
-                }
-                body.push_str("</ul>\n");
-            }
-            Block::Table(head, rows) => {
-                body.push_str("<table>\n<tr>");
-                for h in head {
-                    body.push_str(&format!("<th>{}</th>", escape(h)));
-                }
-                body.push_str("</tr>\n");
-                for r in rows {
-                    body.push_str("<tr>");
-                    for (k, cell) in r.iter().enumerate() {
-                        let class = if k > 0 && numeric(cell) { " class=\"n\"" } else { "" };
-                        body.push_str(&format!("<td{class}>{}</td>", escape(cell)));
-                    }
-                    body.push_str("</tr>\n");
-                }
-                body.push_str("</table>\n");
-            }
+        views.push(match b {
+            Block::Banner(t) => View::Banner { text: t },
+            Block::Heading(level, t) => View::Heading { level: *level, text: t },
+            Block::Para(t) => View::Para { text: t },
+            Block::Bullets(items) => View::Bullets { items },
+            Block::Table(head, rows) => View::Table {
+                head,
+                rows: rows
+                    .iter()
+                    .map(|r| {
+                        r.iter()
+                            .enumerate()
+                            .map(|(k, cell)| Cell { text: cell, numeric: k > 0 && numeric(cell) })
+                            .collect()
+                    })
+                    .collect(),
+            },
             Block::Image(alt, file) => {
-                let bytes = std::fs::read(dir.join(file))?;
-                body.push_str(&format!(
-                    "<img alt=\"{}\" src=\"data:image/png;base64,{}\">\n",
-                    escape(alt),
-                    base64(&bytes)
-                ));
+                let path = dir.join(file);
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| anyhow::anyhow!("{}: cannot embed the chart: {e}", path.display()))?;
+                View::Image { alt, data: base64::engine::general_purpose::STANDARD.encode(bytes) }
             }
-        }
+        });
     }
-    Ok(format!(
-        "<!DOCTYPE html>\n<html lang=\"kk\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n\
-         body {{ font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 1080px; margin: 2em auto; color: #222; }}\n\
-         table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: 4px 8px; }}\n\
-         th {{ background: #f0f0f0; }} .banner {{ background: #fff3cd; border: 2px solid #b58100; padding: 0.8em 1em; font-weight: bold; }} td.n {{ text-align: right; white-space: nowrap; }} img {{ max-width: 100%; }}\n</style>\n</head>\n<body>\n{}</body>\n</html>\n",
-        escape(title),
-        body
-    ))
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.add_template("report.html", TEMPLATE)?;
+    let page = env.get_template("report.html")?.render(minijinja::context! { title, blocks => views })?;
+    Ok(page)
 }
 
 /// Whether a cell reads as a number (a count, a rate, `<5`, `n/a`, a date): those align right,

@@ -564,7 +564,7 @@ fn one_permit_one_request_one_phone_one_question() {
         Default::default(),
     )
     .unwrap()
-    .filter(col("pilot").eq(lit("all")).and(col("period").eq(lit("total"))).and(col("region").eq(lit("all"))))
+    .filter(col("pilot").is_null().and(col("period").is_null()).and(col("region").is_null()))
     .collect()
     .unwrap();
     let metrics: BTreeMap<String, f64> = strings(&kpi, "metric")

@@ -65,7 +65,7 @@ fn event(
         outcome: outcome.into(),
         reasons: reasons.iter().map(|s| s.to_string()).collect(),
         changed_on: d("2026-10-28"),
-        region: region.into(),
+        region: Some(region.into()),
     }
 }
 
@@ -159,6 +159,36 @@ fn every_metric_has_its_known_answer() {
     assert_eq!(value(&rows, ALL, "offered"), Some(6.0));
 }
 
+/// Time to decision on the same ledger: a accepted after 2 h, b declined at 76 h, c timed out
+/// at 144 h, o open since 11-08 09:00 (followed 39 h to the cut-off), n never sent an SMS.
+/// The open case counts while it was open: 1 of 4 accepted within 24 h, not 1 of 3.
+#[test]
+fn time_to_decision_uses_open_cases() {
+    let (_, campaign) = world();
+    let cutoff = t("2026-11-10T00:00");
+    let rows = sdu::report::metrics::time_to_decision(&campaign, &["sanitary".to_string()], cutoff);
+    let at = |h: u32| {
+        rows.iter()
+            .find(|k| k.pilot == "sanitary" && k.metric == format!("accepted_within_{h}h"))
+            .unwrap_or_else(|| panic!("{h} h"))
+    };
+    for h in [24, 72, 144] {
+        assert_eq!((at(h).value, at(h).denominator), (Some(0.25), Some(4.0)), "{h} h");
+        let (lo, hi) = (at(h).ci_low.unwrap(), at(h).ci_high.unwrap());
+        assert!(lo <= 0.25 && 0.25 <= hi && hi - lo > 0.1, "{h} h: {lo}–{hi}");
+    }
+    assert!(!at(24).provisional, "o was followed past 24 h");
+    assert!(at(72).provisional && at(144).provisional, "o may still accept");
+    assert!(rows.iter().any(|k| k.pilot == ALL), "all pilots together");
+    // Every metric the report computes has a label in both languages and a definition.
+    let (events, campaign) = world();
+    let labels = sdu::report::labels::labels();
+    for k in compute(&events, &campaign, d("2026-11-09"), 5).iter().chain(&rows) {
+        assert!(labels.definition(&k.metric).is_some(), "{} has no definition", k.metric);
+        assert_ne!(labels.metric_name(&k.metric), k.metric, "{} has no label", k.metric);
+    }
+}
+
 #[test]
 fn the_date_cuts_the_ledger() {
     let (events, campaign) = world();
@@ -200,6 +230,24 @@ fn small_cells_are_suppressed_in_breakdowns_only() {
     assert!(!total.suppressed, "pilot totals are never suppressed");
     let rows = compute(&events, &campaign, d("2026-11-09"), 1);
     assert!(rows.iter().all(|k| !k.suppressed), "--min-cell 1 suppresses nothing");
+}
+
+/// The rows of a published `kpi.json` (split layout) as objects.
+fn kpi_records(path: &Path) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let cols: Vec<String> =
+        v["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    assert_eq!(cols, sdu::report::KPI_COLUMNS.map(String::from).to_vec());
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let row = row.as_array().unwrap();
+            assert_eq!(row.len(), cols.len());
+            serde_json::Value::Object(cols.iter().cloned().zip(row.iter().cloned()).collect())
+        })
+        .collect()
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
@@ -252,30 +300,67 @@ fn the_report_pins_its_text_and_draws_every_chart() {
         "report.md changed; rerun with UPDATE_SNAPSHOTS=1 and review"
     );
     assert!(md.contains("Compared with the report of 2026-11-15"));
-    for chart in ["funnel-sanitary", "outcome-shares", "exclusion-reasons", "weekly-rates", "reply-latency"] {
-        assert_eq!(png_size(&report.join(format!("charts/{chart}.png"))), (1000, 560), "{chart}");
+    let charts = [
+        "funnel-sanitary",
+        "outcome-shares",
+        "exclusion-reasons",
+        "weekly-rates",
+        "reply-latency",
+        "time-to-decision",
+        "rename-to-reissue",
+    ];
+    let labels = sdu::report::labels::labels();
+    for chart in charts {
+        let (w, h) = png_size(&report.join(format!("charts/{chart}.png")));
+        assert!(w == 1100 && h >= 300, "{chart}: {w}×{h}");
         let svg = std::fs::read_to_string(report.join(format!("charts/{chart}.svg"))).unwrap();
         assert!(svg.starts_with("<svg"), "{chart}");
+        // People read labels, not codes.
+        for code in sdu::pipeline::outcome::ALL.iter().chain(&["acceptance", "timed_out", "sanitary"]) {
+            assert!(
+                !svg.contains(&format!(">{code}<")) && !svg.contains(&format!(">{code}:")),
+                "{chart} shows {code}"
+            );
+        }
     }
+    // The funnel: events in scope → eligible → offered → SMS → replied → accepted → re-issued.
     let funnel = std::fs::read_to_string(report.join("charts/funnel-sanitary.svg")).unwrap();
-    assert!(
-        funnel.contains("Оқиғалар нәтижесі")
-            && funnel.contains("no_pilot_permit")
-            && funnel.contains("offered")
-    );
-    let bars = funnel.matches("<rect").count();
-    assert!(bars >= 9, "a bar per outcome: {bars}");
+    for step in ["Қамтылған оқиғалар / События в охвате", "Соответствуют условиям", "Жауап берді / Ответили"]
+    {
+        assert!(funnel.contains(step), "{step}");
+    }
+    assert!(funnel.contains("% of the step before"));
+    // One colour per outcome, with a legend naming every outcome.
+    let shares = std::fs::read_to_string(report.join("charts/outcome-shares.svg")).unwrap();
+    for o in sdu::pipeline::outcome::ALL {
+        let label = &labels.outcome[o];
+        assert!(shares.contains(&label.kk) && shares.contains(&label.ru), "legend names {o}");
+    }
     let weekly = std::fs::read_to_string(report.join("charts/weekly-rates.svg")).unwrap();
-    assert!(weekly.contains("acceptance") && weekly.contains("timeout") && weekly.contains("<polyline"));
+    assert!(weekly.contains("Келісті / Согласие") && weekly.contains("Нет ответа"), "the legend");
     let html = std::fs::read_to_string(report.join("report.html")).unwrap();
     assert!(html.contains("data:image/png;base64,iVBORw0KGgo"), "charts embedded");
     assert!(!html.contains("http://") && !html.contains("https://"), "no network needed");
-    let kpi: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(report.join("kpi.json")).unwrap()).unwrap();
-    assert!(
-        kpi.as_array().unwrap().iter().any(|k| k["suppressed"] == true),
-        "tiny breakdowns are suppressed"
-    );
+    let kpi = kpi_records(&report.join("kpi.json"));
+    assert!(kpi.iter().any(|k| k["suppressed"] == true), "tiny breakdowns are suppressed");
+    // Tidy: counts are integers, totals are nulls (no `all`/`total`/`unknown` placeholders),
+    // and a breakdown row says something.
+    for k in &kpi {
+        for dim in ["pilot", "period", "region"] {
+            assert!(!["all", "total", "unknown"].contains(&k[dim].as_str().unwrap_or("")), "{k}");
+        }
+        for n in ["numerator", "denominator"] {
+            assert!(k[n].is_null() || k[n].is_u64(), "{k}");
+        }
+        let breakdown = !k["period"].is_null() || !k["region"].is_null();
+        let zero = |f: &str| k[f].is_null() || k[f].as_f64() == Some(0.0);
+        assert!(
+            !breakdown
+                || k["suppressed"] == true
+                || !(zero("numerator") && zero("denominator") && zero("value")),
+            "{k}"
+        );
+    }
     assert!(
         report.join("kpi.parquet").is_file()
             && report.join("kpi.csv").is_file()
@@ -336,15 +421,15 @@ fn a_report_made_again_later_is_the_same_and_says_it_is_simulated() {
     let md = std::fs::read_to_string(dir.join("out/reports/2026-11-13/report.md")).unwrap();
     assert!(md.starts_with("> **SIMULATED"), "{}", &md[..200]);
     assert!(md.contains("events up to 2026-11-13 09:00:00"), "the cut-off is stated");
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&first).unwrap();
+    let rows = kpi_records(&kpi);
     assert!(rows.iter().all(|r| r["simulated"] == true));
     let rate = rows
         .iter()
         .find(|r| {
             r["metric"] == "acceptance_rate_dispatched"
-                && r["pilot"] == "all"
-                && r["period"] == "total"
-                && r["region"] == "all"
+                && r["pilot"].is_null()
+                && r["period"].is_null()
+                && r["region"].is_null()
         })
         .unwrap();
     assert!(rate["ci_low"].as_f64().unwrap() <= rate["value"].as_f64().unwrap());

@@ -41,10 +41,11 @@ def digest(path: Path) -> str:
 
 
 def tree(root: Path) -> dict:
-    """Every file below root but manifests and the lock, with its digest."""
+    """Every file below root but manifests, the lock and the ledger's caches (`.compact/`:
+    derived, rewritten at whichever run reads enough new files), with its digest."""
     out = {}
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name not in ("manifest.json", ".sdu.lock"):
+        if p.is_file() and p.name not in ("manifest.json", ".sdu.lock") and ".compact" not in p.parts:
             out[str(p.relative_to(root))] = digest(p)
     return out
 

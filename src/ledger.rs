@@ -56,11 +56,9 @@ pub fn offers_until(out: &Path, as_of: NaiveDate) -> Result<DataFrame, LedgerErr
     let pilots =
         layout::visible_entries(&root).map_err(|source| LedgerError::Read { path: root.clone(), source })?;
     for dir in pilots {
-        for (day, path) in dated_files(&dir)? {
-            if day <= as_of {
-                frames.push(scan(&path)?);
-            }
-        }
+        let files: Vec<PathBuf> =
+            dated_files(&dir)?.into_iter().filter(|(day, _)| *day <= as_of).map(|(_, p)| p).collect();
+        frames.extend(pilot_offers(&dir, &files)?);
     }
     let all = if frames.is_empty() {
         DataFrame::empty_with_schema(&offers_schema()).lazy()
@@ -72,6 +70,22 @@ pub fn offers_until(out: &Path, as_of: NaiveDate) -> Result<DataFrame, LedgerErr
         .unique_stable(Some(cols([c::CASE_ID])), UniqueKeepStrategy::First)
         .collect()
         .map_err(|source| LedgerError::Scan { path: root, source })
+}
+
+/// A pilot's offers files (its first files, in date order) as frames: the compacted cache of
+/// the first ones ([`crate::compact`]) and the files since; the cache is rewritten when many
+/// files are beyond it.
+fn pilot_offers(dir: &Path, files: &[PathBuf]) -> Result<Vec<LazyFrame>, LedgerError> {
+    let (cached, covered) = crate::compact::lookup(dir, "offers", files);
+    let mut frames: Vec<LazyFrame> = cached.map(DataFrame::lazy).into_iter().collect();
+    for path in &files[covered..] {
+        frames.push(scan(path)?);
+    }
+    if !frames.is_empty() {
+        let all = frames.clone();
+        crate::compact::store(dir, "offers", files, covered, || concat(all, UnionArgs::default())?.collect());
+    }
+    Ok(frames)
 }
 
 fn scan(path: &Path) -> Result<LazyFrame, LedgerError> {
@@ -119,12 +133,12 @@ pub fn last_offer_day(out: &Path) -> Result<Option<NaiveDate>, LedgerError> {
 /// Cases of a pilot offered before `as_of`: `case_id` and the first date it was offered on.
 pub fn offered_before(out: &Path, pilot: &str, as_of: NaiveDate) -> Result<LazyFrame, LedgerError> {
     let dir = layout::offers_dir(out, pilot);
-    let mut frames = Vec::new();
-    for (day, path) in dated_files(&dir)? {
-        if day < as_of {
-            frames.push(scan(&path)?.select([col(c::CASE_ID), col(OFFERED_ON)]));
-        }
-    }
+    let files: Vec<PathBuf> =
+        dated_files(&dir)?.into_iter().filter(|(day, _)| *day < as_of).map(|(_, p)| p).collect();
+    let frames: Vec<LazyFrame> = pilot_offers(&dir, &files)?
+        .into_iter()
+        .map(|f| f.select([col(c::CASE_ID), col(OFFERED_ON)]))
+        .collect();
     let all = if frames.is_empty() {
         DataFrame::empty_with_schema(&offers_schema()).lazy().select([col(c::CASE_ID), col(OFFERED_ON)])
     } else {

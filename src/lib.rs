@@ -17,6 +17,7 @@
 
 pub mod campaign;
 pub mod cmd;
+pub mod compact;
 pub mod config;
 pub mod frames;
 pub mod ids;

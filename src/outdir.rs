@@ -143,8 +143,9 @@ impl OutDir {
             std::fs::write(&marker, "sdu output folder: run folders, reports and the case ledger\n")
                 .map_err(|source| OutDirError::Io { path: marker.clone(), source })?;
         }
-        // Deep enough for the ledger's own files: ledger/offers/<pilot>/.<date>.parquet.tmp-…
-        remove_temporaries(path, 4);
+        // Deep enough for the ledger's own files and their caches:
+        // ledger/offers/<pilot>/.compact/.offers-<n>.parquet.tmp-…
+        remove_temporaries(path, 5);
         Ok(OutDir { path: path.to_path_buf(), created, _lock: lock })
     }
 }
@@ -200,7 +201,7 @@ pub fn remove_temporaries(dir: &Path, depth: usize) -> usize {
                 }
                 Err(e) => tracing::warn!("{}: cannot remove ({e})", path.display()),
             }
-        } else if depth > 1 && path.is_dir() && !name.starts_with('.') {
+        } else if depth > 1 && path.is_dir() && (!name.starts_with('.') || name == ".compact") {
             removed += remove_temporaries(&path, depth - 1);
         }
     }

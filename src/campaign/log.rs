@@ -85,25 +85,44 @@ pub fn last_run(out: &Path) -> Result<Option<(NaiveDateTime, Step)>, LogError> {
 /// Every event recorded by runs before (`at`, `step`). A later run in the ledger is an
 /// error: the past is not rewritten.
 pub fn read_before(out: &Path, at: NaiveDateTime, step: Step) -> Result<Vec<CaseEvent>, LogError> {
-    let mut events = Vec::new();
+    let mut paths = Vec::new();
     for (key, path) in files(out)? {
         if key > (at, step) {
             return Err(LogError::Later { at, later: key.0, path });
         }
-        if key == (at, step) {
-            continue;
+        if key != (at, step) {
+            paths.push(path);
         }
-        events.extend(read_file(&path)?);
     }
-    Ok(events)
+    read_files(out, &paths)
 }
 
 /// Every event recorded so far.
 pub fn read_all(out: &Path) -> Result<Vec<CaseEvent>, LogError> {
-    let mut events = Vec::new();
-    for (_, path) in files(out)? {
-        events.extend(read_file(&path)?);
+    let paths: Vec<PathBuf> = files(out)?.into_iter().map(|(_, p)| p).collect();
+    read_files(out, &paths)
+}
+
+/// The events of these ledger files, in order: the compacted cache of the first ones
+/// ([`crate::compact`]) and the files since, the cache rewritten when many files are beyond it.
+fn read_files(out: &Path, paths: &[PathBuf]) -> Result<Vec<CaseEvent>, LogError> {
+    let folder = layout::campaign_dir(out);
+    let (cached, mut covered) = crate::compact::lookup(&folder, "campaign", paths);
+    let mut events = match cached.map(|df| {
+        df.sort(["seq"], SortMultipleOptions::default())
+            .map_err(|source| LogError::Scan { path: folder.clone(), source })
+            .and_then(|df| events_of(&df, &crate::compact::dir(&folder)))
+    }) {
+        Some(Ok(events)) => events,
+        _ => {
+            covered = 0;
+            Vec::new()
+        }
+    };
+    for path in &paths[covered..] {
+        events.extend(read_file(path)?);
     }
+    crate::compact::store(&folder, "campaign", paths, covered, || frame(&events));
     Ok(events)
 }
 
@@ -115,6 +134,12 @@ fn read_file(path: &Path) -> Result<Vec<CaseEvent>, LogError> {
             .sort(["seq"], SortMultipleOptions::default())
             .collect()
             .map_err(scan)?;
+    events_of(&df, path)
+}
+
+/// The events of a ledger frame sorted by `seq` (`path`: where it was read, for errors).
+fn events_of(df: &DataFrame, path: &Path) -> Result<Vec<CaseEvent>, LogError> {
+    let scan = |source| LogError::Scan { path: path.to_path_buf(), source };
     let s = |name: &str| df.column(name).and_then(|c| c.str().cloned()).map_err(scan);
     // Columns added since the first ledgers (reason, other_case_id, permit_ids, next_phones,
     // new_permit_id): absent means empty.

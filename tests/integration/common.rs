@@ -201,10 +201,14 @@ pub fn files(root: &Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-/// Every file under `root` (manifests and the lock aside: their run fields differ) with its
-/// digest.
+/// Every file under `root` (manifests and the lock aside: their run fields differ; and the
+/// ledger's caches, `.compact/`, derived and rewritten whenever a run reads enough new files)
+/// with its digest.
 pub fn tree(root: &Path) -> BTreeMap<String, String> {
-    let skip = |p: &Path| p.file_name().is_some_and(|n| n == "manifest.json" || n == ".sdu.lock");
+    let skip = |p: &Path| {
+        p.file_name().is_some_and(|n| n == "manifest.json" || n == ".sdu.lock")
+            || p.components().any(|c| c.as_os_str() == ".compact")
+    };
     files(root)
         .into_iter()
         .filter(|p| !skip(p))

@@ -62,6 +62,62 @@ fn a_backfill_twice_changes_nothing_and_a_killed_one_resumes() {
             "{point}: resumed = uninterrupted"
         );
     }
+
+    // The ledger's caches: written once enough files are beyond them, and never trusted
+    // blindly: with them broken or deleted, the next days and the report come out the same.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
+        .args(["campaign", "status", "--out", "a"])
+        .current_dir(dir)
+        .env("SDU_COMPACT_AFTER", "2")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(diff(&tree(&dir.join("a")), &first), Vec::<String>::new(), "reading writes only caches");
+    let cache = dir.join("a/ledger/campaign/.compact");
+    assert!(cache.join("campaign.json").is_file(), "the campaign ledger is compacted");
+    assert!(dir.join("a/ledger/offers/sanitary/.compact/offers.json").is_file(), "and the offers");
+    let copy = |to: &str| {
+        for f in files(&dir.join("a")) {
+            let target = dir.join(to).join(f.strip_prefix(dir.join("a")).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&f, &target).unwrap();
+        }
+    };
+    copy("broken");
+    copy("none");
+    for f in
+        files(&dir.join("broken")).into_iter().filter(|f| f.components().any(|c| c.as_os_str() == ".compact"))
+    {
+        if f.extension().is_some_and(|e| e == "parquet") {
+            std::fs::write(&f, b"PAR1 truncated").unwrap();
+        }
+    }
+    for f in
+        files(&dir.join("none")).into_iter().filter(|f| f.components().any(|c| c.as_os_str() == ".compact"))
+    {
+        std::fs::remove_file(f).unwrap();
+    }
+    for out in ["a", "broken", "none"] {
+        let o = sdu(
+            &[
+                "backfill",
+                "--snapshot",
+                "w",
+                "--from",
+                "2026-11-22",
+                "--to",
+                "2026-11-23",
+                "--simulate-portal",
+                "--out",
+                out,
+            ],
+            dir,
+        );
+        assert!(o.status.success(), "{out}: {}", stderr(&o));
+    }
+    let a = tree(&dir.join("a"));
+    assert_eq!(diff(&tree(&dir.join("broken")), &a), Vec::<String>::new(), "a broken cache changes nothing");
+    assert_eq!(diff(&tree(&dir.join("none")), &a), Vec::<String>::new(), "no cache changes nothing");
 }
 
 #[test]

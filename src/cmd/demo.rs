@@ -36,10 +36,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Scale::Small)]
     pub scale: Scale,
     /// Share of organizations renamed a year in the demo's world (the real rate is 0.006).
-    #[arg(long, default_value_t = 0.04)]
+    #[arg(long, default_value_t = 0.1)]
     pub rename_rate: f64,
-    /// Multiplier on the shares of organizations holding pilot permits in the demo's world.
-    #[arg(long, default_value_t = 4.0)]
+    /// Multiplier on the shares of organizations holding pilot permits in the demo's world
+    /// (a share times the multiplier above 1 means every organization holds it).
+    #[arg(long, default_value_t = 125.0)]
     pub pilot_boost: f64,
 }
 
@@ -47,8 +48,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let clock = std::time::Instant::now();
     let secs = || clock.elapsed().as_secs_f64();
     // A small world shows a handful of cases at the real rates (a few thousand renames a year
-    // nationwide, 1/100 of it here); the demo raises renames ×7 and pilot permits ×4 so every
-    // pilot has cases to show. `sdu synth` keeps the real rates unless asked.
+    // nationwide, 1/100 of it here); the demo raises renames (0.1 a year, ×17) and makes pilot
+    // permits common (×125) so every pilot has cases in every chart: hundreds for sanitary and
+    // ecology, about 80 for trusted software (its permits run 3 years and the synthetic world
+    // does not renew them, so most have expired). `sdu synth` keeps the real rates.
     let mut cfg = SynthConfig::new(args.scale, 7, args.to, 0.001);
     (cfg.rename_rate, cfg.pilot_boost) = (Some(args.rename_rate), Some(args.pilot_boost));
     let world = args.dir.join("world");
@@ -56,7 +59,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     check_reports(&args.reports)?;
     let summary = synth::generate(&cfg, &world).with_context(|| format!("generating {}", world.display()))?;
     let (rows, scale): (u64, _) = (summary.rows.values().sum(), args.scale);
-    println!("1. generated the {scale:?} world (renames ×7, pilot permits ×4 for the demo): {rows} rows in 7 registries → {} ({:.1} s)", world.display(), secs());
+    println!(
+        "1. generated the {scale:?} SYNTHETIC world (renames {:.2} a year, pilot permits ×{:.0} for the demo): {rows} rows in 7 registries → {} ({:.1} s)",
+        args.rename_rate,
+        args.pilot_boost,
+        world.display(),
+        secs()
+    );
     let demo = Demo {
         dir: &args.dir,
         world: &world,

@@ -111,7 +111,11 @@ pub type Interval = (f64, f64, f64);
 #[derive(Debug, Clone)]
 pub struct Panel {
     pub title: String,
+    /// The panel's weeks (its x axis).
+    pub weeks: Vec<String>,
     pub series: Vec<(Key, Vec<Option<Interval>>)>,
+    /// Written across the panel when it has no point (why it is empty).
+    pub note: Option<String>,
 }
 
 /// Every kind of chart the report draws.
@@ -124,7 +128,7 @@ pub enum Figure {
     /// Groups of bars, one bar per series in each group (legend below); `values[series][group]`.
     Grouped { title: String, groups: Vec<String>, series: Vec<Key>, values: Vec<Vec<f64>>, axis: Axis },
     /// Small multiples side by side: weekly rates with their interval bands.
-    Panels { title: String, weeks: Vec<String>, panels: Vec<Panel> },
+    Panels { title: String, panels: Vec<Panel> },
     /// Step curves of a share over hours (legend below).
     Steps { title: String, series: Vec<(Key, Vec<(f64, f64)>)>, hours: f64 },
 }
@@ -290,7 +294,7 @@ fn draw<DB: DrawingBackend>(
             bars_on(&top, title, &labels, &drawn, labels.len(), *axis)?;
             legend_on(&bottom, series)?;
         }
-        Figure::Panels { title, weeks, panels } => {
+        Figure::Panels { title, panels } => {
             let area = root.titled(title, (FONT, 20)).map_err(|e| e.to_string())?;
             let keys: Vec<Key> =
                 panels.first().map(|p| p.series.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
@@ -298,7 +302,7 @@ fn draw<DB: DrawingBackend>(
             let (top, bottom) = area.split_vertically(h - legend_height(&keys));
             let cells = top.split_evenly((1, panels.len().max(1)));
             for (panel, cell) in panels.iter().zip(&cells) {
-                panel_on(cell, panel, weeks)?;
+                panel_on(cell, panel)?;
             }
             legend_on(&bottom, &keys)?;
         }
@@ -373,8 +377,8 @@ fn draw<DB: DrawingBackend>(
 fn panel_on<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     panel: &Panel,
-    weeks: &[String],
 ) -> Result<(), String> {
+    let weeks = &panel.weeks;
     let n = weeks.len().max(2);
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, (FONT, 16))
@@ -402,6 +406,19 @@ fn panel_on<DB: DrawingBackend>(
         .label_style((FONT, 12))
         .draw()
         .map_err(|e| e.to_string())?;
+    if let Some(note) = &panel.note {
+        let (w, h) = area.dim_in_pixel();
+        for (k, line) in note.lines().enumerate() {
+            area.draw(&Text::new(
+                line.to_string(),
+                (w as i32 / 2, h as i32 / 2 + 20 * k as i32),
+                TextStyle::from((FONT, 13).into_font())
+                    .pos(Pos::new(HPos::Center, VPos::Center))
+                    .color(&BLACK.mix(0.7)),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+    }
     for (key, values) in &panel.series {
         let colour = rgb(key.colour);
         // Each run of weeks with a value is a line with its band; gaps break them.
@@ -510,16 +527,25 @@ mod tests {
                     axis: Axis::Count,
                 },
             ),
-            ("lines", Figure::Panels { title: "no weeks".into(), weeks: vec![], panels: vec![] }),
+            ("lines", Figure::Panels { title: "no weeks".into(), panels: vec![] }),
             (
                 "one",
                 Figure::Panels {
                     title: "one week".into(),
-                    weeks: vec!["2025-W05".into()],
-                    panels: vec![Panel {
-                        title: "p".into(),
-                        series: vec![(key("a"), vec![Some((0.5, 0.2, 0.8))])],
-                    }],
+                    panels: vec![
+                        Panel {
+                            title: "p".into(),
+                            weeks: vec!["2025-W05".into()],
+                            series: vec![(key("a"), vec![Some((0.5, 0.2, 0.8))])],
+                            note: None,
+                        },
+                        Panel {
+                            title: "q".into(),
+                            weeks: vec![],
+                            series: vec![],
+                            note: Some("nothing".into()),
+                        },
+                    ],
                 },
             ),
             ("steps", Figure::Steps { title: "none".into(), series: vec![(key("a"), vec![])], hours: 168.0 }),

@@ -397,51 +397,61 @@ fn campaign(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     let as_of = ctx.req.as_of;
     let mut blocks = vec![Block::Heading(2, "SMS campaign / SMS науқаны".into())];
     blocks.push(ctx.table(&CAMPAIGN_METRICS.map(String::from)));
-    // Weekly cohorts of offers: the weeks any pilot has a cohort in, from --from.
+    // Weekly cohorts of offers: the weeks each pilot has a cohort in, from --from.
     let from_week = ctx.req.from.map(metrics::iso_week);
-    let weeks: Vec<String> = ctx
-        .rows
-        .iter()
-        .filter(|k| k.period != TOTAL && k.region == ALL && k.metric == "offered" && k.pilot != ALL)
-        .filter(|k| k.suppressed || k.value.is_some_and(|v| v > 0.0))
-        .map(|k| k.period.clone())
-        .filter(|w| from_week.as_ref().is_none_or(|f| w >= f))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let weeks_of = |p: &str| -> Vec<String> {
+        ctx.rows
+            .iter()
+            .filter(|k| k.period != TOTAL && k.region == ALL && k.metric == "offered" && k.pilot == p)
+            .filter(|k| k.suppressed || k.value.is_some_and(|v| v > 0.0))
+            .map(|k| k.period.clone())
+            .filter(|w| from_week.as_ref().is_none_or(|f| w >= f))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let min_cell = ctx.req.min_cell as f64;
     let case_key = |c: &str| Key {
         label: ctx.labels.case.get(c).map_or_else(|| c.to_string(), |l| l.both()),
         colour: ctx.labels.case.get(c).and_then(|l| l.rgb()).unwrap_or((0, 0, 0)),
     };
-    // A week's point: its published rate with its interval; withheld or too few cases, a gap.
+    // A week's point: its published rate with its interval; withheld or on fewer decided
+    // cases than a cell may show, a gap (the band says how little the others rest on).
     let point = |p: &str, w: &str, m: &str| {
         let k = ctx.lookup.get(p, w, ALL, m)?;
-        let enough = k.denominator.is_some_and(|d| d >= metrics::MIN_N);
+        let enough = k.denominator.is_some_and(|d| d >= min_cell);
         (!k.suppressed && enough).then_some((k.value?, k.ci_low?, k.ci_high?))
     };
     let panels = ctx
         .present
         .iter()
-        .map(|p| Panel {
-            title: ctx.labels.pilot_name(p),
-            series: [("accepted", "acceptance_rate_decided"), ("timed_out", "timeout_rate_decided")]
-                .iter()
-                .map(|(c, m)| (case_key(c), weeks.iter().map(|w| point(p, w, m)).collect()))
-                .collect(),
+        .map(|p| {
+            let weeks = weeks_of(p);
+            let series: Vec<_> =
+                [("accepted", "acceptance_rate_decided"), ("timed_out", "timeout_rate_decided")]
+                    .iter()
+                    .map(|(c, m)| (case_key(c), weeks.iter().map(|w| point(p, w, m)).collect::<Vec<_>>()))
+                    .collect();
+            let empty = series.iter().all(|(_, v)| v.iter().all(Option::is_none));
+            let note = empty.then(|| {
+                format!("әр аптада < {min_cell:.0} шешілген іс\nв каждой неделе < {min_cell:.0} решённых дел")
+            });
+            Panel { title: ctx.labels.pilot_name(p), weeks, series, note }
         })
         .collect();
     blocks.push(Block::Para(format!(
         "Weekly cohorts (the ISO week of the offer): the share of decided cases accepted and timed \
-         out, each with its 95 % Wilson band. A week with fewer than {} decided cases, or withheld, \
-         is a gap; a cohort with cases still open is provisional and its rate will change.",
+         out, each with its 95 % Wilson band. A week with fewer than {min_cell:.0} decided cases, or \
+         withheld, is a gap (a panel says so when every week is); rates on fewer than {} cases rest \
+         on little, and their bands are wide; a cohort with cases still open is provisional and its \
+         rate will change. The table's weekly rows are in kpi.parquet.",
         metrics::MIN_N
     )));
-    let title = "Апталық когорталар: келісу және мерзімі өту / Недельные когорты: согласие и истечение срока"
-        .to_string();
+    let title = "Апталық когорталар / Недельные когорты (шешілгендер / решённые)".to_string();
     blocks.push(ctx.chart(
         "weekly-rates",
         "weekly acceptance and timeout rates per pilot",
-        Figure::Panels { title, weeks, panels },
+        Figure::Panels { title, panels },
     )?);
     // Reply latency by pilot.
     let groups: Vec<String> = LATENCY_BINS
@@ -528,14 +538,14 @@ fn baseline(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     }];
     for p in &ctx.present {
         let colour = ctx.pilot_key(p).colour;
-        for (m, what) in [
-            ("rename_to_request_median_days", "→ сұрау / запрос"),
-            ("rename_to_reissue_median_days", "→ қайта рәсімдеу / переоформление"),
+        for (m, what, unit) in [
+            ("rename_to_request_median_days", "→ сұрау / запрос", "cases"),
+            ("rename_to_reissue_median_days", "→ қайта рәсімдеу / переоформление", "permits"),
         ] {
             let k = ctx.lookup.get(p, TOTAL, ALL, m);
             let n = k.and_then(|k| k.denominator).unwrap_or(0.0);
             let (value, text) = match k.and_then(|k| k.value) {
-                Some(d) => (d, format!("median {d:.0} days (n {n:.0})")),
+                Some(d) => (d, format!("median {d:.0} days (n {n:.0} {unit})")),
                 None => (0.0, "none yet".to_string()),
             };
             bars.push(Bar { label: format!("{} {what}", ctx.labels.pilot_name(p)), value, colour, text });

@@ -5,6 +5,7 @@
 //! it into place once complete, so a reader sees the previous folder or the new one, never
 //! half of one.
 
+use polars::io::parquet::write::KeyValueMetadata;
 use polars::prelude::*;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -44,18 +45,27 @@ fn encode_err(path: &Path) -> impl FnOnce(PolarsError) -> IoError + '_ {
     move |source| IoError::Encode { path: path.to_path_buf(), source }
 }
 
-fn writer(file: File) -> ParquetWriter<BufWriter<File>> {
+/// A writer of frames of this schema. The Arrow schema stored in the file (`ARROW:schema`,
+/// which pyarrow, pandas and DuckDB read to pick column types) is the oldest-compatible one:
+/// `large_string`, not the `string_view` polars writes by default, which pandas cannot open
+/// inside a list ("Not implemented type for Arrow list to pandas: string_view"). The column
+/// data is the same either way.
+fn writer(file: File, schema: &Schema) -> ParquetWriter<BufWriter<File>> {
+    let arrow = schema.to_arrow(CompatLevel::oldest());
+    let key = polars_parquet::write::schema_to_metadata_key(&arrow);
     ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
         // zstd at polars' default level (3): fast to write, compact, fast to read.
         .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::full())
         .with_row_group_size(Some(ROW_GROUP_ROWS))
+        .with_key_value_metadata(Some(KeyValueMetadata::Static(vec![key])))
 }
 
 /// Writes a whole frame as one Parquet file.
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), IoError> {
     let file = File::create(path).map_err(write_err(path))?;
-    writer(file).finish(df).map_err(encode_err(path))?;
+    let schema = df.schema().clone();
+    writer(file, &schema).finish(df).map_err(encode_err(path))?;
     Ok(())
 }
 
@@ -71,7 +81,7 @@ pub struct ParquetSink {
 impl ParquetSink {
     pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink, IoError> {
         let file = File::create(path).map_err(write_err(path))?;
-        let inner = writer(file).batched(schema).map_err(encode_err(path))?;
+        let inner = writer(file, schema).batched(schema).map_err(encode_err(path))?;
         Ok(ParquetSink { path: path.to_path_buf(), inner, pending: None, rows: 0 })
     }
 

@@ -34,7 +34,7 @@ impl Status {
     /// the total, and the unmatched replies.
     pub fn lines(&self, pilot: Option<&str>) -> Vec<String> {
         let shown: Vec<(&String, &BTreeMap<&str, u64>)> =
-            self.cases.iter().filter(|(id, _)| pilot.is_none_or(|p| id.starts_with(p))).collect();
+            self.cases.iter().filter(|(id, _)| pilot.is_none_or(|p| id.as_str() == p)).collect();
         let width = State::ALL.iter().map(|s| s.code().len()).max().unwrap_or(5);
         let columns: Vec<usize> = shown.iter().map(|(id, _)| id.len().max(6)).collect();
         let mut head = format!("{:<width$}", "state");

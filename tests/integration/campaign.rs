@@ -305,6 +305,15 @@ fn re_runs_change_nothing_and_a_killed_run_resumes() {
     run(dir, &["candidates", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
     run(dir, &["dispatch", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
     let dispatched = status(dir, "a");
+    // One pilot's column, by its exact id; a pilot nobody knows is a usage error, not an
+    // empty table, and a prefix is not a pilot.
+    let one = run(dir, &["campaign", "status", "--out", "a", "--pilot", "sanitary"]);
+    assert!(one.lines().next().unwrap().trim_end().ends_with("sanitary"), "{one}");
+    for wrong in ["nosuch", "sani"] {
+        let o = sdu(&["campaign", "status", "--out", "a", "--pilot", wrong], dir);
+        assert_eq!(o.status.code(), Some(2), "{wrong}: {}", stderr(&o));
+        assert!(stderr(&o).contains("unknown pilot"), "{}", stderr(&o));
+    }
     run(dir, &["candidates", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
     run(dir, &["dispatch", "--snapshot", "w", "--as-of", d0, "--out", "a"]);
     assert_eq!(status(dir, "a"), dispatched, "a re-run dispatch changes nothing");

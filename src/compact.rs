@@ -37,13 +37,23 @@ struct Covered {
     crc32: u32,
 }
 
+/// A covered file and how many of the cache's rows are its.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Part {
+    #[serde(flatten)]
+    file: Covered,
+    rows: u64,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Meta {
     schema_version: u32,
-    /// The data file, in the same folder.
-    file: String,
-    covers: Vec<Covered>,
+    /// The data file, in the same folder, as written.
+    data: Covered,
+    covers: Vec<Part>,
 }
+
+const SCHEMA_VERSION: u32 = 2;
 
 fn fingerprint(path: &Path) -> Option<Covered> {
     let bytes = std::fs::read(path).ok()?;
@@ -54,48 +64,72 @@ fn fingerprint(path: &Path) -> Option<Covered> {
     })
 }
 
-/// The cached rows of the first files of `files` (in order) and how many files they cover;
-/// `(None, 0)` when there is no usable cache.
-pub fn lookup(folder: &Path, stem: &str, files: &[PathBuf]) -> (Option<DataFrame>, usize) {
+/// What a lookup found: the cached rows of the first `covered` files, and each one's rows.
+pub struct Cached {
+    pub frame: Option<DataFrame>,
+    pub covered: usize,
+    pub rows: Vec<u64>,
+}
+
+/// The cached rows of the longest run of first files of `files` (in order) the cache holds
+/// byte for byte (a cache of more files serves an earlier date's fewer); nothing when there
+/// is no usable cache.
+pub fn lookup(folder: &Path, stem: &str, files: &[PathBuf]) -> Cached {
+    let none = Cached { frame: None, covered: 0, rows: vec![] };
     let dir = dir(folder);
     let Some(meta) = std::fs::read(dir.join(format!("{stem}.json")))
         .ok()
         .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
-        .filter(|m| m.schema_version == 1 && m.covers.len() <= files.len() && !m.covers.is_empty())
+        .filter(|m| m.schema_version == SCHEMA_VERSION)
     else {
-        return (None, 0);
+        return none;
     };
-    let fresh = meta.covers.iter().zip(files).all(|(c, f)| fingerprint(f).as_ref() == Some(c));
-    if !fresh {
-        tracing::debug!("{}: the ledger changed under its cache; reading every file", dir.display());
-        return (None, 0);
+    let covered =
+        meta.covers.iter().zip(files).take_while(|(c, f)| fingerprint(f).as_ref() == Some(&c.file)).count();
+    if covered == 0 {
+        return none;
     }
-    let path = dir.join(&meta.file);
+    let path = dir.join(&meta.data.name);
+    // The data file is checked like the files it covers: a file of other rows is not trusted.
+    if fingerprint(&path).as_ref() != Some(&meta.data) {
+        tracing::debug!(
+            "{}: the cache's data file is not the one written; reading every file",
+            path.display()
+        );
+        return none;
+    }
     let read = PlRefPath::try_from_path(&path)
         .and_then(|p| LazyFrame::scan_parquet(p, ScanArgsParquet::default()))
         .and_then(LazyFrame::collect);
+    let total: u64 = meta.covers.iter().map(|p| p.rows).sum();
     match read {
-        Ok(df) => (Some(df), meta.covers.len()),
+        Ok(df) if df.height() as u64 == total => {
+            let rows: Vec<u64> = meta.covers[..covered].iter().map(|p| p.rows).collect();
+            let frame = df.slice(0, rows.iter().sum::<u64>() as usize);
+            Cached { frame: Some(frame), covered, rows }
+        }
+        Ok(_) => none,
         Err(e) => {
             tracing::debug!("{}: unreadable cache ({e}); reading every file", path.display());
-            (None, 0)
+            none
         }
     }
 }
 
-/// Writes the cache of `files` (in order) whose rows are `frame`, when enough files are
-/// beyond the current cache (`covered`). Best effort.
+/// Writes the cache of `files` (in order; `rows`: each one's rows) whose rows are `frame`,
+/// when enough files are beyond the current cache (`covered`). Best effort.
 pub fn store(
     folder: &Path,
     stem: &str,
     files: &[PathBuf],
+    rows: &[u64],
     covered: usize,
     frame: impl FnOnce() -> PolarsResult<DataFrame>,
 ) {
-    if files.len() < covered + rewrite_after() {
+    if files.len() < covered + rewrite_after() || rows.len() != files.len() {
         return;
     }
-    if let Err(e) = write(folder, stem, files, frame) {
+    if let Err(e) = write(folder, stem, files, rows, frame) {
         tracing::warn!(
             "{}: cannot write the ledger's cache ({e}); the next run reads every file",
             dir(folder).display()
@@ -107,28 +141,30 @@ fn write(
     folder: &Path,
     stem: &str,
     files: &[PathBuf],
+    rows: &[u64],
     frame: impl FnOnce() -> PolarsResult<DataFrame>,
 ) -> anyhow::Result<()> {
     let dir = dir(folder);
     std::fs::create_dir_all(&dir)?;
-    let covers: Vec<Covered> = files
-        .iter()
-        .map(|f| fingerprint(f).ok_or_else(|| anyhow::anyhow!("{}: unreadable", f.display())))
-        .collect::<anyhow::Result<_>>()?;
-    // Named by what it covers: two runs caching the same files write the same file.
-    let file = format!("{stem}-{}.parquet", covers.len());
+    let mut covers = Vec::with_capacity(files.len());
+    for (f, n) in files.iter().zip(rows) {
+        let file = fingerprint(f).ok_or_else(|| anyhow::anyhow!("{}: unreadable", f.display()))?;
+        covers.push(Part { file, rows: *n });
+    }
     let mut df = frame()?;
-    crate::io::write_parquet_atomic(&mut df, &dir.join(&file))?;
-    crate::io::write_json_atomic(
-        &Meta { schema_version: 1, file: file.clone(), covers },
-        &dir.join(format!("{stem}.json")),
-    )?;
+    anyhow::ensure!(df.height() as u64 == rows.iter().sum::<u64>(), "the rows do not add up");
+    // Named by what it covers: two runs caching the same files write the same file.
+    let name = format!("{stem}-{}.parquet", covers.len());
+    crate::io::write_parquet_atomic(&mut df, &dir.join(&name))?;
+    let data = fingerprint(&dir.join(&name)).ok_or_else(|| anyhow::anyhow!("{name}: unreadable"))?;
+    let meta = Meta { schema_version: SCHEMA_VERSION, data, covers };
+    crate::io::write_json_atomic(&meta, &dir.join(format!("{stem}.json")))?;
     // Data files no meta names any more (this run's predecessors, or a concurrent writer
     // that lost the race) go; a reader that still held one falls back to the files.
     let named = std::fs::read(dir.join(format!("{stem}.json")))
         .ok()
         .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
-        .map(|m| m.file);
+        .map(|m| m.data.name);
     for e in std::fs::read_dir(&dir)?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with(&format!("{stem}-"))
@@ -164,33 +200,45 @@ mod tests {
         concat(frames, UnionArgs::default())?.collect()
     }
 
-    /// The cache is used for the files it covers, ignored when one of them changed or a file
-    /// came before them, and a broken cache is never trusted.
+    fn keys(df: &DataFrame) -> Vec<i64> {
+        df.column("k").unwrap().i64().unwrap().into_no_null_iter().collect()
+    }
+
+    /// The cache serves the files it holds byte for byte, first ones first (an earlier date's
+    /// fewer files too); a file changed, put before them or a data file that is not the one
+    /// written stop it there or entirely.
     #[test]
     fn the_cache_covers_a_prefix_or_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         let mut files: Vec<PathBuf> = (0..REWRITE_AFTER).map(|k| file(d, k + 10)).collect();
-        assert_eq!(lookup(d, "x", &files).1, 0);
-        store(d, "x", &files[..REWRITE_AFTER - 1], 0, || all(&files));
-        assert_eq!(lookup(d, "x", &files).1, 0, "not written before REWRITE_AFTER files");
-        store(d, "x", &files, 0, || all(&files));
-        let (df, n) = lookup(d, "x", &files);
-        assert_eq!((df.unwrap().height(), n), (REWRITE_AFTER, REWRITE_AFTER));
+        let ones = |n: usize| vec![1u64; n];
+        assert_eq!(lookup(d, "x", &files).covered, 0);
+        store(d, "x", &files[..REWRITE_AFTER - 1], &ones(REWRITE_AFTER - 1), 0, || {
+            all(&files[..REWRITE_AFTER - 1])
+        });
+        assert_eq!(lookup(d, "x", &files).covered, 0, "not written before REWRITE_AFTER files");
+        store(d, "x", &files, &ones(files.len()), 0, || all(&files));
+        let found = lookup(d, "x", &files);
+        assert_eq!((found.frame.unwrap().height(), found.covered), (REWRITE_AFTER, REWRITE_AFTER));
         // A file after them: the cache still covers the first ones.
         files.push(file(d, 99));
-        assert_eq!(lookup(d, "x", &files).1, REWRITE_AFTER);
+        assert_eq!(lookup(d, "x", &files).covered, REWRITE_AFTER);
+        // An earlier date's fewer files: the cache's first rows.
+        let fewer = lookup(d, "x", &files[..3]);
+        assert_eq!((fewer.covered, keys(&fewer.frame.unwrap())), (3, vec![10, 11, 12]));
         // A file before them: not a prefix any more.
         let mut earlier = vec![file(d, 1)];
         earlier.extend(files.iter().cloned());
-        assert_eq!(lookup(d, "x", &earlier).1, 0);
-        // A covered file rewritten with other bytes: stale.
+        assert_eq!(lookup(d, "x", &earlier).covered, 0);
+        // A covered file rewritten with other bytes: the cache serves the files before it.
         let mut other = df!("k" => [7i64, 8]).unwrap();
         crate::io::write_parquet(&mut other, &files[3]).unwrap();
-        assert_eq!(lookup(d, "x", &files).1, 0);
-        // A truncated data file: not trusted.
-        store(d, "x", &files, 0, || all(&files));
-        assert_eq!(lookup(d, "x", &files).1, files.len());
+        let stale = lookup(d, "x", &files);
+        assert_eq!((stale.covered, keys(&stale.frame.unwrap())), (3, vec![10, 11, 12]));
+        // Rewritten: the older data file goes.
+        store(d, "x", &files, &[1, 1, 1, 2, 1, 1, 1, 1, 1], 0, || all(&files));
+        assert_eq!(lookup(d, "x", &files).covered, files.len());
         let data: Vec<PathBuf> = std::fs::read_dir(super::dir(d))
             .unwrap()
             .flatten()
@@ -198,7 +246,11 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
             .collect();
         assert_eq!(data.len(), 1, "the older data file is gone");
+        // A valid Parquet file of other rows in its place: not trusted.
+        crate::io::write_parquet(&mut df!("k" => [5i64]).unwrap(), &data[0]).unwrap();
+        assert_eq!(lookup(d, "x", &files).covered, 0);
+        // A truncated one: not trusted either.
         std::fs::write(&data[0], b"PAR1").unwrap();
-        assert_eq!(lookup(d, "x", &files), (None, 0));
+        assert_eq!(lookup(d, "x", &files).covered, 0);
     }
 }

@@ -76,14 +76,19 @@ pub fn offers_until(out: &Path, as_of: NaiveDate) -> Result<DataFrame, LedgerErr
 /// the first ones ([`crate::compact`]) and the files since; the cache is rewritten when many
 /// files are beyond it.
 fn pilot_offers(dir: &Path, files: &[PathBuf]) -> Result<Vec<LazyFrame>, LedgerError> {
-    let (cached, covered) = crate::compact::lookup(dir, "offers", files);
-    let mut frames: Vec<LazyFrame> = cached.map(DataFrame::lazy).into_iter().collect();
+    let cached = crate::compact::lookup(dir, "offers", files);
+    let (covered, mut rows) = (cached.covered, cached.rows);
+    let mut frames: Vec<LazyFrame> = cached.frame.map(DataFrame::lazy).into_iter().collect();
     for path in &files[covered..] {
-        frames.push(scan(path)?);
+        let df = scan(path)?.collect().map_err(|source| LedgerError::Scan { path: path.clone(), source })?;
+        rows.push(df.height() as u64);
+        frames.push(df.lazy());
     }
     if !frames.is_empty() {
         let all = frames.clone();
-        crate::compact::store(dir, "offers", files, covered, || concat(all, UnionArgs::default())?.collect());
+        crate::compact::store(dir, "offers", files, &rows, covered, || {
+            concat(all, UnionArgs::default())?.collect()
+        });
     }
     Ok(frames)
 }

@@ -107,22 +107,25 @@ pub fn read_all(out: &Path) -> Result<Vec<CaseEvent>, LogError> {
 /// ([`crate::compact`]) and the files since, the cache rewritten when many files are beyond it.
 fn read_files(out: &Path, paths: &[PathBuf]) -> Result<Vec<CaseEvent>, LogError> {
     let folder = layout::campaign_dir(out);
-    let (cached, mut covered) = crate::compact::lookup(&folder, "campaign", paths);
-    let mut events = match cached.map(|df| {
+    let cached = crate::compact::lookup(&folder, "campaign", paths);
+    let (mut covered, mut rows) = (cached.covered, cached.rows);
+    let mut events = match cached.frame.map(|df| {
         df.sort(["seq"], SortMultipleOptions::default())
             .map_err(|source| LogError::Scan { path: folder.clone(), source })
             .and_then(|df| events_of(&df, &crate::compact::dir(&folder)))
     }) {
         Some(Ok(events)) => events,
         _ => {
-            covered = 0;
+            (covered, rows) = (0, vec![]);
             Vec::new()
         }
     };
     for path in &paths[covered..] {
-        events.extend(read_file(path)?);
+        let file = read_file(path)?;
+        rows.push(file.len() as u64);
+        events.extend(file);
     }
-    crate::compact::store(&folder, "campaign", paths, covered, || frame(&events));
+    crate::compact::store(&folder, "campaign", paths, &rows, covered, || frame(&events));
     Ok(events)
 }
 

@@ -349,6 +349,35 @@ fn numerator_of(rate: &str) -> Option<&'static str> {
     .map(|(_, count)| count)
 }
 
+/// The denominators rates and medians publish, as counts of their own (rows named `_…`,
+/// withheld like counts and never published), with the counts of the cell they add up from
+/// (or, for `_dispatched`, the counts it moves with).
+const DENOMINATORS: [(&str, &[&str]); 5] = [
+    ("_decided", &["accepted", "declined", "timed_out"]),
+    ("_by_reply", &["accepted", "declined"]),
+    (
+        "_dispatched",
+        &["sms1_sent", "accepted", "declined", "timed_out", "undeliverable", "open", "superseded", "voided"],
+    ),
+    ("_reported", &["sms_delivered", "sms_failed"]),
+    ("_reissued", &["permits_reissued"]),
+];
+
+/// The denominator row a rate or median publishes as its `denominator` (or its n).
+fn denominator_of(metric: &str) -> Option<&'static str> {
+    match metric {
+        m if m.ends_with("_rate_decided") => Some("_decided"),
+        m if m.ends_with("_rate_dispatched") => Some("_dispatched"),
+        "sms_failure_rate" => Some("_reported"),
+        "decided_after_second_sms"
+        | "reply_latency_median_h"
+        | "reply_latency_p90_h"
+        | "rename_to_request_median_days" => Some("_by_reply"),
+        "rename_to_reissue_median_days" => Some("_reissued"),
+        _ => None,
+    }
+}
+
 /// Complementary (secondary) suppression: a suppressed count must not be derivable by one
 /// subtraction from the published cells. Along every line of cells that sum to a published
 /// cell (the regions of a pilot and week, the weeks of a pilot and region, the pilots of a
@@ -408,16 +437,35 @@ fn complement(rows: &mut [Kpi]) {
             }
             changed = true;
         }
+        // A denominator is a sum of the cell's counts: with one of them withheld, it is
+        // withheld too (or the withheld count is the denominator less the others).
+        for (denominator, parts) in DENOMINATORS {
+            for i in 0..rows.len() {
+                if rows[i].metric != denominator || rows[i].suppressed {
+                    continue;
+                }
+                let (p, w, r) = (rows[i].pilot.clone(), rows[i].period.clone(), rows[i].region.clone());
+                let part_hidden = parts.iter().any(|m| {
+                    index
+                        .get(&(p.clone(), w.clone(), r.clone(), m.to_string()))
+                        .is_some_and(|&j| rows[j].suppressed)
+                });
+                if part_hidden {
+                    rows[i].suppressed = true;
+                    changed = true;
+                }
+            }
+        }
         if !changed {
             break;
         }
     }
     let hidden: std::collections::HashSet<Key> = rows.iter().filter(|k| k.suppressed).map(key).collect();
     for k in rows.iter_mut() {
-        if let Some(count) = numerator_of(&k.metric) {
-            if hidden.contains(&(k.pilot.clone(), k.period.clone(), k.region.clone(), count.to_string())) {
-                k.suppressed = true;
-            }
+        let cell = |m: &str| (k.pilot.clone(), k.period.clone(), k.region.clone(), m.to_string());
+        let revealing = numerator_of(&k.metric).into_iter().chain(denominator_of(&k.metric));
+        if revealing.map(cell).any(|c| hidden.contains(&c)) {
+            k.suppressed = true;
         }
     }
 }
@@ -507,6 +555,16 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
             &[failed, reported],
         );
         let n_reissued = cell.to_reissue_days.len() as f64;
+        let (by_reply, reported) = (cell.get("accepted") + cell.get("declined"), reported);
+        for (m, n) in [
+            ("_decided", cell.get("accepted") + cell.get("declined") + cell.get("timed_out")),
+            ("_by_reply", by_reply),
+            ("_dispatched", cell.get("dispatched_not_closed")),
+            ("_reported", reported),
+            ("_reissued", n_reissued),
+        ] {
+            push(m, Some(n), None, Some(n), &[n]);
+        }
         push(
             "rename_to_reissue_median_days",
             None,
@@ -551,6 +609,8 @@ pub fn compute(events: &[EventRow], campaign: &Campaign, as_of: NaiveDate, min_c
     for k in out.iter_mut().filter(|k| k.suppressed) {
         (k.numerator, k.denominator, k.value, k.ci_low, k.ci_high) = (None, None, None, None, None);
     }
+    // The denominators' own rows only served the suppression.
+    out.retain(|k| !k.metric.starts_with('_'));
     out
 }
 

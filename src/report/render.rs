@@ -47,6 +47,8 @@ impl<'a> Lookup<'a> {
 pub fn show(k: Option<&Kpi>, min_cell: u64) -> String {
     match k {
         None => "–".into(),
+        // A withheld rate or median is not a small count: "<5" there would read as "<5 %".
+        Some(k) if k.suppressed && !super::metrics::additive(&k.metric) => "withheld".into(),
         Some(k) if k.suppressed => format!("<{min_cell}"),
         Some(k) => match k.value {
             None => "n/a".into(),
@@ -97,10 +99,18 @@ pub fn markdown(blocks: &[Block]) -> String {
                 out.push('\n');
             }
             Block::Table(head, rows) => {
-                out.push_str(&format!("| {} |\n", head.join(" | ")));
+                // A cell's own `|` (a pilots file's text) must not split the row; a line
+                // break would end it.
+                let cells = |r: &[String]| {
+                    r.iter()
+                        .map(|c| c.replace('|', "\\|").replace(['\n', '\r'], " "))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                out.push_str(&format!("| {} |\n", cells(head)));
                 out.push_str(&format!("|{}\n", head.iter().map(|_| "---|").collect::<String>()));
                 for r in rows {
-                    out.push_str(&format!("| {} |\n", r.join(" | ")));
+                    out.push_str(&format!("| {} |\n", cells(r)));
                 }
                 out.push('\n');
             }

@@ -472,6 +472,66 @@ fn one_subtraction_recovers(rows: &[Kpi]) -> Vec<String> {
     found
 }
 
+/// Withheld counts a published rate's denominator gives away: the denominator less the
+/// cell's other published counts it adds up from.
+fn denominator_less_the_others(rows: &[Kpi]) -> Vec<String> {
+    let sums: [(&str, &[&str]); 3] = [
+        ("_rate_decided", &["accepted", "declined", "timed_out"]),
+        ("decided_after_second_sms", &["accepted", "declined"]),
+        ("sms_failure_rate", &["sms_delivered", "sms_failed"]),
+    ];
+    let mut found = vec![];
+    for k in rows.iter().filter(|k| !k.suppressed) {
+        let Some(d) = k.denominator else { continue };
+        for (suffix, parts) in sums.iter().filter(|(s, _)| k.metric.ends_with(s)) {
+            let cells: Vec<&Kpi> =
+                parts.iter().map(|m| get(rows, &k.pilot, &k.period, &k.region, m)).collect();
+            if let [one] = cells.iter().filter(|c| c.suppressed).collect::<Vec<_>>().as_slice() {
+                let rest: f64 = cells.iter().filter_map(|c| c.value).sum();
+                found.push(format!(
+                    "{} {} {} {} = {d} - {rest} ({suffix})",
+                    one.pilot, one.period, one.region, one.metric
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The reviewer's attack: 9 accepted, 0 declined and 3 timed out (withheld) of 12 decided in
+/// one region would give the 3 away through the acceptance rate's denominator. The region's
+/// decided-case rates are withheld with it.
+#[test]
+fn no_withheld_count_is_a_denominator_less_the_others() {
+    use Kind::*;
+    use State::*;
+    let (mut offers, mut log, mut events) = (vec![], vec![], vec![]);
+    for i in 0..24 {
+        let case = format!("k{i:02}");
+        offers.push(offer(&case, "sanitary"));
+        log.push(ev(&case, SmsSent, "2026-11-02T09:00", Some(AwaitingReply), Some(1)));
+        if (9..12).contains(&i) {
+            log.push(ev(&case, SmsSent, "2026-11-05T09:00", Some(AwaitingSecondReply), Some(2)));
+            log.push(ev(&case, Kind::TimedOut, "2026-11-08T09:00", Some(State::TimedOut), None));
+        } else {
+            log.push(ev(&case, ReplyAccept, "2026-11-02T11:00", Some(Accepted), None));
+        }
+        let region = if i < 12 { "15" } else { "16" };
+        events.push(event(&format!("E-{case}"), "sanitary", "offered", &[], Some(&case), region));
+    }
+    let campaign = Campaign::load(offers, log, &load_pilots(None).unwrap()).unwrap();
+    let rows = compute(&events, &campaign, d("2026-11-09"), 5);
+    assert!(get(&rows, "sanitary", TOTAL, "15", "timed_out").suppressed, "3 timed out is withheld");
+    assert!(!get(&rows, "sanitary", TOTAL, "15", "accepted").suppressed, "9 accepted is published");
+    assert_eq!(denominator_less_the_others(&rows), Vec::<String>::new());
+    assert_eq!(one_subtraction_recovers(&rows), Vec::<String>::new());
+    assert!(get(&rows, "sanitary", TOTAL, "15", "acceptance_rate_decided").suppressed);
+    // The reply latency's n is accepted + declined, both published: it gives nothing away.
+    assert!(!get(&rows, "sanitary", TOTAL, "15", "reply_latency_median_h").suppressed);
+    // The pilot's headline keeps every rate.
+    assert_eq!(value(&rows, "sanitary", "acceptance_rate_decided"), Some(21.0 / 24.0));
+}
+
 #[test]
 fn no_suppressed_cell_is_one_subtraction_away() {
     // Regions of 1, 7 and 8 events: the 1 is suppressed, and 7 with it.

@@ -147,6 +147,12 @@ impl RunFolder {
         self.record(name, text.lines().count() as u64)
     }
 
+    /// A text file holding `rows` rows of a table (a JSON table: not one row per line).
+    pub fn table_text(&mut self, name: &str, text: &str, rows: u64) -> Result<(), IoError> {
+        io::write_text(&self.staging.dir().join(name), text)?;
+        self.record(name, rows)
+    }
+
     pub fn json<T: Serialize>(&mut self, name: &str, value: &T, rows: u64) -> Result<(), IoError> {
         io::write_json(value, &self.staging.dir().join(name))?;
         self.record(name, rows)

@@ -40,16 +40,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Sub::Status(a) = args.command;
     let pilots = a.pilots.load()?;
     crate::outdir::existing(&a.out.out).map_err(crate::jobs::UsageError::Output)?;
-    if let Some(id) = &a.case {
-        let case = case(&a.out.out, &pilots, id)?;
-        let lines = history_lines(id, &case);
-        return a.json.print(&lines, |l| l.clone());
-    }
     // A pilot the pilots file does not know is a usage error, not an empty table.
     if let Some(id) = a.pilot.as_deref().filter(|id| !pilots.iter().any(|p| &p.id == id)) {
         let known = pilots.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ");
         return Err(crate::jobs::UsageError::UnknownPilot { id: id.to_string(), known }.into());
     }
-    let summary = status(&a.out.out, &pilots)?;
-    a.json.print(&summary, |s| s.lines(a.pilot.as_deref()))
+    if let Some(id) = &a.case {
+        let case = case(&a.out.out, &pilots, id)?;
+        let lines = history_lines(id, &case);
+        return a.json.print(&lines, |l| l.clone());
+    }
+    let mut summary = status(&a.out.out, &pilots)?;
+    if let Some(p) = a.pilot.as_deref() {
+        summary = summary.only(p);
+    }
+    a.json.print(&summary, |s| s.lines(None))
 }

@@ -85,7 +85,8 @@ impl Runner {
         } else {
             s.advance = Some(advance(&self.out, at, replies, &self.pilots, self.replies)?);
         }
-        if with_report {
+        // No report before any candidate run was published (days before the pilots).
+        if with_report && !crate::report::latest_runs(&self.out, as_of)?.is_empty() {
             s.report = Some(report(&self.out, as_of, None, DEFAULT_MIN_CELL, &self.pilots)?);
         }
         Ok(s)

@@ -27,19 +27,26 @@ fn previous(out: &Path, as_of: NaiveDate) -> Option<(NaiveDate, Headline)> {
     Some((d, headline_values(&v)))
 }
 
-/// The files a report read, with their hashes: each pilot's outcomes and the ledger's files.
-fn report_inputs(out: &Path, inputs: &crate::report::ReportInputs) -> anyhow::Result<Vec<InputEntry>> {
+/// The files a report read, with their hashes: each pilot's outcomes and the ledger's files
+/// up to the report's date (offers) and cut-off (the campaign's runs).
+fn report_inputs(
+    out: &Path,
+    as_of: NaiveDate,
+    inputs: &crate::report::ReportInputs,
+) -> anyhow::Result<Vec<InputEntry>> {
     let mut files: Vec<PathBuf> = inputs.runs.iter().map(|(_, _, dir)| dir.join(layout::OUTCOMES)).collect();
-    for root in [layout::offers_root(out), layout::campaign_dir(out)] {
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            for p in layout::visible_entries(&dir).unwrap_or_default() {
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push(p);
-                }
+    for pilot in layout::visible_entries(&layout::offers_root(out)).unwrap_or_default() {
+        for p in layout::visible_entries(&pilot).unwrap_or_default() {
+            let day =
+                p.file_stem().and_then(|s| NaiveDate::parse_from_str(&s.to_string_lossy(), "%Y-%m-%d").ok());
+            if day.is_some_and(|d| d <= as_of) {
+                files.push(p);
             }
+        }
+    }
+    for p in layout::visible_entries(&layout::campaign_dir(out)).unwrap_or_default() {
+        if layout::parse_campaign_file(&p).is_some_and(|(at, _)| at <= inputs.cutoff) {
+            files.push(p);
         }
     }
     files.sort();
@@ -67,6 +74,22 @@ pub fn report(
     // What the last advance of the day decided to: a report made again later counts the same.
     let cutoff = super::advance::previous_decided_until(out, crate::time::end_of_day(as_of))?;
     let inputs = crate::report::load(out, as_of, cutoff, pilots)?;
+    // A report of nothing is a mistake (a date before the first run, a wrong --out), not a
+    // report of zeros.
+    if inputs.runs.is_empty() {
+        return Err(super::UsageError::Argument(format!(
+            "--as-of {as_of}: {} holds no published candidate run on or before that date",
+            out.display()
+        ))
+        .into());
+    }
+    let last_run = inputs.runs.iter().map(|(_, d, _)| *d).max().unwrap_or(as_of);
+    if last_run < as_of {
+        tracing::warn!(
+            "report as of {as_of}: the latest candidate run is of {last_run}; the ledger counts to {}",
+            inputs.cutoff
+        );
+    }
     let mut rows = metrics::compute(&inputs.events, &inputs.campaign, as_of, min_cell);
     let present: Vec<String> =
         pilots.iter().map(|p| p.id.clone()).filter(|id| rows.iter().any(|k| &k.pilot == id)).collect();
@@ -79,7 +102,7 @@ pub fn report(
     let mut frame = kpi_frame(&rows)?;
     folder.parquet(layout::KPI_PARQUET, &mut frame)?;
     folder.csv(layout::KPI_CSV, &frame)?;
-    folder.text(layout::KPI_JSON, &kpi_json(&rows))?;
+    folder.table_text(layout::KPI_JSON, &kpi_json(&rows), frame.height() as u64)?;
 
     let chart_dir = folder.dir().join(layout::CHARTS);
     std::fs::create_dir_all(&chart_dir)?;
@@ -97,7 +120,7 @@ pub fn report(
     let dir = folder.dir().to_path_buf();
     folder.text(layout::REPORT_MD, &render::markdown(&blocks))?;
     folder.text(layout::REPORT_HTML, &render::html(&blocks, &format!("SDU KPI report {as_of}"), &dir)?)?;
-    let inputs_read = report_inputs(out, &inputs)?;
+    let inputs_read = report_inputs(out, as_of, &inputs)?;
     let folder =
         folder.publish(Manifest::new(started, as_of.to_string(), None, String::new(), inputs_read))?;
     Ok(ReportSummary { as_of, folder })

@@ -30,6 +30,14 @@ pub fn status(out: &Path, pilots: &[Pilot]) -> anyhow::Result<Status> {
 }
 
 impl Status {
+    /// Only one pilot's counts: its column, all zeros when it has no case yet.
+    pub fn only(mut self, pilot: &str) -> Status {
+        let per =
+            self.cases.remove(pilot).unwrap_or_else(|| State::ALL.iter().map(|s| (s.code(), 0)).collect());
+        self.cases = BTreeMap::from([(pilot.to_string(), per)]);
+        self
+    }
+
     /// The status table: a line per state and a column per pilot (only `pilot` when given),
     /// the total, and the unmatched replies.
     pub fn lines(&self, pilot: Option<&str>) -> Vec<String> {

@@ -229,6 +229,18 @@ fn bars_on<DB: DrawingBackend>(
         ))
         .map_err(|e| e.to_string())?;
     }
+    // Nothing to draw: say so rather than leave an empty axis.
+    if max <= 0.0 && axis != Axis::Share && !labels.is_empty() {
+        let (x, y) = chart.backend_coord(&(end / 2.0, slots as f64 / 2.0));
+        root.draw(&Text::new(
+            "барлығы 0 / все значения 0".to_string(),
+            (x, y),
+            TextStyle::from((FONT, 15).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Center))
+                .color(&BLACK.mix(0.7)),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
     for (slot, lo, hi, colour, text) in bars {
         let (y0, y1) = (slot_y(*slot) - 0.36, slot_y(*slot) + 0.36);
         chart
@@ -383,6 +395,7 @@ fn panel_on<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, (FONT, 16))
         .margin(10)
+        .margin_right(34)
         .x_label_area_size(56)
         .y_label_area_size(52)
         .build_cartesian_2d(0.0..(n - 1) as f64, 0.0..1.0)

@@ -292,6 +292,11 @@ fn funnel(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
             .enumerate()
             .map(|(i, (label, n))| {
                 let text = match i.checked_sub(1).map(|j| steps[j].1) {
+                    // Cases offered since the pilot began include events the latest list no
+                    // longer finds eligible (the recipient died, the head changed).
+                    Some(before) if *n > before => {
+                        format!("{n:.0} (more than the step before: includes cases whose event is no longer eligible)")
+                    }
                     Some(before) if before > 0.0 => {
                         format!("{n:.0} ({:.0} % of the step before)", 100.0 * n / before)
                     }
@@ -399,16 +404,27 @@ fn campaign(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     blocks.push(ctx.table(&CAMPAIGN_METRICS.map(String::from)));
     // Weekly cohorts of offers: the weeks each pilot has a cohort in, from --from.
     let from_week = ctx.req.from.map(metrics::iso_week);
+    // Every week from the pilot's first cohort to its last, weeks without offers included,
+    // so the axis is time.
     let weeks_of = |p: &str| -> Vec<String> {
-        ctx.rows
+        let with_offers: BTreeSet<String> = ctx
+            .rows
             .iter()
             .filter(|k| k.period != TOTAL && k.region == ALL && k.metric == "offered" && k.pilot == p)
             .filter(|k| k.suppressed || k.value.is_some_and(|v| v > 0.0))
             .map(|k| k.period.clone())
             .filter(|w| from_week.as_ref().is_none_or(|f| w >= f))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect()
+            .collect();
+        let monday = |w: &String| {
+            let (y, n) = w.split_once("-W")?;
+            NaiveDate::from_isoywd_opt(y.parse().ok()?, n.parse().ok()?, chrono::Weekday::Mon)
+        };
+        match (with_offers.first().and_then(monday), with_offers.last().and_then(monday)) {
+            (Some(first), Some(last)) => {
+                first.iter_weeks().take_while(|d| *d <= last).map(metrics::iso_week).collect()
+            }
+            _ => with_offers.into_iter().collect(),
+        }
     };
     let min_cell = ctx.req.min_cell as f64;
     let case_key = |c: &str| Key {
@@ -527,11 +543,11 @@ fn baseline(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
     blocks.push(Block::Para(format!("Source: {}.", BASELINE.source)));
     blocks.push(Block::Bullets(BASELINE.assumptions.iter().map(|a| format!("Assumption: {a}")).collect()));
     let mut bars = vec![Bar {
-        label: "Реактивті / Реактивный (≥)".into(),
+        label: "Реактивті: өтінімнен / Реактивный: от заявления".into(),
         value: BASELINE.calendar_days(),
         colour: (150, 150, 150),
         text: format!(
-            "{} working days ≈ {:.0} days after the application (lower bound)",
+            "{} working days ≈ {:.0} days after the application; + the unknown days from the rename to it",
             BASELINE.working_days(),
             BASELINE.calendar_days()
         ),

@@ -151,7 +151,7 @@ pub fn load(
         .collect();
     // Ledgers written before rows kept their source: the simulators' folder in the output
     // says the same.
-    if out.join(layout::SIMULATED_DIR).is_dir() && simulated.is_empty() {
+    if out.join(layout::SIMULATED_DIR).is_dir() && simulated.is_empty() && !ledger_events.is_empty() {
         simulated.insert(format!("{}/ in the output folder", layout::SIMULATED_DIR));
     }
     let campaign = Campaign::load(offers, ledger_events, pilots)?;

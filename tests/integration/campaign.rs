@@ -309,6 +309,17 @@ fn re_runs_change_nothing_and_a_killed_run_resumes() {
     // empty table, and a prefix is not a pilot.
     let one = run(dir, &["campaign", "status", "--out", "a", "--pilot", "sanitary"]);
     assert!(one.lines().next().unwrap().trim_end().ends_with("sanitary"), "{one}");
+    // A known pilot with no case yet: its column, zeros; --json shows the same one pilot.
+    let eco = run(dir, &["campaign", "status", "--out", "a", "--pilot", "ecology"]);
+    assert!(eco.lines().next().unwrap().trim_end().ends_with("ecology") && eco.contains("cases"), "{eco}");
+    let json: serde_json::Value = serde_json::from_str(&run(
+        dir,
+        &["campaign", "status", "--out", "a", "--pilot", "ecology", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(json["cases"].as_object().unwrap().keys().collect::<Vec<_>>(), ["ecology"], "{json}");
+    let o = sdu(&["campaign", "status", "--out", "a", "--pilot", "bogus", "--case", "nope"], dir);
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("unknown pilot"), "{}", stderr(&o));
     for wrong in ["nosuch", "sani"] {
         let o = sdu(&["campaign", "status", "--out", "a", "--pilot", wrong], dir);
         assert_eq!(o.status.code(), Some(2), "{wrong}: {}", stderr(&o));

@@ -288,6 +288,18 @@ fn the_report_pins_its_text_and_draws_every_chart() {
     }
     run(&["report", "--out", "out", "--as-of", "2026-11-15"]);
     run(&["report", "--out", "out", "--as-of", "2026-11-16"]);
+    // The report of 11-15 names the ledger files it read, not the later advance's.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/reports/2026-11-15/manifest.json")).unwrap())
+            .unwrap();
+    let inputs: Vec<&str> =
+        manifest["inputs"].as_array().unwrap().iter().map(|i| i["file"].as_str().unwrap()).collect();
+    assert!(inputs.iter().any(|f| f.contains("2026-11-13T09-00-00-advance")), "{inputs:?}");
+    assert!(!inputs.iter().any(|f| f.contains("2026-11-16T09-00-00")), "{inputs:?}");
+    // A date before any run: no report of zeros.
+    let o = sdu(&["report", "--out", "out", "--as-of", "2026-11-01"], dir);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no published candidate run"), "{}", stderr(&o));
     let report = dir.join("out/reports/2026-11-16");
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/snapshots/report.md");

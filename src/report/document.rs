@@ -295,7 +295,7 @@ fn funnel(ctx: &Ctx) -> anyhow::Result<Vec<Block>> {
                     // Cases offered since the pilot began include events the latest list no
                     // longer finds eligible (the recipient died, the head changed).
                     Some(before) if *n > before => {
-                        format!("{n:.0} (more than the step before: includes cases whose event is no longer eligible)")
+                        format!("{n:.0} (incl. cases since no longer eligible)")
                     }
                     Some(before) if before > 0.0 => {
                         format!("{n:.0} ({:.0} % of the step before)", 100.0 * n / before)

@@ -2,7 +2,7 @@
 //! (0 ok, 1 runtime failure, 2 usage or configuration error).
 
 use clap::Parser;
-use sdu::cmd::{self, Cli};
+use sdu::cmd::{self, Cli, LogFormat};
 use sdu::jobs::UsageError;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -15,22 +15,25 @@ fn main() -> ExitCode {
         (false, 1) => "debug",
         _ => "trace",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("SDU_LOG").unwrap_or_else(|_| EnvFilter::new(level)))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let filter = EnvFilter::try_from_env("SDU_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let logs =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    match cli.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
+    // A script that asked for JSON gets its failure as JSON on stdout too.
+    let json = cli.wants_json();
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             // A usage error anywhere in the chain (under the context added on the way up).
-            if e.chain().any(|c| c.is::<UsageError>()) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
+            let code: u8 = if e.chain().any(|c| c.is::<UsageError>()) { 2 } else { 1 };
+            if json {
+                println!("{}", serde_json::json!({ "error": format!("{e:#}"), "exit_code": code }));
             }
+            ExitCode::from(code)
         }
     }
 }

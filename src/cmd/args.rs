@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, clap::Args)]
 pub struct SnapshotArg {
     /// The snapshot folder (one Parquet file per registry).
-    #[arg(long)]
+    #[arg(long, env = "SDU_SNAPSHOT")]
     pub snapshot: PathBuf,
 }
 
@@ -30,7 +30,7 @@ impl SnapshotArg {
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutArg {
     /// Where the run folders, reports and the case ledger live.
-    #[arg(long)]
+    #[arg(long, env = "SDU_OUT")]
     pub out: PathBuf,
 }
 
@@ -62,7 +62,7 @@ impl OutArg {
 #[derive(Debug, Clone, clap::Args)]
 pub struct PilotsArg {
     /// Pilots file [default: the embedded data/pilots.toml].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SDU_PILOTS")]
     pub pilots: Option<PathBuf>,
 }
 
@@ -154,8 +154,8 @@ impl RepliesArg {
 /// `--json`: print the summary as JSON instead of a table.
 #[derive(Debug, Clone, clap::Args)]
 pub struct JsonArg {
-    /// Print the summary as JSON (for schedulers and scripts).
-    #[arg(long)]
+    /// Print the summary as JSON (for schedulers and scripts; on failure, a JSON error).
+    #[arg(long, env = "SDU_JSON")]
     pub json: bool,
 }
 

@@ -36,8 +36,18 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Log lines as text for people, or as JSON objects (one a line) for a log shipper.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SDU_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +65,30 @@ pub enum Command {
     Explain(explain::Args),
     Synth(synth::Args),
     Validate(validate::Args),
+}
+
+impl Cli {
+    /// Whether the command prints its summary as JSON (and so its failure).
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Candidates(a) => a.json.json,
+            Command::Dispatch(a) => a.json.json,
+            Command::Advance(a) => a.json.json,
+            Command::Campaign(a) => {
+                let campaign::Sub::Status(s) = &a.command;
+                s.json.json
+            }
+            Command::Report(a) => a.json.json,
+            Command::Run(a) => a.json.json,
+            Command::Backfill(a) => a.json.json,
+            Command::Explain(a) => a.json.json,
+            Command::SimulatePortal(_)
+            | Command::SimulateElicense(_)
+            | Command::Demo(_)
+            | Command::Synth(_)
+            | Command::Validate(_) => false,
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {

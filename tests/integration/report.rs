@@ -574,3 +574,53 @@ fn no_suppressed_cell_is_one_subtraction_away() {
         Vec::<String>::new()
     );
 }
+
+/// For schedulers: `--json` failures are a JSON object on stdout with the exit code, options
+/// come from `SDU_*` variables, and `--log-format json` writes one JSON object a log line.
+#[test]
+fn machines_get_json_errors_env_options_and_json_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    dispatched_tiny_world(dir);
+    let o = sdu(&["report", "--out", "out", "--as-of", "2026-11-01", "--json"], dir);
+    assert_eq!(o.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(err["exit_code"], 2);
+    assert!(err["error"].as_str().unwrap().contains("no published candidate run"), "{err}");
+    // --out from SDU_OUT, --json from SDU_JSON.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
+        .args(["campaign", "status", "--pilot", "sanitary"])
+        .current_dir(dir)
+        .env("SDU_OUT", "out")
+        .env("SDU_JSON", "true")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let status: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(status["cases"]["sanitary"]["awaiting_reply"].as_u64().unwrap() > 0, "{status}");
+    // JSON logs: every stderr line but the final error parses.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
+        .args([
+            "--log-format",
+            "json",
+            "-v",
+            "candidates",
+            "--snapshot",
+            "w",
+            "--as-of",
+            "2026-11-10",
+            "--out",
+            "out",
+        ])
+        .current_dir(dir)
+        .env_remove("SDU_LOG")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stderr(&o).lines().map(String::from).collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+        assert!(v["level"].is_string() && v["fields"]["message"].is_string(), "{l}");
+    }
+}

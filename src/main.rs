@@ -7,7 +7,23 @@ use sdu::jobs::UsageError;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+/// What sdu writes holds personal data (IINs, names, phones, the criteria's evidence): no
+/// file or folder it creates is readable by others on the machine, whatever the caller's
+/// umask. The mask only tightens: group write and everything for others are cleared, so
+/// files are created 0640 and folders 0750 from the start (temporaries included, never
+/// widened later); a stricter umask (077) stays.
+#[cfg(unix)]
+fn restrict_umask() {
+    // SAFETY: umask(2) only swaps the process's file mode creation mask; it cannot fail.
+    unsafe {
+        let old = libc::umask(0o027);
+        libc::umask(old | 0o027);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    restrict_umask();
     let cli = Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",

@@ -29,6 +29,9 @@ fn backfill(dir: &Path, out: &str, env: &[(&str, &str)]) -> std::process::Output
 
 #[test]
 fn a_backfill_twice_changes_nothing_and_a_killed_one_resumes() {
+    // The runs below start with the usual permissive umask (the child inherits it).
+    // SAFETY: umask(2) only sets the process's file mode creation mask.
+    unsafe { libc::umask(0o022) };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let o = sdu(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23"], dir);
@@ -37,6 +40,25 @@ fn a_backfill_twice_changes_nothing_and_a_killed_one_resumes() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let first = tree(&dir.join("a"));
     assert!(first.keys().any(|k| k.starts_with("ledger/campaign/")), "the campaign ran");
+    // Least privilege on disk, whatever the umask the run was started with (this test's
+    // is usually 022): nothing sdu wrote is readable by others, nothing group-writable.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut open = vec![];
+        let mut stack = vec![dir.join("a"), dir.join("w")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+                if mode & 0o027 != 0 {
+                    open.push(format!("{} {mode:o}", e.path().display()));
+                }
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        assert_eq!(open, Vec::<String>::new(), "files or folders open to others");
+    }
     assert!(first.keys().any(|k| k.starts_with("reports/2026-11-21/")), "the last day has a report");
     let o = backfill(dir, "a", &[]);
     assert!(o.status.success());

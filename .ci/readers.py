@@ -12,10 +12,15 @@ import re
 import sys
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+try:  # the pandas-2 venv has only pandas and pyarrow
+    import duckdb
+    import polars as pl
+except ImportError:
+    duckdb = pl = None
 
 IDS = {"iin", "bin", "holder_iin", "holder_bin", "head_iin", "recipient_iin"}
 TWELVE = re.compile(r"^\d{12}$")
@@ -30,14 +35,15 @@ def check(f: Path) -> list:
     views = [f"{n}: {t}" for n, t in zip(pq.read_schema(f).names, pq.read_schema(f).types) if "view" in str(t)]
     if views:
         problems.append(f"view types in the stored schema: {views}")
-    try:
-        pl.read_parquet(f)
-    except Exception as e:  # noqa: BLE001
-        problems.append(f"polars: {e}")
-    try:
-        duckdb.sql(f"select count(*) from read_parquet('{f}')").fetchall()
-    except Exception as e:  # noqa: BLE001
-        problems.append(f"duckdb: {e}")
+    if pl is not None:
+        try:
+            pl.read_parquet(f)
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"polars: {e}")
+        try:
+            duckdb.sql(f"select count(*) from read_parquet('{f}')").fetchall()
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"duckdb: {e}")
     for col in IDS & set(df.columns):
         values = df[col].dropna()
         if len(values) and not all(isinstance(v, str) and TWELVE.match(v) for v in values):
@@ -58,8 +64,9 @@ def main() -> None:
         print(f"{f}:")
         for p in problems:
             print(f"  {p}")
+    others = f", polars {pl.__version__}, DuckDB {duckdb.__version__}" if pl is not None else ""
     print(f"readers: {len(files)} Parquet files, {len(files) - len(bad)} open everywhere "
-          f"(pandas {pd.__version__}, polars {pl.__version__}, DuckDB {duckdb.__version__})")
+          f"(pandas {pd.__version__}, pyarrow {pa.__version__}{others})")
     sys.exit(1 if bad else 0)
 
 

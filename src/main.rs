@@ -21,10 +21,34 @@ fn restrict_umask() {
     }
 }
 
+/// Whether the command line or the environment asks for JSON, for errors found before the
+/// arguments parse.
+fn asked_for_json() -> bool {
+    let env = std::env::var("SDU_JSON").map(|v| v.to_ascii_lowercase());
+    std::env::args().any(|a| a == "--json")
+        || env.is_ok_and(|v| ["1", "true", "yes", "on", "y", "t"].contains(&v.as_str()))
+}
+
 fn main() -> ExitCode {
     #[cfg(unix)]
     restrict_umask();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are not failures.
+            if !e.use_stderr() {
+                e.exit();
+            }
+            if asked_for_json() {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                println!("{}", serde_json::json!({ "error": message, "exit_code": 2 }));
+            }
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "info",

@@ -155,7 +155,8 @@ impl RepliesArg {
 #[derive(Debug, Clone, clap::Args)]
 pub struct JsonArg {
     /// Print the summary as JSON (for schedulers and scripts; on failure, a JSON error).
-    #[arg(long, env = "SDU_JSON")]
+    /// SDU_JSON takes true/false, 1/0, yes/no or on/off.
+    #[arg(long, env = "SDU_JSON", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
 }
 

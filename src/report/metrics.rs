@@ -363,6 +363,36 @@ const DENOMINATORS: [(&str, &[&str]); 5] = [
     ("_reissued", &["permits_reissued"]),
 ];
 
+/// Every count of a cell that is the sum of others of the same cell (or equal to another):
+/// the denominators above, the events in scope (the nine outcomes), the cases offered (where
+/// they stand), and each criterion's first-reason count (its outcome's). With one part
+/// withheld the total is withheld too, else the part is the total less the others.
+fn sums() -> Vec<(String, Vec<String>)> {
+    let own = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    let mut out: Vec<(String, Vec<String>)> =
+        DENOMINATORS.iter().map(|(t, parts)| (t.to_string(), own(parts))).collect();
+    out.push(("events_in_scope".into(), outcome::ALL.iter().map(|o| format!("outcome.{o}")).collect()));
+    out.push((
+        "offered".into(),
+        own(&[
+            "no_mobile",
+            "queued",
+            "open",
+            "accepted",
+            "declined",
+            "timed_out",
+            "undeliverable",
+            "superseded",
+            "voided",
+        ]),
+    ));
+    for c in outcome::CRITERIA {
+        out.push((format!("outcome.{c}"), vec![format!("first_reason.{c}")]));
+        out.push((format!("first_reason.{c}"), vec![format!("outcome.{c}")]));
+    }
+    out
+}
+
 /// The denominator row a rate or median publishes as its `denominator` (or its n).
 fn denominator_of(metric: &str) -> Option<&'static str> {
     match metric {
@@ -406,6 +436,7 @@ fn complement(rows: &mut [Kpi]) {
             lines.entry((2, (ALL.into(), w, r, m))).or_default().push(i);
         }
     }
+    let sums = sums();
     loop {
         let mut changed = false;
         for ((_, total), cells) in &lines {
@@ -439,15 +470,15 @@ fn complement(rows: &mut [Kpi]) {
         }
         // A denominator is a sum of the cell's counts: with one of them withheld, it is
         // withheld too (or the withheld count is the denominator less the others).
-        for (denominator, parts) in DENOMINATORS {
+        for (total, parts) in &sums {
             for i in 0..rows.len() {
-                if rows[i].metric != denominator || rows[i].suppressed {
+                if &rows[i].metric != total || rows[i].suppressed {
                     continue;
                 }
                 let (p, w, r) = (rows[i].pilot.clone(), rows[i].period.clone(), rows[i].region.clone());
                 let part_hidden = parts.iter().any(|m| {
                     index
-                        .get(&(p.clone(), w.clone(), r.clone(), m.to_string()))
+                        .get(&(p.clone(), w.clone(), r.clone(), m.clone()))
                         .is_some_and(|&j| rows[j].suppressed)
                 });
                 if part_hidden {

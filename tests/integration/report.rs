@@ -493,6 +493,37 @@ fn denominator_less_the_others(rows: &[Kpi]) -> Vec<String> {
         ("sms_failure_rate", &["sms_delivered", "sms_failed"]),
     ];
     let mut found = vec![];
+    // Counts that are sums of the cell's other counts: the events in scope (the nine
+    // outcomes), the offered cases (where they stand), a criterion's first reason (its outcome).
+    let outcomes: Vec<String> = sdu::pipeline::outcome::ALL.iter().map(|o| format!("outcome.{o}")).collect();
+    let standings: Vec<String> = [
+        "no_mobile",
+        "queued",
+        "open",
+        "accepted",
+        "declined",
+        "timed_out",
+        "undeliverable",
+        "superseded",
+        "voided",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut totals: Vec<(String, Vec<String>)> =
+        vec![("events_in_scope".into(), outcomes), ("offered".into(), standings)];
+    for c in sdu::pipeline::outcome::CRITERIA {
+        totals.push((format!("first_reason.{c}"), vec![format!("outcome.{c}")]));
+    }
+    for k in rows.iter().filter(|k| !k.suppressed) {
+        for (total, parts) in totals.iter().filter(|(t, _)| *t == k.metric) {
+            let cells: Vec<&Kpi> =
+                parts.iter().map(|m| get(rows, &k.pilot, &k.period, &k.region, m)).collect();
+            if let [one] = cells.iter().filter(|c| c.suppressed).collect::<Vec<_>>().as_slice() {
+                found
+                    .push(format!("{} {} {} {} from {total}", one.pilot, one.period, one.region, one.metric));
+            }
+        }
+    }
     for k in rows.iter().filter(|k| !k.suppressed) {
         let Some(d) = k.denominator else { continue };
         for (suffix, parts) in sums.iter().filter(|(s, _)| k.metric.ends_with(s)) {
@@ -587,12 +618,17 @@ fn machines_get_json_errors_env_options_and_json_logs() {
     let err: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(err["exit_code"], 2);
     assert!(err["error"].as_str().unwrap().contains("no published candidate run"), "{err}");
-    // --out from SDU_OUT, --json from SDU_JSON.
+    // An argument that does not parse is a JSON error too.
+    let o = sdu(&["report", "--out", "out", "--as-of", "2026-13-45", "--json"], dir);
+    assert_eq!(o.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(err["error"].as_str().unwrap().contains("2026-13-45"), "{err}");
+    // --out from SDU_OUT, --json from SDU_JSON (1, yes, true…).
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
         .args(["campaign", "status", "--pilot", "sanitary"])
         .current_dir(dir)
         .env("SDU_OUT", "out")
-        .env("SDU_JSON", "true")
+        .env("SDU_JSON", "1")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));

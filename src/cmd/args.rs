@@ -132,6 +132,23 @@ impl RepliesArg {
         }
     }
 
+    /// The files named that do not exist, as "<kind> file <path>".
+    pub fn missing(&self) -> Vec<String> {
+        let sets = [
+            (&self.replies, "reply"),
+            (&self.delivery, "delivery report"),
+            (&self.confirmations, "confirmation"),
+        ];
+        sets.iter()
+            .flat_map(|(files, what)| {
+                files
+                    .iter()
+                    .filter(|f| !f.is_file())
+                    .map(move |f| format!("{what} file {} not found", f.display()))
+            })
+            .collect()
+    }
+
     pub fn resolve(&self) -> Result<crate::jobs::advance::PortalFiles, UsageError> {
         let sets = [
             (&self.replies, "reply"),

@@ -40,12 +40,24 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let pilots = args.pilots.load()?;
-    let replies = args.replies.resolve()?;
+    // A portal file that has not arrived stops only the advance: the day's candidates and
+    // first SMS do not depend on it, and deciding without it could time out a case whose
+    // reply is in it. The run then fails (exit 1) so the scheduler says so.
+    let missing = args.replies.missing();
+    let replies = if missing.is_empty() { args.replies.resolve()? } else { Default::default() };
     let snapshot = args.snapshot.open()?;
     let out = args.out.open_beside(&args.snapshot)?;
     let guard = args.guard.guard(&out.path)?;
     let mut runner = Runner::new(StagedSnapshot::open(snapshot, false, &guard)?, pilots, &out.path);
     runner.replies = args.replies.options();
+    runner.defer_advance = (!missing.is_empty()).then(|| missing.join("; "));
     let summary = runner.day(args.as_of, &replies, !args.no_report)?;
-    args.json.print(&summary, |s| s.lines())
+    args.json.print(&summary, |s| s.lines())?;
+    match summary.advance_deferred {
+        Some(why) => Err(crate::jobs::Failed(format!(
+            "{why}: candidates and dispatch ran; the advance waits for the portal's files (run the day again with them)"
+        ))
+        .into()),
+        None => Ok(()),
+    }
 }

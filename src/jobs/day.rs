@@ -30,6 +30,9 @@ pub struct DaySummary {
     pub report: Option<ReportSummary>,
     /// Steps already done by an earlier, interrupted run of the same day.
     pub skipped: Vec<&'static str>,
+    /// Why the advance waits (a portal file named on the command line is missing): the next
+    /// run with the files decides everything since.
+    pub advance_deferred: Option<String>,
 }
 
 /// A snapshot staged once, the pilots, and the output folder: what every day of a run or a
@@ -40,11 +43,19 @@ pub struct Runner {
     pub out: PathBuf,
     /// How the advance takes the reply files.
     pub replies: ReplyOptions,
+    /// Why the day's advance must wait, if it must (files it was told to read are missing).
+    pub defer_advance: Option<String>,
 }
 
 impl Runner {
     pub fn new(staged: StagedSnapshot, pilots: Vec<Pilot>, out: &Path) -> Runner {
-        Runner { staged, pilots, out: out.to_path_buf(), replies: ReplyOptions::default() }
+        Runner {
+            staged,
+            pilots,
+            out: out.to_path_buf(),
+            replies: ReplyOptions::default(),
+            defer_advance: None,
+        }
     }
 
     /// One day: candidates, dispatch at 09:00, advance to 09:00 with what the portal and
@@ -82,6 +93,9 @@ impl Runner {
         }
         if last.is_some_and(|l| l >= (at, Step::Advance)) {
             s.skipped.push(ADVANCE);
+        } else if let Some(why) = &self.defer_advance {
+            tracing::warn!("advance of {at} deferred: {why}");
+            s.advance_deferred = Some(why.clone());
         } else {
             s.advance = Some(advance(&self.out, at, replies, &self.pilots, self.replies)?);
         }
@@ -113,6 +127,10 @@ impl DaySummary {
                 None if self.skipped.contains(&step) => {
                     lines.push(format!("  {step}: already done by an earlier run of this day"))
                 }
+                None if step == ADVANCE && self.advance_deferred.is_some() => lines.push(format!(
+                    "  {step}: DEFERRED ({}); the next run with the files decides everything since",
+                    self.advance_deferred.as_deref().unwrap_or_default()
+                )),
                 None => {}
             }
         }

@@ -187,3 +187,36 @@ fn the_lock_keeps_a_second_run_out_and_a_dead_holder_never_blocks() {
     let o = sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out", "--json"], dir);
     assert!(o.status.success());
 }
+
+/// The documented cron line names the day's reply file; when the portal has not delivered
+/// it, the day's candidates and first SMS still go out, the advance waits (deciding without
+/// the file could time out a case whose reply is in it), and the run fails so the scheduler
+/// says so. The day run again with the file does the advance.
+#[test]
+fn a_missing_reply_file_defers_only_the_advance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert!(sdu(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3", "--as-of", "2026-11-23"], dir)
+        .status
+        .success());
+    let day = ["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out", "--replies", "r.parquet"];
+    let o = sdu(&day, dir);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("advance: DEFERRED (reply file r.parquet not found)"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("candidates and dispatch ran"), "{}", stderr(&o));
+    assert!(dir.join("out/2026-11-10/dispatch/_SUCCESS").is_file(), "the first SMS went out");
+    assert!(!dir.join("out/2026-11-10/advance-0900").exists(), "no advance without the file");
+    // The file arrives (here: no reply yet); the same day again advances.
+    let mut none = polars::df!(
+        "message_id" => Vec::<Option<&str>>::new(),
+        "phone" => Vec::<&str>::new(),
+        "received_at" => Vec::<&str>::new(),
+        "text" => Vec::<&str>::new(),
+    )
+    .unwrap();
+    sdu::io::write_parquet(&mut none, &dir.join("r.parquet")).unwrap();
+    let o = sdu(&day, dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("dispatch: already done by an earlier run of this day"), "{}", stdout(&o));
+    assert!(dir.join("out/2026-11-10/advance-0900/_SUCCESS").is_file(), "{}", stdout(&o));
+}

@@ -64,10 +64,10 @@ fn fingerprint(path: &Path) -> Option<Covered> {
     })
 }
 
-/// What a lookup found: the cached rows of the first `covered` files, and each one's rows.
+/// What a lookup found: the cached rows of the first files, and each one's rows (as many
+/// entries as files covered).
 pub struct Cached {
     pub frame: Option<DataFrame>,
-    pub covered: usize,
     pub rows: Vec<u64>,
 }
 
@@ -75,7 +75,7 @@ pub struct Cached {
 /// byte for byte (a cache of more files serves an earlier date's fewer); nothing when there
 /// is no usable cache.
 pub fn lookup(folder: &Path, stem: &str, files: &[PathBuf]) -> Cached {
-    let none = Cached { frame: None, covered: 0, rows: vec![] };
+    let none = Cached { frame: None, rows: vec![] };
     let dir = dir(folder);
     let Some(meta) = std::fs::read(dir.join(format!("{stem}.json")))
         .ok()
@@ -106,7 +106,7 @@ pub fn lookup(folder: &Path, stem: &str, files: &[PathBuf]) -> Cached {
         Ok(df) if df.height() as u64 == total => {
             let rows: Vec<u64> = meta.covers[..covered].iter().map(|p| p.rows).collect();
             let frame = df.slice(0, rows.iter().sum::<u64>() as usize);
-            Cached { frame: Some(frame), covered, rows }
+            Cached { frame: Some(frame), rows }
         }
         Ok(_) => none,
         Err(e) => {
@@ -213,32 +213,32 @@ mod tests {
         let d = tmp.path();
         let mut files: Vec<PathBuf> = (0..REWRITE_AFTER).map(|k| file(d, k + 10)).collect();
         let ones = |n: usize| vec![1u64; n];
-        assert_eq!(lookup(d, "x", &files).covered, 0);
+        assert_eq!(lookup(d, "x", &files).rows.len(), 0);
         store(d, "x", &files[..REWRITE_AFTER - 1], &ones(REWRITE_AFTER - 1), 0, || {
             all(&files[..REWRITE_AFTER - 1])
         });
-        assert_eq!(lookup(d, "x", &files).covered, 0, "not written before REWRITE_AFTER files");
+        assert_eq!(lookup(d, "x", &files).rows.len(), 0, "not written before REWRITE_AFTER files");
         store(d, "x", &files, &ones(files.len()), 0, || all(&files));
         let found = lookup(d, "x", &files);
-        assert_eq!((found.frame.unwrap().height(), found.covered), (REWRITE_AFTER, REWRITE_AFTER));
+        assert_eq!((found.frame.unwrap().height(), found.rows.len()), (REWRITE_AFTER, REWRITE_AFTER));
         // A file after them: the cache still covers the first ones.
         files.push(file(d, 99));
-        assert_eq!(lookup(d, "x", &files).covered, REWRITE_AFTER);
+        assert_eq!(lookup(d, "x", &files).rows.len(), REWRITE_AFTER);
         // An earlier date's fewer files: the cache's first rows.
         let fewer = lookup(d, "x", &files[..3]);
-        assert_eq!((fewer.covered, keys(&fewer.frame.unwrap())), (3, vec![10, 11, 12]));
+        assert_eq!((fewer.rows.len(), keys(&fewer.frame.unwrap())), (3, vec![10, 11, 12]));
         // A file before them: not a prefix any more.
         let mut earlier = vec![file(d, 1)];
         earlier.extend(files.iter().cloned());
-        assert_eq!(lookup(d, "x", &earlier).covered, 0);
+        assert_eq!(lookup(d, "x", &earlier).rows.len(), 0);
         // A covered file rewritten with other bytes: the cache serves the files before it.
         let mut other = df!("k" => [7i64, 8]).unwrap();
         crate::io::write_parquet(&mut other, &files[3]).unwrap();
         let stale = lookup(d, "x", &files);
-        assert_eq!((stale.covered, keys(&stale.frame.unwrap())), (3, vec![10, 11, 12]));
+        assert_eq!((stale.rows.len(), keys(&stale.frame.unwrap())), (3, vec![10, 11, 12]));
         // Rewritten: the older data file goes.
         store(d, "x", &files, &[1, 1, 1, 2, 1, 1, 1, 1, 1], 0, || all(&files));
-        assert_eq!(lookup(d, "x", &files).covered, files.len());
+        assert_eq!(lookup(d, "x", &files).rows.len(), files.len());
         let data: Vec<PathBuf> = std::fs::read_dir(super::dir(d))
             .unwrap()
             .flatten()
@@ -248,9 +248,9 @@ mod tests {
         assert_eq!(data.len(), 1, "the older data file is gone");
         // A valid Parquet file of other rows in its place: not trusted.
         crate::io::write_parquet(&mut df!("k" => [5i64]).unwrap(), &data[0]).unwrap();
-        assert_eq!(lookup(d, "x", &files).covered, 0);
+        assert_eq!(lookup(d, "x", &files).rows.len(), 0);
         // A truncated one: not trusted either.
         std::fs::write(&data[0], b"PAR1").unwrap();
-        assert_eq!(lookup(d, "x", &files).covered, 0);
+        assert_eq!(lookup(d, "x", &files).rows.len(), 0);
     }
 }

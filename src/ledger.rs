@@ -77,7 +77,8 @@ pub fn offers_until(out: &Path, as_of: NaiveDate) -> Result<DataFrame, LedgerErr
 /// files are beyond it.
 fn pilot_offers(dir: &Path, files: &[PathBuf]) -> Result<Vec<LazyFrame>, LedgerError> {
     let cached = crate::compact::lookup(dir, "offers", files);
-    let (covered, mut rows) = (cached.covered, cached.rows);
+    let mut rows = cached.rows;
+    let covered = rows.len();
     let mut frames: Vec<LazyFrame> = cached.frame.map(DataFrame::lazy).into_iter().collect();
     for path in &files[covered..] {
         let df = scan(path)?.collect().map_err(|source| LedgerError::Scan { path: path.clone(), source })?;

@@ -108,7 +108,7 @@ pub fn read_all(out: &Path) -> Result<Vec<CaseEvent>, LogError> {
 fn read_files(out: &Path, paths: &[PathBuf]) -> Result<Vec<CaseEvent>, LogError> {
     let folder = layout::campaign_dir(out);
     let cached = crate::compact::lookup(&folder, "campaign", paths);
-    let (mut covered, mut rows) = (cached.covered, cached.rows);
+    let mut rows = cached.rows;
     let mut events = match cached.frame.map(|df| {
         df.sort(["seq"], SortMultipleOptions::default())
             .map_err(|source| LogError::Scan { path: folder.clone(), source })
@@ -116,10 +116,11 @@ fn read_files(out: &Path, paths: &[PathBuf]) -> Result<Vec<CaseEvent>, LogError>
     }) {
         Some(Ok(events)) => events,
         _ => {
-            (covered, rows) = (0, vec![]);
+            rows.clear();
             Vec::new()
         }
     };
+    let covered = rows.len();
     for path in &paths[covered..] {
         let file = read_file(path)?;
         rows.push(file.len() as u64);

@@ -99,8 +99,6 @@ pub struct Within {
     pub hours: f64,
     pub estimate: f64,
     pub ci: (f64, f64),
-    /// Cases still followed (not ended, not censored) at the horizon.
-    pub at_risk: usize,
 }
 
 /// Bootstrap draws behind each interval.
@@ -135,12 +133,7 @@ pub fn within(spells: &[Spell], horizons: &[f64], seed: u64) -> Option<Vec<Withi
                 let d = &mut draws[k];
                 d.sort_by(f64::total_cmp);
                 let at = |q: f64| d[((q * (DRAWS - 1) as f64).round() as usize).min(DRAWS - 1)];
-                Within {
-                    hours: *h,
-                    estimate: estimate[k],
-                    ci: (at(0.025), at(0.975)),
-                    at_risk: sorted.iter().filter(|s| s.hours > *h).count(),
-                }
+                Within { hours: *h, estimate: estimate[k], ci: (at(0.025), at(0.975)) }
             })
             .collect(),
     )
@@ -206,7 +199,6 @@ mod tests {
             assert!(w.ci.0 <= w.estimate && w.estimate <= w.ci.1, "{w:?}");
             assert!(w.ci.1 - w.ci.0 > 0.05, "{w:?}");
         }
-        assert_eq!(a[0].at_risk, 35);
         assert_eq!(within(&[], &[24.0], 7), None);
     }
 }

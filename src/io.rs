@@ -35,6 +35,12 @@ pub enum IoError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path}: cannot write the spreadsheet")]
+    Xlsx {
+        path: PathBuf,
+        #[source]
+        source: rust_xlsxwriter::XlsxError,
+    },
 }
 
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> IoError + '_ {
@@ -130,22 +136,116 @@ impl ParquetSink {
 /// Writes a frame as CSV for people and the portal: UTF-8 with a BOM (so Excel opens Kazakh
 /// letters intact), RFC 4180 quoting and CRLF line ends. List columns are joined with `;`.
 pub fn write_csv(df: &DataFrame, path: &Path) -> Result<(), IoError> {
-    let lists: Vec<Expr> = df
-        .schema()
-        .iter()
-        .filter(|(_, dt)| matches!(dt, DataType::List(_)))
-        .map(|(name, _)| col(name.clone()).list().join(lit(";"), true))
-        .collect();
-    let mut flat = df.clone().lazy().with_columns(lists).collect().map_err(encode_err(path))?;
+    let mut flat = joined_lists(df, ";").map_err(encode_err(path))?;
     let file = File::create(path).map_err(write_err(path))?;
     let mut w = BufWriter::new(file);
     CsvWriter::new(&mut w)
         .include_bom(true)
         .include_header(true)
         .with_line_terminator("\r\n".into())
+        .with_datetime_format(Some(CSV_TIME_FORMAT.into()))
         .finish(&mut flat)
         .map_err(encode_err(path))?;
     w.flush().map_err(write_err(path))
+}
+
+/// The frame with each list column joined into one text by `sep`.
+fn joined_lists(df: &DataFrame, sep: &str) -> PolarsResult<DataFrame> {
+    let lists: Vec<Expr> = df
+        .schema()
+        .iter()
+        .filter(|(_, dt)| matches!(dt, DataType::List(_)))
+        .map(|(name, _)| col(name.clone()).list().join(lit(sep.to_string()), true))
+        .collect();
+    df.clone().lazy().with_columns(lists).collect()
+}
+
+/// How a time is written in CSV: ISO 8601 with its offset, fractions of a second only when
+/// there are any (`2025-09-02T09:00:00+05:00`), as [`crate::time::zoned`] writes JSON.
+pub const CSV_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f%:z";
+
+/// The most data rows a worksheet holds (Excel's 1,048,576 rows, less the header).
+pub const XLSX_MAX_ROWS: usize = 1_048_575;
+
+/// Writes a frame as a one-sheet `.xlsx` for people who open the list by hand: every text,
+/// identifiers included, as a text cell (a BIN keeps its leading zero), dates as dates
+/// (`yyyy-mm-dd`), times as their ISO 8601 text with the offset (Excel has no zones), lists
+/// joined by `; `; a bold, frozen header with filters. A frame over [`XLSX_MAX_ROWS`] is an
+/// error naming the file, never a cut list.
+pub fn write_xlsx(df: &DataFrame, sheet: &str, path: &Path) -> Result<(), IoError> {
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
+    let xlsx = |source: XlsxError| IoError::Xlsx { path: path.to_path_buf(), source };
+    if df.height() > XLSX_MAX_ROWS {
+        let source = XlsxError::RowColumnLimitError;
+        tracing::error!(
+            "{}: {} rows, more than a worksheet holds ({XLSX_MAX_ROWS})",
+            path.display(),
+            df.height()
+        );
+        return Err(xlsx(source));
+    }
+    let df = &joined_lists(df, "; ").map_err(encode_err(path))?;
+    let mut book = Workbook::new();
+    // A fixed creation time (the zip entries' own, 1980-01-01), as for every file we write:
+    // the same frame gives the same bytes, so an exact re-run is recognised as one.
+    let created = ExcelDateTime::from_ymd(1980, 1, 1).map_err(xlsx)?;
+    book.set_properties(&DocProperties::new().set_title(sheet).set_creation_datetime(&created));
+    let ws = book.add_worksheet();
+    ws.set_name(sheet).map_err(xlsx)?;
+    let (bold, day) = (Format::new().set_bold(), Format::new().set_num_format("yyyy-mm-dd"));
+    for (c, column) in df.columns().iter().enumerate() {
+        let c = c as u16;
+        ws.write_string_with_format(0, c, column.name().as_str(), &bold).map_err(xlsx)?;
+        let as_text: Option<Vec<Option<String>>> = match column.dtype() {
+            DataType::String => {
+                Some(column.str().map_err(encode_err(path))?.iter().map(|v| v.map(String::from)).collect())
+            }
+            DataType::Datetime(_, _) => Some(
+                crate::frames::wall_clock_times(column)
+                    .map_err(encode_err(path))?
+                    .into_iter()
+                    .map(|t| t.map(crate::time::zoned))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        if let Some(texts) = as_text {
+            for (r, v) in texts.iter().enumerate() {
+                if let Some(v) = v {
+                    ws.write_string(r as u32 + 1, c, v).map_err(xlsx)?;
+                }
+            }
+        } else if column.dtype() == &DataType::Date {
+            let days = column.cast(&DataType::Int32).map_err(encode_err(path))?;
+            for (r, v) in days.i32().map_err(encode_err(path))?.iter().enumerate() {
+                if let Some(v) = v {
+                    let d = crate::time::date(v);
+                    use chrono::Datelike;
+                    let at = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+                        .map_err(xlsx)?;
+                    ws.write_date_with_format(r as u32 + 1, c, &at, &day).map_err(xlsx)?;
+                }
+            }
+        } else if column.dtype() == &DataType::Boolean {
+            for (r, v) in column.bool().map_err(encode_err(path))?.iter().enumerate() {
+                if let Some(v) = v {
+                    ws.write_boolean(r as u32 + 1, c, v).map_err(xlsx)?;
+                }
+            }
+        } else {
+            let numbers = column.cast(&DataType::Float64).map_err(encode_err(path))?;
+            for (r, v) in numbers.f64().map_err(encode_err(path))?.iter().enumerate() {
+                if let Some(v) = v {
+                    ws.write_number(r as u32 + 1, c, v).map_err(xlsx)?;
+                }
+            }
+        }
+    }
+    ws.set_freeze_panes(1, 0).map_err(xlsx)?;
+    let last_col = df.width().saturating_sub(1) as u16;
+    ws.autofilter(0, 0, df.height() as u32, last_col).map_err(xlsx)?;
+    ws.autofit();
+    book.save(path).map_err(xlsx)
 }
 
 /// SHA-256 of a file, as lower-case hex.

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 /// Marks a published folder complete; written last.
 pub const SUCCESS: &str = "_SUCCESS";
 pub const MANIFEST: &str = "manifest.json";
+/// The Frictionless Data Package describing a published folder's CSV files.
+pub const DATA_PACKAGE: &str = "datapackage.json";
 pub const LOCK: &str = ".sdu.lock";
 /// The case ledger's folder under `--out`.
 pub const LEDGER: &str = "ledger";

@@ -3,7 +3,8 @@
 //! pointing down only:
 //!
 //! - foundations: [`time`], [`frames`], [`rng`], [`progress`], [`ids`], [`config`] (the
-//!   pilots), [`layout`] (every path under `--out`), [`io`] and [`publish`] (every write),
+//!   pilots), [`layout`] (every path under `--out`), [`contract`] (every published table's
+//!   columns), [`io`] and [`publish`] (every write),
 //!   [`outdir`] (which folders may be written, the lock);
 //! - [`registry`]: staging of the snapshot files, their contract and row rules;
 //! - [`pipeline`]: the seeds' algorithm (steps 3–8) as lazy plans;
@@ -19,6 +20,7 @@ pub mod campaign;
 pub mod cmd;
 pub mod compact;
 pub mod config;
+pub mod contract;
 pub mod frames;
 pub mod ids;
 pub mod io;

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use sdu::cmd::{self, Cli, LogFormat};
-use sdu::jobs::UsageError;
+use sdu::jobs::{FailedWith, UsageError};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -21,6 +21,16 @@ fn restrict_umask() {
     }
 }
 
+/// A reader that stops early (`sdu … | head`) ends sdu quietly, as it does any Unix tool,
+/// instead of a panic on the closed pipe.
+#[cfg(unix)]
+fn default_sigpipe() {
+    // SAFETY: restores the default disposition of one signal; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Whether the command line or the environment asks for JSON, for errors found before the
 /// arguments parse.
 fn asked_for_json() -> bool {
@@ -31,7 +41,10 @@ fn asked_for_json() -> bool {
 
 fn main() -> ExitCode {
     #[cfg(unix)]
-    restrict_umask();
+    {
+        restrict_umask();
+        default_sigpipe();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -71,7 +84,11 @@ fn main() -> ExitCode {
             // A usage error anywhere in the chain (under the context added on the way up).
             let code: u8 = if e.chain().any(|c| c.is::<UsageError>()) { 2 } else { 1 };
             if json {
-                println!("{}", serde_json::json!({ "error": format!("{e:#}"), "exit_code": code }));
+                let mut object = serde_json::json!({ "error": format!("{e:#}"), "exit_code": code });
+                if let Some(f) = e.chain().find_map(|c| c.downcast_ref::<FailedWith>()) {
+                    object["summary"] = f.summary.clone();
+                }
+                println!("{object}");
             }
             ExitCode::from(code)
         }

@@ -2,6 +2,7 @@
 //! folder, a `manifest.json` (schema version, tool version, run id, as-of date, every input
 //! and output with SHA-256 and rows), `_SUCCESS` last, then one rename into place.
 
+use crate::contract::{self, Table};
 use crate::io::{self, IoError, Staging};
 use crate::layout;
 use polars::prelude::*;
@@ -90,8 +91,8 @@ impl RunInfo {
     pub fn since(started: chrono::DateTime<chrono::Utc>) -> RunInfo {
         RunInfo {
             id: run_id(started),
-            started_at: started.to_rfc3339(),
-            finished_at: chrono::Utc::now().to_rfc3339(),
+            started_at: crate::time::zoned_utc(started),
+            finished_at: crate::time::zoned_utc(chrono::Utc::now()),
         }
     }
 }
@@ -108,11 +109,13 @@ pub fn read_manifest(dir: &Path) -> Option<Manifest> {
 pub struct RunFolder {
     staging: Staging,
     outputs: Vec<FileEntry>,
+    /// The tables whose CSV is in the folder, for its `datapackage.json`.
+    tables: Vec<&'static Table>,
 }
 
 impl RunFolder {
     pub fn new(target: &Path) -> Result<RunFolder, IoError> {
-        Ok(RunFolder { staging: Staging::new(target)?, outputs: Vec::new() })
+        Ok(RunFolder { staging: Staging::new(target)?, outputs: Vec::new(), tables: Vec::new() })
     }
 
     fn record(&mut self, name: &str, rows: u64) -> Result<(), IoError> {
@@ -129,6 +132,23 @@ impl RunFolder {
     pub fn csv(&mut self, name: &str, df: &DataFrame) -> Result<(), IoError> {
         io::write_csv(df, &self.staging.dir().join(name))?;
         self.record(name, df.height() as u64)
+    }
+
+    /// A published table: its frame checked against the table's contract
+    /// ([`crate::contract`]), then written as Parquet and in each form the table has (CSV,
+    /// `.xlsx`); the CSV goes into the folder's `datapackage.json`.
+    pub fn table(&mut self, table: &'static Table, df: &mut DataFrame) -> Result<(), TableError> {
+        table.check(df)?;
+        self.parquet(&table.parquet(), df)?;
+        if table.forms.csv {
+            self.csv(&table.csv(), df)?;
+            self.tables.push(table);
+        }
+        if table.forms.xlsx {
+            io::write_xlsx(df, table.name, &self.staging.dir().join(table.xlsx()))?;
+            self.record(&table.xlsx(), df.height() as u64)?;
+        }
+        Ok(())
     }
 
     /// Where files are being written (for writers that make their own files, like charts;
@@ -158,6 +178,27 @@ impl RunFolder {
         self.record(name, rows)
     }
 
+    /// `datapackage.json`: a Frictionless Data Package of the folder's CSV files, their
+    /// schemas from the contract, with each file's size and SHA-256; listed among the outputs.
+    fn data_package(&mut self) -> Result<(), IoError> {
+        let dir = self.staging.dir().to_path_buf();
+        let name =
+            self.staging.target().file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let mut resources = Vec::new();
+        for t in &self.tables {
+            let sha =
+                self.outputs.iter().find(|o| o.file == t.csv()).map(|o| o.sha256.clone()).unwrap_or_default();
+            let bytes = std::fs::metadata(dir.join(t.csv())).map(|m| m.len()).unwrap_or(0);
+            resources.push(t.resource(Some((bytes, &sha))));
+        }
+        let name: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+            .collect();
+        let rows = resources.len() as u64;
+        self.json(layout::DATA_PACKAGE, &contract::package(&name, resources), rows)
+    }
+
     /// Writes the manifest and `_SUCCESS`, then renames the folder into place, replacing an
     /// earlier one. A target already published with the same outputs (names and SHA-256) is
     /// left as it is, manifest included: an exact re-run changes nothing.
@@ -175,7 +216,10 @@ impl RunFolder {
         self.finish(manifest, false)
     }
 
-    fn finish(self, mut manifest: Manifest, replace: bool) -> Result<PathBuf, PublishError> {
+    fn finish(mut self, mut manifest: Manifest, replace: bool) -> Result<PathBuf, PublishError> {
+        if !self.tables.is_empty() {
+            self.data_package()?;
+        }
         let target = self.staging.target().to_path_buf();
         if let Some(published) = published_outputs(&target) {
             let ours: Vec<(String, String)> =
@@ -216,6 +260,15 @@ pub enum PublishError {
     Io(#[from] IoError),
     #[error("{path}: already published with other contents; a published folder is never replaced")]
     Differs { path: PathBuf },
+}
+
+/// A table that could not be written: its frame breaks the contract (a bug), or the disk.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error(transparent)]
+    Io(#[from] IoError),
+    #[error(transparent)]
+    Contract(#[from] contract::Mismatch),
 }
 
 /// A run id: the start time and the process, unique on one machine.

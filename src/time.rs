@@ -37,6 +37,24 @@ pub fn almaty_micros(local: NaiveDateTime) -> i64 {
         .timestamp_micros()
 }
 
+/// An Asia/Almaty wall-clock time as ISO 8601 with its offset (`2025-09-02T09:00:00+05:00`,
+/// fractions of a second only when there are any): the one way a time is written in JSON and
+/// in text (docs/outputs.md, "Times").
+pub fn zoned(local: NaiveDateTime) -> String {
+    let at = chrono_tz::Asia::Almaty.from_local_datetime(&local).earliest().expect("Asia/Almaty has no gaps");
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// Serializes a wall-clock time as [`zoned`] writes it (`#[serde(serialize_with)]`).
+pub fn serialize_zoned<S: serde::Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&zoned(*t))
+}
+
+/// The same for an instant (the manifest's run times), in Asia/Almaty.
+pub fn zoned_utc(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Almaty).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 /// A naive time from its microseconds (the physical value of a naive `Datetime(µs)`).
 pub fn from_micros(micros: i64) -> Option<NaiveDateTime> {
     chrono::DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc())
@@ -99,6 +117,20 @@ mod tests {
         assert_eq!(parse_time("2026-06-16T12:00:00+05:00"), Ok(at("2026-06-16T12:00:00")));
         assert_eq!(parse_time("2026-06-16"), Ok(at("2026-06-16T09:00:00")));
         assert!(parse_time("16.06.2026").unwrap_err().contains("RFC 3339"));
+    }
+
+    #[test]
+    fn times_are_written_with_their_offset_and_read_back() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").unwrap();
+        assert_eq!(zoned(at("2025-09-02T09:00:00")), "2025-09-02T09:00:00+05:00");
+        assert_eq!(zoned(at("2025-09-02T09:00:00.250")), "2025-09-02T09:00:00.250+05:00");
+        // Asia/Almaty was UTC+6 until 2024-03-01.
+        assert_eq!(zoned(at("2024-02-29T23:30:00")), "2024-02-29T23:30:00+06:00");
+        let utc = chrono::DateTime::parse_from_rfc3339("2026-11-28T04:00:00Z").unwrap().to_utc();
+        assert_eq!(zoned_utc(utc), "2026-11-28T09:00:00+05:00");
+        for s in ["2025-09-02T09:00:00", "2024-02-29T23:30:00", "2026-01-01T00:00:00.000001"] {
+            assert_eq!(parse_instant(&zoned(at(s))), Some(at(s)), "{s}");
+        }
     }
 
     #[test]

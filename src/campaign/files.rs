@@ -7,10 +7,9 @@ use crate::config::Pilot;
 use chrono::NaiveDateTime;
 use polars::prelude::*;
 
+/// A time column as every published file stores it: zoned Asia/Almaty.
 fn datetime(name: &str, v: Vec<NaiveDateTime>) -> Column {
-    Int64Chunked::from_vec(name.into(), v.into_iter().map(|t| t.and_utc().timestamp_micros()).collect())
-        .into_datetime(TimeUnit::Microseconds, None)
-        .into_column()
+    crate::frames::wall_clock_column(name, v.into_iter().map(Some))
 }
 
 fn strings(name: &str, v: Vec<String>) -> Column {

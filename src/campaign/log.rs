@@ -168,9 +168,8 @@ fn events_of(df: &DataFrame, path: &Path) -> Result<Vec<CaseEvent>, LogError> {
     let (permits, next_phones) = (lists("permit_ids")?, lists("next_phones")?);
     let (reason, other, new_permit) = (added("reason")?, added("other_case_id")?, added("new_permit_id")?);
     let source = added("source")?;
-    let t = |name: &str| -> Result<Vec<Option<i64>>, LogError> {
-        let c = df.column(name).map_err(scan)?.cast(&DataType::Int64).map_err(scan)?;
-        Ok(c.i64().map_err(scan)?.iter().collect())
+    let t = |name: &str| -> Result<Vec<Option<NaiveDateTime>>, LogError> {
+        crate::frames::wall_clock_times(df.column(name).map_err(scan)?).map_err(scan)
     };
     let (case, pilot, kind, state, message, phone, reply_id, text) = (
         s("case_id")?,
@@ -185,7 +184,6 @@ fn events_of(df: &DataFrame, path: &Path) -> Result<Vec<CaseEvent>, LogError> {
     let (at, due) = (t("at")?, t("due_by")?);
     let send = df.column("send_no").map_err(scan)?.cast(&DataType::Int32).map_err(scan)?;
     let send = send.i32().map_err(scan)?;
-    let time = |v: Option<i64>| v.and_then(crate::time::from_micros);
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let row = |problem: String| LogError::Row { path: path.to_path_buf(), row: i, problem };
@@ -198,11 +196,11 @@ fn events_of(df: &DataFrame, path: &Path) -> Result<Vec<CaseEvent>, LogError> {
                 None => None,
                 Some(st) => Some(State::parse(st).ok_or_else(|| row(format!("unknown state `{st}`")))?),
             },
-            at: time(at[i]).ok_or_else(|| row("`at` is null".into()))?,
+            at: at[i].ok_or_else(|| row("`at` is null".into()))?,
             send_no: send.get(i).map(|v| v as u8),
             message_id: message.get(i).map(String::from),
             phone: phone.get(i).map(String::from),
-            due_by: time(due[i]),
+            due_by: due[i],
             reply_id: reply_id.get(i).map(String::from),
             reply_text: text.get(i).map(String::from),
             reason: reason.get(i).map(String::from),
@@ -232,12 +230,9 @@ fn string_lists(name: &str, events: &[CaseEvent], field: impl Fn(&CaseEvent) -> 
 
 /// The events of one run as a frame (the ledger file's layout).
 pub fn frame(events: &[CaseEvent]) -> PolarsResult<DataFrame> {
-    let micros = |t: NaiveDateTime| t.and_utc().timestamp_micros();
-    let dt = |name: &str, v: Vec<Option<i64>>| {
-        Int64Chunked::from_iter_options(name.into(), v.into_iter())
-            .into_datetime(TimeUnit::Microseconds, None)
-            .into_column()
-    };
+    // Zoned Asia/Almaty, as every time sdu writes (files before it are naive wall clock;
+    // both read the same).
+    let dt = |name: &str, v: Vec<Option<NaiveDateTime>>| crate::frames::wall_clock_column(name, v);
     let st = |name: &str, v: Vec<Option<String>>| Column::new(name.into(), v);
     DataFrame::new(
         events.len(),
@@ -247,14 +242,14 @@ pub fn frame(events: &[CaseEvent]) -> PolarsResult<DataFrame> {
             st("pilot", events.iter().map(|e| e.pilot.clone()).collect()),
             st("kind", events.iter().map(|e| Some(e.kind.code().to_string())).collect()),
             st("state_after", events.iter().map(|e| e.state_after.map(|s| s.code().to_string())).collect()),
-            dt("at", events.iter().map(|e| Some(micros(e.at))).collect()),
+            dt("at", events.iter().map(|e| Some(e.at)).collect()),
             Column::new(
                 "send_no".into(),
                 events.iter().map(|e| e.send_no.map(i32::from)).collect::<Vec<_>>(),
             ),
             st("message_id", events.iter().map(|e| e.message_id.clone()).collect()),
             st("phone", events.iter().map(|e| e.phone.clone()).collect()),
-            dt("due_by", events.iter().map(|e| e.due_by.map(micros)).collect()),
+            dt("due_by", events.iter().map(|e| e.due_by).collect()),
             st("reply_id", events.iter().map(|e| e.reply_id.clone()).collect()),
             st("reply_text", events.iter().map(|e| e.reply_text.clone()).collect()),
             st("reason", events.iter().map(|e| e.reason.clone()).collect()),

@@ -26,7 +26,7 @@ pub struct Args {
     pub out: OutArg,
     /// The time to advance to: YYYY-MM-DDTHH:MM (Asia/Almaty), an RFC 3339 time with its
     /// offset (2026-11-26T09:00:00+05:00), or a date for 09:00.
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_parser = parse_time, env = "SDU_ADVANCE_AS_OF")]
     pub as_of: NaiveDateTime,
     #[command(flatten)]
     pub replies: RepliesArg,

@@ -77,13 +77,13 @@ impl PilotsArg {
 #[derive(Debug, Clone, clap::Args)]
 pub struct PilotSelection {
     /// The run date (YYYY-MM-DD), Asia/Almaty.
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = parse_date, env = "SDU_AS_OF")]
     pub as_of: NaiveDate,
     /// Run only these pilots (repeatable) [default: every pilot in force on the date].
-    #[arg(long = "pilot", value_name = "ID")]
+    #[arg(long = "pilot", value_name = "ID", env = "SDU_PILOT", value_delimiter = ',')]
     pub pilot: Vec<String>,
     /// Allow a named pilot that is not in force on the date.
-    #[arg(long)]
+    #[arg(long, env = "SDU_ALLOW_EXPIRED", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_expired: bool,
     #[command(flatten)]
     pub file: PilotsArg,
@@ -101,25 +101,25 @@ impl PilotSelection {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RepliesArg {
     /// Reply files from the portal (sms_replies, docs/outputs.md "Inbound: sms_replies").
-    #[arg(long = "replies", value_name = "FILE", num_args = 0..)]
+    #[arg(long = "replies", value_name = "FILE", num_args = 0.., env = "SDU_REPLIES")]
     pub replies: Vec<PathBuf>,
     /// Delivery report files from the portal (sms_delivery: message_id, status delivered |
     /// failed | expired, reported_at). Without any, every SMS counts as delivered.
-    #[arg(long = "delivery", value_name = "FILE", num_args = 0..)]
+    #[arg(long = "delivery", value_name = "FILE", num_args = 0.., env = "SDU_DELIVERY")]
     pub delivery: Vec<PathBuf>,
     /// e-license's answers to the re-issue requests (reissue_confirmations: request_id,
     /// status reissued | refused, new_permit_id, reason, answered_at). The SDU write-back of
     /// a permit is published when e-license re-issued it.
-    #[arg(long = "confirmations", value_name = "FILE", num_args = 0..)]
+    #[arg(long = "confirmations", value_name = "FILE", num_args = 0.., env = "SDU_CONFIRMATIONS")]
     pub confirmations: Vec<PathBuf>,
     /// Take reply files however many rows they hold (by default more than 10 new replies
     /// per SMS ever sent, plus 1,000, stop the run: such a file is not the portal's replies).
-    #[arg(long)]
+    #[arg(long, env = "SDU_ACCEPT_MANY_REPLIES", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub accept_many_replies: bool,
     /// Without a `complete_until` watermark beside the reply files (docs/outputs.md),
     /// replies may still arrive this many hours after they were received: windows close,
     /// and replies are decided, only up to the run's time less these hours.
-    #[arg(long, value_name = "HOURS", default_value_t = crate::jobs::advance::DEFAULT_GRACE_HOURS)]
+    #[arg(long, value_name = "HOURS", default_value_t = crate::jobs::advance::DEFAULT_GRACE_HOURS, env = "SDU_REPLY_GRACE")]
     pub reply_grace: u32,
 }
 
@@ -191,6 +191,22 @@ impl JsonArg {
         }
         Ok(())
     }
+
+    /// The command's failure (exit 1) after a summary it still gives: for people, the
+    /// summary's lines (the error follows on stderr); under `--json`, nothing yet: the error
+    /// object printed on the way out carries the summary.
+    pub fn fail<T: serde::Serialize>(
+        &self,
+        summary: &T,
+        lines: impl FnOnce(&T) -> Vec<String>,
+        message: String,
+    ) -> anyhow::Error {
+        if !self.json {
+            lines(summary).iter().for_each(|l| println!("{l}"));
+        }
+        let summary = serde_json::to_value(summary).unwrap_or(serde_json::Value::Null);
+        crate::jobs::FailedWith { message, summary }.into()
+    }
 }
 
 /// The guard against empty or truncated registries.
@@ -198,10 +214,10 @@ impl JsonArg {
 pub struct GuardArgs {
     /// Stop when a registry has lost more than this share of its rows since the previous run
     /// (its published manifest), before anything is decided.
-    #[arg(long, value_name = "SHARE", default_value_t = DEFAULT_MAX_DROP)]
+    #[arg(long, value_name = "SHARE", default_value_t = DEFAULT_MAX_DROP, env = "SDU_MAX_DROP")]
     pub max_drop: f64,
     /// Run even when a registry is empty or lost more than --max-drop of its rows.
-    #[arg(long)]
+    #[arg(long, env = "SDU_ACCEPT_DROP", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub accept_drop: bool,
 }
 

@@ -32,29 +32,29 @@ pub struct Args {
     #[command(flatten)]
     pub snapshot: SnapshotArg,
     /// The first day (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = parse_date, env = "SDU_BACKFILL_FROM")]
     pub from: NaiveDate,
     /// The last day (YYYY-MM-DD); its KPI report is written.
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = parse_date, env = "SDU_BACKFILL_TO")]
     pub to: NaiveDate,
     #[command(flatten)]
     pub out: OutArg,
     /// Answer the SMS with the (labelled) portal simulator, and the requests with the
     /// e-license simulator.
-    #[arg(long, conflicts_with = "portal")]
+    #[arg(long, conflicts_with = "portal", env = "SDU_BACKFILL_SIMULATE_PORTAL", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub simulate_portal: bool,
     /// A folder of the portal's and e-license's files by day, as the daily run takes them:
     /// sms_replies-DAY.parquet, sms_delivery-DAY.parquet,
     /// reissue_confirmations-DAY.parquet, DAY being YYYY-MM-DD (each if present, with its
     /// sidecar).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "SDU_BACKFILL_PORTAL")]
     pub portal: Option<std::path::PathBuf>,
     /// Allow days outside every pilot's term (by default the range must fall within the
     /// earliest first day and the latest last day of the pilots).
-    #[arg(long)]
+    #[arg(long, env = "SDU_BACKFILL_OUTSIDE_PILOTS", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub outside_pilots: bool,
     /// Seed of the portal simulator.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, env = "SDU_BACKFILL_SEED")]
     pub seed: u64,
     #[command(flatten)]
     pub guard: GuardArgs,

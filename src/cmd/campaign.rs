@@ -25,10 +25,10 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub out: OutArg,
     /// Only this pilot's column.
-    #[arg(long)]
+    #[arg(long, env = "SDU_CAMPAIGN_PILOT")]
     pub pilot: Option<String>,
     /// Show one case's history.
-    #[arg(long)]
+    #[arg(long, env = "SDU_CAMPAIGN_CASE")]
     pub case: Option<String>,
     #[command(flatten)]
     pub pilots: PilotsArg,

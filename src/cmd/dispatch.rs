@@ -19,12 +19,12 @@ pub struct Args {
     #[command(flatten)]
     pub snapshot: SnapshotArg,
     /// The day to send (YYYY-MM-DD); SMS go out at --send-at, Asia/Almaty.
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = parse_date, env = "SDU_AS_OF")]
     pub as_of: NaiveDate,
     #[command(flatten)]
     pub out: OutArg,
     /// Local time the SMS go out.
-    #[arg(long, default_value = "09:00", value_parser = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").map_err(|e| e.to_string()))]
+    #[arg(long, default_value = "09:00", value_parser = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").map_err(|e| e.to_string()), env = "SDU_DISPATCH_SEND_AT")]
     pub send_at: NaiveTime,
     #[command(flatten)]
     pub pilots: PilotsArg,

@@ -21,14 +21,14 @@ pub struct Args {
     #[command(flatten)]
     pub select: PilotSelection,
     /// The organization to explain.
-    #[arg(long)]
+    #[arg(long, env = "SDU_EXPLAIN_BIN")]
     pub bin: Option<String>,
     /// The person to explain (as head of organizations, or as a permit holder).
-    #[arg(long)]
+    #[arg(long, env = "SDU_EXPLAIN_IIN")]
     pub iin: Option<String>,
     /// An output folder: also show where each of its cases for the identifier stands
     /// (queued, superseded, voided and why, the permits requested).
-    #[arg(long)]
+    #[arg(long, env = "SDU_EXPLAIN_OUT")]
     pub out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub json: JsonArg,

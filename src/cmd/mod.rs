@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod explain;
 pub mod report;
 pub mod run;
+pub mod schema;
 pub mod simulate;
 pub mod synth;
 pub mod validate;
@@ -65,6 +66,7 @@ pub enum Command {
     Explain(explain::Args),
     Synth(synth::Args),
     Validate(validate::Args),
+    Schema(schema::Args),
 }
 
 impl Cli {
@@ -82,11 +84,12 @@ impl Cli {
             Command::Run(a) => a.json.json,
             Command::Backfill(a) => a.json.json,
             Command::Explain(a) => a.json.json,
-            Command::SimulatePortal(_)
-            | Command::SimulateElicense(_)
-            | Command::Demo(_)
-            | Command::Synth(_)
-            | Command::Validate(_) => false,
+            Command::SimulatePortal(a) => a.json.json,
+            Command::SimulateElicense(a) => a.json.json,
+            Command::Demo(a) => a.json.json,
+            Command::Synth(a) => a.json.json,
+            Command::Validate(a) => a.json.json,
+            Command::Schema(a) => a.json.json,
         }
     }
 }
@@ -106,5 +109,47 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Explain(args) => explain::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option of every command can be set from the environment (a scheduler's unit
+    /// file), under a name that says which command reads it when two mean different things.
+    #[test]
+    fn every_option_has_an_environment_variable() {
+        // The log level has its own variable (SDU_LOG, an EnvFilter), which -v and -q set.
+        let exempt = ["help", "version", "verbose", "quiet"];
+        let mut missing = Vec::new();
+        let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let root = Cli::command();
+        let mut commands: Vec<(String, &clap::Command)> = vec![("sdu".into(), &root)];
+        while let Some((path, command)) = commands.pop() {
+            for sub in command.get_subcommands() {
+                commands.push((format!("{path} {}", sub.get_name()), sub));
+            }
+            for arg in command.get_arguments().filter(|a| !exempt.contains(&a.get_id().as_str())) {
+                match arg.get_env() {
+                    Some(env) => names
+                        .entry(env.to_string_lossy().into_owned())
+                        .or_default()
+                        .push(format!("{path} --{}", arg.get_id())),
+                    None => missing.push(format!("{path} --{}", arg.get_id())),
+                }
+            }
+        }
+        assert!(missing.is_empty(), "options without an environment variable: {missing:?}");
+        for (env, uses) in &names {
+            assert!(env.starts_with("SDU_"), "{env}: {uses:?}");
+            // A variable two commands share names the same option in both.
+            let options: std::collections::BTreeSet<&str> =
+                uses.iter().map(|u| u.rsplit(' ').next().unwrap()).collect();
+            assert_eq!(options.len(), 1, "{env} names different options: {uses:?}");
+        }
+        assert!(names.len() > 50, "{} variables", names.len());
     }
 }

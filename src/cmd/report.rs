@@ -21,13 +21,13 @@ pub struct Args {
     #[command(flatten)]
     pub out: OutArg,
     /// The report date (end of day, Asia/Almaty).
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = parse_date, env = "SDU_AS_OF")]
     pub as_of: NaiveDate,
     /// First week shown in the weekly series [default: the earliest data].
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = parse_date, env = "SDU_REPORT_FROM")]
     pub from: Option<NaiveDate>,
     /// Smallest count shown in a breakdown cell.
-    #[arg(long, default_value_t = DEFAULT_MIN_CELL)]
+    #[arg(long, default_value_t = DEFAULT_MIN_CELL, env = "SDU_REPORT_MIN_CELL")]
     pub min_cell: u64,
     #[command(flatten)]
     pub pilots: PilotsArg,

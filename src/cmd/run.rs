@@ -21,14 +21,14 @@ pub struct Args {
     #[command(flatten)]
     pub snapshot: SnapshotArg,
     /// The day (YYYY-MM-DD, Asia/Almaty). SMS go out and replies are read up to 09:00.
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = parse_date, env = "SDU_AS_OF")]
     pub as_of: NaiveDate,
     #[command(flatten)]
     pub out: OutArg,
     #[command(flatten)]
     pub replies: RepliesArg,
     /// Skip the KPI report.
-    #[arg(long)]
+    #[arg(long, env = "SDU_RUN_NO_REPORT", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_report: bool,
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -52,12 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runner.replies = args.replies.options();
     runner.defer_advance = (!missing.is_empty()).then(|| missing.join("; "));
     let summary = runner.day(args.as_of, &replies, !args.no_report)?;
-    args.json.print(&summary, |s| s.lines())?;
-    match summary.advance_deferred {
-        Some(why) => Err(crate::jobs::Failed(format!(
+    match &summary.advance_deferred {
+        Some(why) => Err(args.json.fail(&summary, |s| s.lines(), format!(
             "{why}: candidates and dispatch ran; the advance waits for the portal's files (run the day again with them)"
-        ))
-        .into()),
-        None => Ok(()),
+        ))),
+        None => args.json.print(&summary, |s| s.lines()),
     }
 }

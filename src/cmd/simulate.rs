@@ -2,6 +2,7 @@
 //! delivery reports and for e-license's answers, clearly labelled as such, so the whole loop
 //! runs without them (the models: [`crate::jobs::simulate`]).
 
+use super::args::JsonArg;
 use crate::jobs::simulate::{is_simulated, simulate, simulate_elicense};
 use crate::jobs::UsageError;
 use crate::outdir;
@@ -19,22 +20,24 @@ use std::path::{Path, PathBuf};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Outbox files (sms_outbox.parquet) whose messages get replies.
-    #[arg(long = "outbox", value_name = "FILE", num_args = 1..)]
+    #[arg(long = "outbox", value_name = "FILE", num_args = 1.., env = "SDU_SIMULATE_OUTBOX")]
     pub outbox: Vec<PathBuf>,
     /// Only replies received (and reports made) by then are written, and each file's
     /// sidecar says it is complete up to then: YYYY-MM-DDTHH:MM (Asia/Almaty), RFC 3339 with
     /// an offset, or a date (09:00).
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_parser = parse_time, env = "SDU_SIMULATE_AS_OF")]
     pub as_of: NaiveDateTime,
     /// The simulator's seed: the same seed and inputs give the same file.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, env = "SDU_SIMULATE_SEED")]
     pub seed: u64,
     /// The reply file to write.
-    #[arg(long)]
+    #[arg(long, env = "SDU_SIMULATE_OUT")]
     pub out: PathBuf,
     /// The delivery report file to write (none without it).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SDU_SIMULATE_DELIVERY_OUT")]
     pub delivery_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 /// Simulate e-license: answers to re-issue requests, as `reissue_confirmations` (SIMULATED).
@@ -46,17 +49,19 @@ pub struct Args {
 #[command(verbatim_doc_comment)]
 pub struct ElicenseArgs {
     /// Request files (elicense_requests.parquet) to answer.
-    #[arg(long = "requests", value_name = "FILE", num_args = 1..)]
+    #[arg(long = "requests", value_name = "FILE", num_args = 1.., env = "SDU_ELICENSE_REQUESTS")]
     pub requests: Vec<PathBuf>,
     /// Only answers made by then are written.
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_parser = parse_time, env = "SDU_ELICENSE_AS_OF")]
     pub as_of: NaiveDateTime,
     /// The simulator's seed: the same seed and inputs give the same file.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, env = "SDU_ELICENSE_SEED")]
     pub seed: u64,
     /// The file of answers to write.
-    #[arg(long)]
+    #[arg(long, env = "SDU_ELICENSE_OUT")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 /// Every input exists; every file to write is new or one the simulator wrote.
@@ -83,26 +88,64 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(UsageError::Argument("--delivery-out names the same file as --out".into()).into());
     }
     check(&args.outbox, "outbox", &outputs)?;
-    let (n, reports) =
+    let (replies, reports) =
         simulate(&args.outbox, args.as_of, args.seed, &args.out, args.delivery_out.as_deref())?;
-    println!(
-        "SIMULATED portal (not real replies): {n} replies received by {} → {}",
-        args.as_of,
-        args.out.display()
-    );
-    if let Some(d) = &args.delivery_out {
-        println!("SIMULATED portal (not real reports): {reports} delivery reports → {}", d.display());
-    }
-    Ok(())
+    let done = Simulated {
+        simulated: true,
+        of: "portal",
+        as_of: crate::time::zoned(args.as_of),
+        replies: Some((replies, args.out.clone())),
+        delivery_reports: args.delivery_out.map(|d| (reports, d)),
+        answers: None,
+    };
+    args.json.print(&done, |d| d.lines())
 }
 
 pub fn run_elicense(args: ElicenseArgs) -> anyhow::Result<()> {
     check(&args.requests, "request", &[args.out.as_path()])?;
-    let n = simulate_elicense(&args.requests, args.as_of, args.seed, &args.out)?;
-    println!(
-        "SIMULATED e-license (not real answers): {n} answers made by {} → {}",
-        args.as_of,
-        args.out.display()
-    );
-    Ok(())
+    let answers = simulate_elicense(&args.requests, args.as_of, args.seed, &args.out)?;
+    let done = Simulated {
+        simulated: true,
+        of: "elicense",
+        as_of: crate::time::zoned(args.as_of),
+        replies: None,
+        delivery_reports: None,
+        answers: Some((answers, args.out)),
+    };
+    args.json.print(&done, |d| d.lines())
+}
+
+/// What a simulator wrote: each file with its row count; `simulated` is always true, so a
+/// script cannot take these for the portal's or e-license's own files.
+#[derive(Debug, serde::Serialize)]
+struct Simulated {
+    simulated: bool,
+    of: &'static str,
+    as_of: String,
+    #[serde(serialize_with = "file_rows")]
+    replies: Option<(usize, PathBuf)>,
+    #[serde(serialize_with = "file_rows")]
+    delivery_reports: Option<(usize, PathBuf)>,
+    #[serde(serialize_with = "file_rows")]
+    answers: Option<(usize, PathBuf)>,
+}
+
+/// `{"rows": n, "file": path}`, or null.
+fn file_rows<S: serde::Serializer>(v: &Option<(usize, PathBuf)>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    v.as_ref().map(|(rows, file)| serde_json::json!({ "rows": rows, "file": file })).serialize(s)
+}
+
+impl Simulated {
+    fn lines(&self) -> Vec<String> {
+        let line = |who: &str, not: &str, what: &str, (n, f): &(usize, PathBuf)| {
+            format!("SIMULATED {who} (not real {not}): {n} {what} by {} → {}", self.as_of, f.display())
+        };
+        let mut lines = Vec::new();
+        lines.extend(self.replies.as_ref().map(|r| line("portal", "replies", "replies received", r)));
+        lines
+            .extend(self.delivery_reports.as_ref().map(|r| line("portal", "reports", "delivery reports", r)));
+        lines.extend(self.answers.as_ref().map(|r| line("e-license", "answers", "answers made", r)));
+        lines
+    }
 }

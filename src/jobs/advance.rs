@@ -8,9 +8,11 @@ use crate::campaign::{
     ReplyCounts,
 };
 use crate::config::Pilot;
+use crate::contract;
 use crate::io;
 use crate::layout;
 use crate::publish::{InputEntry, Manifest, RunFolder};
+use crate::time::zoned;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use polars::prelude::*;
@@ -288,10 +290,10 @@ pub fn advance(
     let mut requests = files::requests(&campaign, events)?;
     let mut writeback = files::writeback(&campaign, events)?;
     let summary = AdvanceCounts {
-        as_of: at.to_string(),
-        decided_until: until.to_string(),
-        complete_until: watermark.map(|w| w.to_string()),
-        deliveries_complete_until: deliveries.watermark.map(|w| w.to_string()),
+        as_of: zoned(at),
+        decided_until: zoned(until),
+        complete_until: watermark.map(zoned),
+        deliveries_complete_until: deliveries.watermark.map(zoned),
         replies: done.replies.clone(),
         deliveries: done.deliveries.clone(),
         confirmations: done.confirmations.clone(),
@@ -313,15 +315,14 @@ pub fn advance(
     };
     let target = layout::advance_dir(out, at);
     let mut folder = RunFolder::new(&target)?;
-    folder.parquet(layout::OUTBOX_PARQUET, &mut outbox)?;
-    folder.csv(layout::OUTBOX_CSV, &outbox)?;
-    folder.parquet(layout::REQUESTS, &mut requests)?;
-    folder.parquet(layout::WRITEBACK, &mut writeback)?;
-    folder.parquet(layout::REPLIES_QUARANTINE, &mut quarantine_frame(&quarantine)?)?;
-    folder.parquet(layout::REPLIES_UNMATCHED, &mut files::unmatched(&campaign.unmatched_now)?)?;
-    folder.parquet(layout::REPORTS_UNMATCHED, &mut files::unknown_reports(&campaign.unknown_now)?)?;
+    folder.table(&contract::SMS_OUTBOX, &mut outbox)?;
+    folder.table(&contract::ELICENSE_REQUESTS, &mut requests)?;
+    folder.table(&contract::SDU_WRITEBACK, &mut writeback)?;
+    folder.table(&contract::REPLIES_QUARANTINE, &mut quarantine_frame(&quarantine)?)?;
+    folder.table(&contract::REPLIES_UNMATCHED, &mut files::unmatched(&campaign.unmatched_now)?)?;
+    folder.table(&contract::REPORTS_UNMATCHED, &mut files::unknown_reports(&campaign.unknown_now)?)?;
     folder.json(layout::ADVANCE_SUMMARY, &serde_json::to_value(&summary)?, 1)?;
-    super::publish_once(folder, Manifest::new(started, at.to_string(), None, String::new(), inputs))?;
+    super::publish_once(folder, Manifest::new(started, zoned(at), None, String::new(), inputs))?;
     io::fail_point("advance:before-ledger")?;
     super::record(out, at, Step::Advance, events)?;
     Ok(AdvanceSummary { counts: summary, folder: target })

@@ -6,6 +6,7 @@ use super::stage::Inputs;
 use super::UsageError;
 use crate::campaign::log;
 use crate::config::Pilot;
+use crate::contract;
 use crate::frames::collect_streaming;
 use crate::io;
 use crate::layout;
@@ -72,39 +73,11 @@ pub struct CandidatesSummary {
     pub pilots: Vec<PilotSummary>,
 }
 
-/// The columns of `organizations.*` (docs/outputs.md).
-const ORGANIZATION_COLUMNS: [&str; 12] = [
-    c::PILOT,
-    c::BIN,
-    c::NEW_NAME_KK,
-    c::NEW_NAME_RU,
-    c::EVENT_ID,
-    c::CASE_ID,
-    c::OLD_NAME_KK,
-    c::OLD_NAME_RU,
-    c::CHANGED_ON,
-    c::REGION,
-    c::PERMIT_IDS,
-    c::SERVICES,
-];
-
-/// The columns of `recipients.*` before the SMS texts (docs/outputs.md).
-const RECIPIENT_COLUMNS: [&str; 14] = [
-    c::PILOT,
-    c::CASE_ID,
-    c::EVENT_ID,
-    c::IIN,
-    c::BIN,
-    c::RECIPIENT_NAME,
-    c::NEW_NAME_KK,
-    c::NEW_NAME_RU,
-    c::OLD_NAME_KK,
-    c::OLD_NAME_RU,
-    c::REGION,
-    c::PERMIT_IDS,
-    c::PERMIT_SERVICES,
-    c::SERVICES,
-];
+/// The columns of `recipients.*` before the SMS texts, its last two (src/contract.rs).
+fn recipient_columns() -> Vec<&'static str> {
+    let all = contract::RECIPIENTS.columns();
+    all[..all.len() - 2].to_vec()
+}
 
 /// Steps 3–6 for one pilot: every event in scope with its outcome, reasons and evidence.
 /// The pipeline's three steps, each collected (streaming) before the next looks its keys up.
@@ -151,9 +124,9 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
     let organizations = select(
         &outcomes,
         new_offer().and(col(c::EVENT_KIND).eq(lit(event_kind::RENAME))),
-        &ORGANIZATION_COLUMNS,
+        &contract::ORGANIZATIONS.columns(),
     )?;
-    let mut recipients = select(&outcomes, new_offer(), &RECIPIENT_COLUMNS)?;
+    let mut recipients = select(&outcomes, new_offer(), &recipient_columns())?;
     for m in render_messages(pilot, &recipients)? {
         recipients.with_column(m)?;
     }
@@ -238,11 +211,9 @@ pub fn publish_pilot(
 ) -> anyhow::Result<PathBuf> {
     let target = layout::pilot_dir(&job.out, job.as_of, &run.pilot.id);
     let mut folder = RunFolder::new(&target)?;
-    folder.parquet(layout::ORGANIZATIONS_PARQUET, &mut run.organizations)?;
-    folder.csv(layout::ORGANIZATIONS_CSV, &run.organizations)?;
-    folder.parquet(layout::RECIPIENTS_PARQUET, &mut run.recipients)?;
-    folder.csv(layout::RECIPIENTS_CSV, &run.recipients)?;
-    folder.parquet(layout::OUTCOMES, &mut run.outcomes)?;
+    folder.table(&contract::ORGANIZATIONS, &mut run.organizations)?;
+    folder.table(&contract::RECIPIENTS, &mut run.recipients)?;
+    folder.table(&contract::OUTCOMES, &mut run.outcomes)?;
     // Keys in alphabetical order, as published since schema version 1.
     let funnel = serde_json::to_value(&run.funnel)?;
     folder.json(layout::FUNNEL, &funnel, run.outcomes.height() as u64)?;

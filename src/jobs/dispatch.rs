@@ -5,6 +5,7 @@
 use super::stage::{mobile_entry, InputGuard};
 use crate::campaign::{files, log::Step, Kind, Numbers};
 use crate::config::Pilot;
+use crate::contract;
 use crate::frames::collect_streaming;
 use crate::io;
 use crate::layout;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 /// What a dispatch did.
 #[derive(Debug, Clone, Serialize)]
 pub struct DispatchSummary {
+    #[serde(serialize_with = "crate::time::serialize_zoned")]
     pub at: NaiveDateTime,
     pub sms: usize,
     pub no_number: usize,
@@ -91,11 +93,10 @@ pub fn dispatch_with(
 
     let target = layout::dispatch_dir(out, at.date());
     let mut folder = RunFolder::new(&target)?;
-    folder.parquet(layout::OUTBOX_PARQUET, &mut outbox)?;
-    folder.csv(layout::OUTBOX_CSV, &outbox)?;
+    folder.table(&contract::SMS_OUTBOX, &mut outbox)?;
     let inputs = vec![mobile_entry(snapshot, mobile)?];
     let snapshot_dir = snapshot.dir().display().to_string();
-    super::publish_once(folder, Manifest::new(started, at.to_string(), None, snapshot_dir, inputs))?;
+    super::publish_once(folder, Manifest::new(started, crate::time::zoned(at), None, snapshot_dir, inputs))?;
     io::fail_point("dispatch:before-ledger")?;
     super::record(out, at, Step::Dispatch, &events)?;
     let no_number = events.iter().filter(|e| e.kind == Kind::NoNumber).count();

@@ -58,3 +58,13 @@ pub enum UsageError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Failed(pub String);
+
+/// As [`Failed`], for a command that has a summary to give all the same (validation's
+/// rules, a day whose advance waits): under `--json` the error object carries it, so a
+/// script reads one JSON document either way.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct FailedWith {
+    pub message: String,
+    pub summary: serde_json::Value,
+}

@@ -24,7 +24,7 @@ pub mod stage;
 pub mod status;
 pub mod validate;
 
-pub use error::{Failed, UsageError};
+pub use error::{Failed, FailedWith, UsageError};
 
 use crate::campaign::log::{self, LogError, Step};
 use crate::campaign::{Campaign, CaseEvent};

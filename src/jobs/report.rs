@@ -100,8 +100,7 @@ pub fn report(
 
     let mut folder = RunFolder::new(&layout::report_dir(out, as_of))?;
     let mut frame = kpi_frame(&rows)?;
-    folder.parquet(layout::KPI_PARQUET, &mut frame)?;
-    folder.csv(layout::KPI_CSV, &frame)?;
+    folder.table(&crate::contract::KPI, &mut frame)?;
     folder.table_text(layout::KPI_JSON, &kpi_json(&rows), frame.height() as u64)?;
 
     let chart_dir = folder.dir().join(layout::CHARTS);

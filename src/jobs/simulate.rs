@@ -147,23 +147,18 @@ pub fn simulate(
             PlRefPath::try_from_path(f).map_err(not_an_outbox)?,
             ScanArgsParquet::default(),
         )
-        .and_then(|lf| {
-            lf.select([col("message_id"), col("phone"), col("send_no"), col("sent_at").cast(DataType::Int64)])
-                .collect()
-        })
+        .and_then(|lf| lf.select([col("message_id"), col("phone"), col("send_no"), col("sent_at")]).collect())
         .map_err(not_an_outbox)?;
         let (m, p, n, s) = (
             df.column("message_id")?.str()?,
             df.column("phone")?.str()?,
             df.column("send_no")?.i32()?,
-            df.column("sent_at")?.i64()?,
+            crate::frames::wall_clock_times(df.column("sent_at")?)?,
         );
-        for i in 0..df.height() {
-            let (Some(mid), Some(phone), Some(no), Some(sent)) = (m.get(i), p.get(i), n.get(i), s.get(i))
-            else {
+        for (i, sent) in s.into_iter().enumerate() {
+            let (Some(mid), Some(phone), Some(no), Some(sent)) = (m.get(i), p.get(i), n.get(i), sent) else {
                 continue;
             };
-            let sent = crate::time::from_micros(sent).unwrap_or_default();
             let (status, at) = delivery_of(seed, mid, sent);
             if at <= as_of {
                 reported.push(mid.to_string());
@@ -293,14 +288,16 @@ pub fn simulate_elicense(
             "accepted_at"
         };
         let df = lf
-            .select([col("request_id"), col("permit_id"), col(when).cast(DataType::Int64).alias("at")])
+            .select([col("request_id"), col("permit_id"), col(when).alias("at")])
             .collect()
             .map_err(not_requests)?;
-        let (r, p, t) =
-            (df.column("request_id")?.str()?, df.column("permit_id")?.str()?, df.column("at")?.i64()?);
-        for i in 0..df.height() {
-            let (Some(id), Some(permit), Some(at)) = (r.get(i), p.get(i), t.get(i)) else { continue };
-            let requested = crate::time::from_micros(at).unwrap_or_default();
+        let (r, p, t) = (
+            df.column("request_id")?.str()?,
+            df.column("permit_id")?.str()?,
+            crate::frames::wall_clock_times(df.column("at")?)?,
+        );
+        for (i, requested) in t.into_iter().enumerate() {
+            let (Some(id), Some(permit), Some(requested)) = (r.get(i), p.get(i), requested) else { continue };
             let (at, result) = answer_to(seed, id, permit, requested);
             if at > as_of {
                 continue;

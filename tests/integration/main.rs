@@ -7,6 +7,7 @@ mod common;
 mod contract;
 mod daily;
 mod edges;
+mod machines;
 mod report;
 mod rules;
 mod safety;

@@ -30,6 +30,10 @@ pub struct StatusArgs {
     /// Show one case's history.
     #[arg(long, env = "SDU_CAMPAIGN_CASE")]
     pub case: Option<String>,
+    /// Print the counts as CSV (`pilot,state,cases`, a row per pilot and state) for a
+    /// spreadsheet or a script.
+    #[arg(long, conflicts_with_all = ["json", "case"], env = "SDU_CAMPAIGN_CSV", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub csv: bool,
     #[command(flatten)]
     pub pilots: PilotsArg,
     #[command(flatten)]
@@ -53,6 +57,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut summary = status(&a.out.out, &pilots)?;
     if let Some(p) = a.pilot.as_deref() {
         summary = summary.only(p);
+    }
+    if a.csv {
+        println!("pilot,state,cases");
+        for (pilot, per) in &summary.cases {
+            for (state, n) in per {
+                println!("{pilot},{state},{n}");
+            }
+        }
+        return Ok(());
     }
     a.json.print(&summary, |s| s.lines(None))
 }

@@ -103,6 +103,12 @@ fn every_command_speaks_json_and_every_failure_too() {
     assert_eq!(e["of"], "elicense", "{e}");
     let st = ok(&["campaign", "status", "--out", "out"], dir);
     assert!(st["cases"]["sanitary"].is_object(), "{st}");
+    let o = sdu(&["campaign", "status", "--out", "out", "--csv", "--pilot", "sanitary"], dir);
+    let csv = stdout(&o);
+    assert_eq!(csv.lines().next(), Some("pilot,state,cases"), "{csv}");
+    let accepted = st["cases"]["sanitary"]["accepted"].as_u64().unwrap();
+    assert!(csv.lines().any(|l| l == format!("sanitary,accepted,{accepted}")), "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.starts_with("sanitary,")), "{csv}");
     let r = ok(&["report", "--out", "out", "--as-of", "2026-11-13"], dir);
     assert!(r.is_object(), "{r}");
     // A BIN of the day's outcomes (the CSV's 2nd field after pilot, event_id, event_kind).

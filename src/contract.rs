@@ -312,7 +312,11 @@ pub const REPLIES_UNMATCHED: Table = Table {
         ),
         r("reply_id", Hex16, "16 hex digits of the reply's content"),
         f("message_id", Str, "the message id it quotes, if any (as sent: not checked)"),
-        r("phone", Str, "the sender, digits"),
+        r(
+            "phone",
+            Str,
+            "the sender as the portal wrote it (10 or 11 digits, with +, spaces, dashes or brackets)",
+        ),
         r("received_at", Time, "its receipt"),
         f("text", Str, "at most 500 characters"),
     ],

@@ -39,12 +39,44 @@ fn asked_for_json() -> bool {
         || env.is_ok_and(|v| ["1", "true", "yes", "on", "y", "t"].contains(&v.as_str()))
 }
 
+/// An `SDU_*` variable set to nothing is unset (`SDU_JSON=` in a unit file means no JSON,
+/// not a bad value).
+fn drop_empty_variables() {
+    for (name, value) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SDU_") && value.is_empty() {
+            // Before any thread starts: nothing else reads the environment yet.
+            std::env::remove_var(&name);
+        }
+    }
+}
+
+/// The variable a rejected value came from, when its option is not on the command line.
+fn rejected_variable(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else { return None };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let args: Vec<String> = std::env::args().collect();
+    let flag = format!("--{long}");
+    if args.iter().any(|a| a == &flag || a.starts_with(&format!("{flag}="))) {
+        return None;
+    }
+    let mut command = <Cli as clap::CommandFactory>::command();
+    for a in args.iter().skip(1) {
+        if let Some(sub) = command.find_subcommand(a).cloned() {
+            command = sub;
+        }
+    }
+    let env = command.get_arguments().find(|x| x.get_long() == Some(long))?.get_env()?;
+    Some(env.to_string_lossy().into_owned())
+}
+
 fn main() -> ExitCode {
     #[cfg(unix)]
     {
         restrict_umask();
         default_sigpipe();
     }
+    drop_empty_variables();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -52,13 +84,19 @@ fn main() -> ExitCode {
             if !e.use_stderr() {
                 e.exit();
             }
+            let variable =
+                rejected_variable(&e).map(|v| format!(" (the value is the environment variable {v}'s)"));
             if asked_for_json() {
                 let text = e.to_string();
                 let first = text.lines().next().unwrap_or_default();
                 let message = first.strip_prefix("error: ").unwrap_or(first);
+                let message = format!("{message}{}", variable.as_deref().unwrap_or(""));
                 println!("{}", serde_json::json!({ "error": message, "exit_code": 2 }));
             }
             let _ = e.print();
+            if let Some(v) = variable {
+                eprintln!("note:{v}");
+            }
             return ExitCode::from(2);
         }
     };

@@ -132,6 +132,11 @@ pub fn read_replies(file: &Path) -> Result<RepliesFile, RepliesError> {
                 out.quarantined.push((i, format!("received_at {} is not a time", shape(times.get(i)))))
             }
             (Some(_), None) => out.quarantined.push((i, "phone is null".into())),
+            // A cell that is not a number (letters, 12 digits and more) is not kept anywhere:
+            // it may hold anything, an IIN included.
+            (Some(_), Some(p)) if !is_phone_like(p) => {
+                out.quarantined.push((i, format!("phone {} is not a phone number", shape(Some(p)))))
+            }
             (Some(t), Some(p)) => out.rows.push(Reply {
                 message_id: ids.get(i).map(String::from),
                 phone: p.to_string(),
@@ -212,6 +217,13 @@ pub fn read_confirmations(file: &Path) -> Result<InputFile<Confirmation>, Replie
     Ok(out)
 }
 
+/// A phone number as the portal may write it: digits with `+`, spaces, dashes or brackets,
+/// 10 or 11 digits (`+7 701 123 45 67`, `87011234567`, `7011234567`).
+fn is_phone_like(cell: &str) -> bool {
+    let digits = cell.chars().filter(|c| c.is_ascii_digit()).count();
+    cell.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) && (10..=11).contains(&digits)
+}
+
 /// What a cell that failed looks like, without its value (a malformed cell may hold a phone
 /// number or a message): its length and the kinds of characters in it.
 fn shape(cell: Option<&str>) -> String {
@@ -233,6 +245,18 @@ fn shape(cell: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_phone_numbers_are_phones() {
+        for ok in ["+77011234567", "8 701 123 45 67", "7011234567", "+7 (701) 123-45-67"] {
+            assert!(super::is_phone_like(ok), "{ok}");
+        }
+        for bad in
+            ["abc+7 701 ИИН820701400068", "820701400068", "+7701123456789", "", "701-12", "+7701123456x"]
+        {
+            assert!(!super::is_phone_like(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn a_bad_cell_is_described_not_shown() {
         let s = super::shape(Some("+77011234567"));

@@ -261,3 +261,36 @@ pub fn frame(events: &[CaseEvent]) -> PolarsResult<DataFrame> {
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ledger files are written zoned (Asia/Almaty); files written before that hold naive
+    /// wall-clock times. Both read as the same events.
+    #[test]
+    fn zoned_and_naive_ledger_files_read_the_same() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let mut sent = CaseEvent::new(Kind::SmsSent, at("2025-09-02 09:00:00"));
+        sent.due_by = Some(at("2025-09-05 09:00:00"));
+        let events = vec![sent, CaseEvent::new(Kind::TimedOut, at("2024-02-29 23:30:00"))];
+        let zoned = frame(&events).unwrap();
+        assert_eq!(zoned.column("at").unwrap().dtype().to_string(), "datetime[μs, Asia/Almaty]");
+        // The older layout: the same wall-clock times, naive.
+        let naive_of = |name: &str| {
+            let times = crate::frames::wall_clock_times(zoned.column(name).unwrap()).unwrap();
+            Int64Chunked::from_iter_options(
+                name.into(),
+                times.into_iter().map(|t| t.map(|t| t.and_utc().timestamp_micros())),
+            )
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_column()
+        };
+        let mut naive = zoned.clone();
+        naive.with_column(naive_of("at")).unwrap();
+        naive.with_column(naive_of("due_by")).unwrap();
+        let path = Path::new("ledger.parquet");
+        let (a, b) = (events_of(&zoned, path).unwrap(), events_of(&naive, path).unwrap());
+        assert!(a == events && b == events, "{a:?}\n{b:?}");
+    }
+}

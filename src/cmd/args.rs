@@ -101,16 +101,16 @@ impl PilotSelection {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RepliesArg {
     /// Reply files from the portal (sms_replies, docs/outputs.md "Inbound: sms_replies").
-    #[arg(long = "replies", value_name = "FILE", num_args = 0.., env = "SDU_REPLIES")]
+    #[arg(long = "replies", value_name = "FILE", num_args = 0.., env = "SDU_REPLIES", value_delimiter = ',')]
     pub replies: Vec<PathBuf>,
     /// Delivery report files from the portal (sms_delivery: message_id, status delivered |
     /// failed | expired, reported_at). Without any, every SMS counts as delivered.
-    #[arg(long = "delivery", value_name = "FILE", num_args = 0.., env = "SDU_DELIVERY")]
+    #[arg(long = "delivery", value_name = "FILE", num_args = 0.., env = "SDU_DELIVERY", value_delimiter = ',')]
     pub delivery: Vec<PathBuf>,
     /// e-license's answers to the re-issue requests (reissue_confirmations: request_id,
     /// status reissued | refused, new_permit_id, reason, answered_at). The SDU write-back of
     /// a permit is published when e-license re-issued it.
-    #[arg(long = "confirmations", value_name = "FILE", num_args = 0.., env = "SDU_CONFIRMATIONS")]
+    #[arg(long = "confirmations", value_name = "FILE", num_args = 0.., env = "SDU_CONFIRMATIONS", value_delimiter = ',')]
     pub confirmations: Vec<PathBuf>,
     /// Take reply files however many rows they hold (by default more than 10 new replies
     /// per SMS ever sent, plus 1,000, stop the run: such a file is not the portal's replies).

@@ -31,8 +31,8 @@ pub struct StatusArgs {
     #[arg(long, env = "SDU_CAMPAIGN_CASE")]
     pub case: Option<String>,
     /// Print the counts as CSV (`pilot,state,cases`, a row per pilot and state) for a
-    /// spreadsheet or a script.
-    #[arg(long, conflicts_with_all = ["json", "case"], env = "SDU_CAMPAIGN_CSV", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    /// spreadsheet or a script (instead of JSON, when both are asked for).
+    #[arg(long, conflicts_with = "case", env = "SDU_CAMPAIGN_CSV", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub csv: bool,
     #[command(flatten)]
     pub pilots: PilotsArg,

@@ -61,6 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // permits common (×125) so every pilot has cases in every chart: hundreds for sanitary and
     // ecology, about 80 for trusted software (its permits run 3 years and the synthetic world
     // does not renew them, so most have expired). `sdu synth` keeps the real rates.
+    if args.to < args.from {
+        let msg = format!("--to {} is before --from {}", args.to, args.from);
+        return Err(UsageError::Argument(msg).into());
+    }
     let mut cfg = SynthConfig::new(args.scale, 7, args.to, 0.001);
     (cfg.rename_rate, cfg.pilot_boost) = (Some(args.rename_rate), Some(args.pilot_boost));
     let world = args.dir.join("world");

@@ -28,7 +28,7 @@ pub struct Args {
     pub iin: Option<String>,
     /// An output folder: also show where each of its cases for the identifier stands
     /// (queued, superseded, voided and why, the permits requested).
-    #[arg(long, env = "SDU_EXPLAIN_OUT")]
+    #[arg(long, env = "SDU_OUT")]
     pub out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub json: JsonArg,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Outbox files (sms_outbox.parquet) whose messages get replies.
-    #[arg(long = "outbox", value_name = "FILE", num_args = 1.., env = "SDU_SIMULATE_OUTBOX")]
+    #[arg(long = "outbox", value_name = "FILE", num_args = 1.., env = "SDU_SIMULATE_OUTBOX", value_delimiter = ',')]
     pub outbox: Vec<PathBuf>,
     /// Only replies received (and reports made) by then are written, and each file's
     /// sidecar says it is complete up to then: YYYY-MM-DDTHH:MM (Asia/Almaty), RFC 3339 with
@@ -49,7 +49,7 @@ pub struct Args {
 #[command(verbatim_doc_comment)]
 pub struct ElicenseArgs {
     /// Request files (elicense_requests.parquet) to answer.
-    #[arg(long = "requests", value_name = "FILE", num_args = 1.., env = "SDU_ELICENSE_REQUESTS")]
+    #[arg(long = "requests", value_name = "FILE", num_args = 1.., env = "SDU_ELICENSE_REQUESTS", value_delimiter = ',')]
     pub requests: Vec<PathBuf>,
     /// Only answers made by then are written.
     #[arg(long, value_parser = parse_time, env = "SDU_ELICENSE_AS_OF")]

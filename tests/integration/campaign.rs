@@ -377,16 +377,24 @@ fn a_reply_file_with_a_broken_schema_is_rejected_and_bad_rows_quarantined() {
         sdu(&["advance", "--out", "o", "--as-of", "2026-11-13T09:00", "--replies", "broken.parquet"], dir);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("broken.parquet") && stderr(&o).contains("received_at"), "{}", stderr(&o));
+    // A phone cell that is not a number (here holding an IIN) is quarantined, not published.
     let mut odd = df!(
-        "message_id" => [None::<&str>, None],
-        "phone" => [PHONE, PHONE],
-        "received_at" => ["2026-11-12T10:00:00", "yesterday"],
-        "text" => ["1", "2"]
+        "message_id" => [None::<&str>, None, None],
+        "phone" => [PHONE, PHONE, "abc+7 701 ИИН820701400068"],
+        "received_at" => ["2026-11-12T10:00:00", "yesterday", "2026-11-12T11:00:00"],
+        "text" => ["1", "2", "1"]
     )
     .unwrap();
     sdu::io::write_parquet(&mut odd, &dir.join("odd.parquet")).unwrap();
     let out = run(dir, &["advance", "--out", "o", "--as-of", "2026-11-13T09:00", "--replies", "odd.parquet"]);
-    assert!(out.contains("1 input rows quarantined") && out.contains("1 unmatched"), "{out}");
+    assert!(out.contains("2 input rows quarantined") && out.contains("1 unmatched"), "{out}");
+    let folder = dir.join("o/2026-11-13/advance-0900");
+    for f in ["replies_unmatched.csv", "replies_quarantine.csv"] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        assert!(!text.contains("820701400068"), "{f}: {text}");
+    }
+    let quarantine = std::fs::read_to_string(folder.join("replies_quarantine.csv")).unwrap();
+    assert!(quarantine.contains("is not a phone number"), "{quarantine}");
 }
 
 /// Issue 12's attribution edges: a quoted message id sent to another number, a reply

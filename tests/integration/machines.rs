@@ -166,6 +166,10 @@ fn every_command_speaks_json_and_every_failure_too() {
     // Usage errors: the arguments do not parse, or a value is wrong; both exit 2 as JSON.
     let (code, bad) = json(&["candidates", "--snapshot", "w", "--as-of", "yesterday", "--out", "out"], dir);
     assert_eq!((code, bad["exit_code"].as_i64()), (2, Some(2)), "{bad}");
+    let (code, bad) =
+        json(&["demo", "--dir", "d2", "--scale", "tiny", "--from", "2026-11-23", "--to", "2026-11-20"], dir);
+    assert_eq!(code, 2, "{bad}");
+    assert!(!dir.join("d2/world").exists(), "nothing generated for a wrong range");
     let (code, bad) = json(&["schema", "--table", "nosuch"], dir);
     assert_eq!(code, 2, "{bad}");
     assert!(bad["error"].as_str().unwrap().contains("no such table"), "{bad}");
@@ -200,7 +204,31 @@ fn every_option_can_come_from_the_environment_and_the_flag_wins() {
     let o =
         sdu_env(&["candidates"], &[("SDU_AS_OF", "soon"), ("SDU_SNAPSHOT", "w"), ("SDU_OUT", "out")], dir);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--as-of"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("environment variable SDU_AS_OF"), "{}", stderr(&o));
+    let o = sdu_env(&["synth", "--json"], &[("SDU_SYNTH_SEED", "abc"), ("SDU_SYNTH_OUT", "z")], dir);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("SDU_SYNTH_SEED"), "{v}");
+    // Typed on the command line, the flag is named, not a variable.
+    let o = sdu_env(&["synth", "--seed", "abc", "--out", "z"], &[("SDU_SYNTH_SEED", "abc")], dir);
+    assert!(!stderr(&o).contains("environment variable"), "{}", stderr(&o));
+    // A variable set to nothing is unset: no JSON, and the command runs.
+    let o = sdu_env(&["campaign", "status", "--out", "out"], &[("SDU_JSON", ""), ("SDU_PILOT", "")], dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("state"), "{}", stdout(&o));
+    // An exported SDU_JSON does not stop --csv.
+    let o = sdu_env(&["campaign", "status", "--out", "out", "--csv"], &[("SDU_JSON", "1")], dir);
+    assert!(stdout(&o).starts_with("pilot,state,cases"), "{}{}", stdout(&o), stderr(&o));
+    // Several files from one variable, comma-separated.
+    let o = sdu(&["dispatch", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out"], dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let outbox = "out/2026-11-10/dispatch/sms_outbox.parquet";
+    let env = [
+        ("SDU_SIMULATE_OUTBOX", format!("{outbox},{outbox}")),
+        ("SDU_SIMULATE_AS_OF", "2026-11-12T09:00".into()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = sdu_env(&["simulate-portal", "--out", "r.parquet"], &env, dir);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 /// The published folders carry their data package, CSV for every table, `.xlsx` for the

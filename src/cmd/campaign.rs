@@ -1,7 +1,7 @@
 //! `sdu campaign status`: where every case stands, derived from the ledger.
 
 use super::args::{JsonArg, OutArg, PilotsArg};
-use crate::jobs::status::{case, history_lines, status};
+use crate::jobs::status::{case, history, history_lines, status};
 
 /// The SMS campaign's cases.
 #[derive(Debug, clap::Args)]
@@ -51,8 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(id) = &a.case {
         let case = case(&a.out.out, &pilots, id)?;
-        let lines = history_lines(id, &case);
-        return a.json.print(&lines, |l| l.clone());
+        return a.json.print(&history(id, &case), |_| history_lines(id, &case));
     }
     let mut summary = status(&a.out.out, &pilots)?;
     if let Some(p) = a.pilot.as_deref() {

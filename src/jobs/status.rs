@@ -75,6 +75,71 @@ pub fn case(out: &Path, pilots: &[Pilot], id: &str) -> anyhow::Result<Case> {
     case.ok_or_else(|| super::UsageError::NoCase { case: id.to_string(), out: out.to_path_buf() }.into())
 }
 
+/// One case's history for a script (`campaign status --case --json`): the typed fields the
+/// lines show, times with their offset, the IIN and phones masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseHistory {
+    pub case_id: String,
+    pub pilot: String,
+    pub event_id: String,
+    pub offered_on: chrono::NaiveDate,
+    pub state: &'static str,
+    pub recipient: String,
+    pub bin: Option<String>,
+    pub permit_ids: Vec<String>,
+    pub events: Vec<HistoryEvent>,
+}
+
+/// One event of a case's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEvent {
+    pub at: String,
+    pub kind: &'static str,
+    pub state_after: Option<&'static str>,
+    pub send_no: Option<u8>,
+    pub phone: Option<String>,
+    pub due_by: Option<String>,
+    pub reply_text: Option<String>,
+    pub permit_ids: Vec<String>,
+    pub reason: Option<String>,
+    pub other_case_id: Option<String>,
+    pub new_permit_id: Option<String>,
+    pub source: Option<String>,
+}
+
+/// The history of a case as [`CaseHistory`].
+pub fn history(id: &str, case: &Case) -> CaseHistory {
+    let o = &case.offer;
+    CaseHistory {
+        case_id: id.to_string(),
+        pilot: o.pilot.clone(),
+        event_id: o.event_id.clone(),
+        offered_on: o.offered_on,
+        state: case.state.code(),
+        recipient: mask(&o.iin),
+        bin: o.bin.clone(),
+        permit_ids: o.permit_ids.clone(),
+        events: case
+            .history
+            .iter()
+            .map(|e| HistoryEvent {
+                at: crate::time::zoned(e.at),
+                kind: e.kind.code(),
+                state_after: e.state_after.map(|s| s.code()),
+                send_no: e.send_no,
+                phone: e.phone.as_deref().map(mask),
+                due_by: e.due_by.map(crate::time::zoned),
+                reply_text: e.reply_text.clone(),
+                permit_ids: e.permit_ids.clone(),
+                reason: e.reason.clone(),
+                other_case_id: e.other_case_id.clone(),
+                new_permit_id: e.new_permit_id.clone(),
+                source: e.source.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// A case's history as people read it, IINs and phones masked.
 pub fn history_lines(id: &str, case: &Case) -> Vec<String> {
     let o = &case.offer;

@@ -103,6 +103,17 @@ fn every_command_speaks_json_and_every_failure_too() {
     assert_eq!(e["of"], "elicense", "{e}");
     let st = ok(&["campaign", "status", "--out", "out"], dir);
     assert!(st["cases"]["sanitary"].is_object(), "{st}");
+    // One case's history, typed: times with their offset, the recipient and phones masked.
+    let recipients = std::fs::read_to_string(dir.join("out/2026-11-10/sanitary/recipients.csv")).unwrap();
+    let case_id = recipients.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string();
+    let h = ok(&["campaign", "status", "--out", "out", "--case", &case_id], dir);
+    assert_eq!(h["case_id"], case_id.as_str(), "{h}");
+    assert!(h["recipient"].as_str().unwrap().contains("******"), "{h}");
+    let events = h["events"].as_array().unwrap();
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e["at"].as_str().unwrap().ends_with("+05:00")),
+        "{h}"
+    );
     let o = sdu(&["campaign", "status", "--out", "out", "--csv", "--pilot", "sanitary"], dir);
     let csv = stdout(&o);
     assert_eq!(csv.lines().next(), Some("pilot,state,cases"), "{csv}");

@@ -9,7 +9,8 @@ read it; identifier columns (`iin`, `bin`, `holder_iin`, `holder_bin`) are strin
 digits, never numbers; a published table's columns have the contract's types
 (docs/datapackage.json: dates are dates, times are zoned Asia/Almaty, lists are lists).
 Where frictionless and openpyxl are installed (the notebooks' venv): every `datapackage.json`
-validates with `frictionless validate` and names every CSV of its folder, and every `.xlsx`
+validates with `frictionless validate` and names every CSV of its folder (whose ids pandas and
+polars, told the string columns by the package, read as 12-digit text), and every `.xlsx`
 opens with openpyxl with its identifiers as text. Exits 1 naming every file that fails.
 """
 import json
@@ -80,6 +81,20 @@ def package_problems(p: Path) -> list:
     on_disk = {c.name for c in p.parent.glob("*.csv")}
     if described != on_disk:
         problems.append(f"describes {sorted(described)}, the folder holds {sorted(on_disk)}")
+    # pandas and polars, told the string columns by the package, keep ids as 12-digit text.
+    for r in json.loads(p.read_text())["resources"]:
+        f = p.parent / r["path"]
+        text = [x["name"] for x in r["schema"]["fields"] if x["type"] in ("string", "list")]
+        df = pd.read_csv(f, encoding="utf-8-sig", dtype={c: str for c in text}, keep_default_na=False)
+        frames = [("pandas", df)]
+        if pl is not None:
+            frames.append(("polars", pl.read_csv(f, schema_overrides={c: pl.String for c in text}).to_pandas()))
+        for reader, frame in frames:
+            for col in IDS & set(frame.columns):
+                values = [v for v in frame[col] if isinstance(v, str) and v] + [
+                    v for v in frame[col] if not isinstance(v, str) and not pd.isna(v)]
+                if not all(isinstance(v, str) and TWELVE.match(v) for v in values):
+                    problems.append(f"{r['path']} via {reader}: {col} not 12-digit text ({values[:1]!r})")
     report = frictionless.validate(str(p))
     if not report.valid:
         for task in report.tasks:

@@ -150,6 +150,68 @@ impl OutDir {
     }
 }
 
+/// A group to grant read access to an output folder (`--group`).
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("--group {0}: no such group")]
+    Unknown(String),
+    #[error("{path}: cannot give it to group {gid} (is this user in the group?)")]
+    Chown {
+        path: PathBuf,
+        gid: u32,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The id of a group given by name or number.
+#[cfg(unix)]
+pub fn group_id(group: &str) -> Result<u32, GroupError> {
+    if let Ok(gid) = group.parse::<u32>() {
+        return Ok(gid);
+    }
+    let name = std::ffi::CString::new(group).map_err(|_| GroupError::Unknown(group.to_string()))?;
+    // SAFETY: getgrnam reads the group database; the pointer is read at once, before any other
+    // call that could reuse its static buffer.
+    let entry = unsafe { libc::getgrnam(name.as_ptr()) };
+    if entry.is_null() {
+        return Err(GroupError::Unknown(group.to_string()));
+    }
+    // SAFETY: non-null, as checked.
+    Ok(unsafe { (*entry).gr_gid })
+}
+
+impl OutDir {
+    /// Gives the folder to group `gid` with the setgid bit, so every file and folder created in
+    /// it from now on belongs to the group too (files 0640 and folders 0750 with the umask sdu
+    /// sets: the group reads, others nothing). What an earlier run wrote is given to the group
+    /// once, the first time (the folder not yet the group's, or without setgid).
+    #[cfg(unix)]
+    pub fn grant(&self, gid: u32) -> Result<(), GroupError> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::metadata(&self.path).map_err(|source| GroupError::Chown {
+            path: self.path.clone(),
+            gid,
+            source,
+        })?;
+        if meta.gid() == gid && meta.mode() & 0o2000 != 0 {
+            return Ok(());
+        }
+        let mut stack = vec![self.path.clone()];
+        while let Some(p) = stack.pop() {
+            let fail = |source| GroupError::Chown { path: p.clone(), gid, source };
+            std::os::unix::fs::chown(&p, None, Some(gid)).map_err(fail)?;
+            let meta = std::fs::symlink_metadata(&p).map_err(fail)?;
+            if meta.is_dir() {
+                let mode = meta.permissions().mode() | 0o2000;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
+                stack.extend(std::fs::read_dir(&p).map_err(fail)?.flatten().map(|e| e.path()));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Drop for OutDir {
     /// A folder this run created and left holding nothing but its marker and lock (the run
     /// failed before publishing) is removed: a failed run leaves no trace.

@@ -32,16 +32,31 @@ pub struct OutArg {
     /// Where the run folders, reports and the case ledger live.
     #[arg(long, env = "SDU_OUT")]
     pub out: PathBuf,
+    /// Give the output folder to this group (name or id), with the setgid bit: everything
+    /// written in it belongs to the group, readable by it (0640 files, 0750 folders), never
+    /// by others. What earlier runs wrote is given to it the first time.
+    #[arg(long, value_name = "GROUP", env = "SDU_GROUP")]
+    pub group: Option<String>,
 }
 
 impl OutArg {
     /// Opens the folder for writing, under its lock (created if need be; a folder holding
     /// other data is a usage error; a lock held by another run is a failure).
     pub fn open(&self) -> anyhow::Result<OutDir> {
-        OutDir::open(&self.out).map_err(|e| match e {
-            OpenError::Refused(r) => UsageError::Output(r).into(),
+        #[cfg(unix)]
+        let gid = match &self.group {
+            Some(g) => Some(outdir::group_id(g).map_err(|e| UsageError::Argument(e.to_string()))?),
+            None => None,
+        };
+        let out = OutDir::open(&self.out).map_err(|e| match e {
+            OpenError::Refused(r) => anyhow::Error::from(UsageError::Output(r)),
             OpenError::Lock(l) => l.into(),
-        })
+        })?;
+        #[cfg(unix)]
+        if let Some(gid) = gid {
+            out.grant(gid).map_err(|e| UsageError::Argument(e.to_string()))?;
+        }
+        Ok(out)
     }
 
     /// As [`OutArg::open`], for a command that reads `snapshot`: the folder must not be

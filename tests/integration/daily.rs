@@ -152,6 +152,55 @@ fn a_backfill_twice_changes_nothing_and_a_killed_one_resumes() {
     assert_eq!(diff(&tree(&dir.join("none")), &a), Vec::<String>::new(), "no cache changes nothing");
 }
 
+/// `--group`: the output folder and everything in it belong to the group, readable by it and
+/// by no one else, and what a later run writes inherits the group.
+#[cfg(unix)]
+#[test]
+fn a_group_is_granted_the_output_folder_and_keeps_it() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A group this user may give files to: any, as root; otherwise a supplementary group.
+    // SAFETY: plain libc queries of the process's ids.
+    let (euid, primary) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let gid = if euid == 0 {
+        65534
+    } else {
+        let mut groups = vec![0 as libc::gid_t; 64];
+        // SAFETY: the buffer holds 64 ids; getgroups writes at most that many.
+        let n = unsafe { libc::getgroups(64, groups.as_mut_ptr()) }.max(0) as usize;
+        groups[..n].iter().copied().find(|g| *g != primary).unwrap_or(primary)
+    };
+    assert!(sdu(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3"], dir).status.success());
+    // A first run without a group; the second gives the folder, what the first wrote included.
+    let first = sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-09", "--out", "out", "--no-report"], dir);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let g = gid.to_string();
+    let second =
+        sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "out", "--group", &g], dir);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-11", "--out", "out"], dir).status.success());
+    let mut seen = 0;
+    let mut stack = vec![dir.join("out")];
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        assert_eq!(meta.gid(), gid, "{} belongs to group {}", p.display(), meta.gid());
+        assert_eq!(meta.mode() & 0o007, 0, "{} is open to others", p.display());
+        if meta.is_dir() {
+            assert_ne!(meta.mode() & 0o2000, 0, "{} lacks setgid", p.display());
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        }
+        seen += 1;
+    }
+    assert!(seen > 50, "{seen} entries");
+    let o = sdu(
+        &["run", "--snapshot", "w", "--as-of", "2026-11-12", "--out", "out", "--group", "no-such-group-sdu"],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-group-sdu: no such group"), "{}", stderr(&o));
+}
+
 #[test]
 fn the_lock_keeps_a_second_run_out_and_a_dead_holder_never_blocks() {
     let tmp = tempfile::tempdir().unwrap();

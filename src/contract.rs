@@ -17,6 +17,8 @@ pub enum Type {
     Id,
     /// 16 lowercase hex digits (case, message and request ids).
     Hex16,
+    /// A keyed pseudonym: 32 lowercase hex digits.
+    Pseudonym,
     /// A KATO region: 2 digits, text.
     Region,
     /// A phone number as E.164 (`+7` and 10 digits).
@@ -39,7 +41,9 @@ impl Type {
     /// Whether a polars column type is what this type is written as.
     pub fn admits(self, dtype: &DataType) -> bool {
         match self {
-            Type::Str | Type::Id | Type::Hex16 | Type::Region | Type::Phone => dtype == &DataType::String,
+            Type::Str | Type::Id | Type::Hex16 | Type::Pseudonym | Type::Region | Type::Phone => {
+                dtype == &DataType::String
+            }
             Type::Int => dtype.is_integer(),
             Type::Number => dtype.is_float(),
             Type::Bool => dtype == &DataType::Boolean,
@@ -55,7 +59,7 @@ impl Type {
     /// The expected polars type, for messages.
     fn expected(self) -> &'static str {
         match self {
-            Type::Str | Type::Id | Type::Hex16 | Type::Region | Type::Phone => "str",
+            Type::Str | Type::Id | Type::Hex16 | Type::Pseudonym | Type::Region | Type::Phone => "str",
             Type::Int => "an integer",
             Type::Number => "f64",
             Type::Bool => "bool",
@@ -72,6 +76,7 @@ impl Type {
             Type::Str => json!({ "type": "string" }),
             Type::Id => pattern("string", "[0-9]{12}"),
             Type::Hex16 => pattern("string", "[0-9a-f]{16}"),
+            Type::Pseudonym => pattern("string", "[0-9a-f]{32}"),
             Type::Region => pattern("string", "[0-9]{2}"),
             Type::Phone => pattern("string", "\\+7[0-9]{10}"),
             Type::Int => json!({ "type": "integer" }),
@@ -215,6 +220,40 @@ pub const OUTCOMES: Table = Table {
         f("incapable_from", Date, "start of an incapacity that holds on the date"),
         f("imprisoned_from", Date, "start of an imprisonment that holds on the date"),
         f("recipient_name", Str, "the recipient's full name"),
+        f("previously_offered_on", Date, "first date an earlier run offered this case"),
+    ],
+};
+
+pub const ANALYST_OUTCOMES: Table = Table {
+    name: "analyst_outcomes",
+    title: "Every event in scope, with its outcome, for analysts",
+    doc: "outcomes without personal data: the recipient and the case as keyed pseudonyms \
+          (HMAC-SHA256 under the operator's key), no names of persons, no dates of death, \
+          court declarations, emigration, incapacity or imprisonment; the outcome and its \
+          reasons stay.",
+    written_by: "sdu candidates with a pseudonym key: <out>/analysts/<as-of>/<pilot>/",
+    forms: CSV,
+    fields: &[
+        r("pilot", Str, "pilot id"),
+        r("event_id", Str, "the rename event; a person's name-change act as a pseudonym"),
+        r("event_kind", Str, "rename or name_change"),
+        f("bin", Id, "the organization (public registry data); null for individuals"),
+        f("person", Pseudonym, "the recipient's pseudonym, where one was found"),
+        f("case", Pseudonym, "the case's pseudonym, where a recipient was found"),
+        r("outcome", Str, "one of SCHEMA.md's outcome codes, by precedence"),
+        f("reasons", List, "the stopping code alone, or every criterion met (empty when offered)"),
+        f("changed_on", Date, "date of the rename (or of the act)"),
+        f("old_name_kk", Str, "the organization's name before (null for a person)"),
+        f("old_name_ru", Str, "the organization's name before, Russian"),
+        f("new_name_kk", Str, "the organization's name after (null for a person)"),
+        f("new_name_ru", Str, "the organization's name after, Russian"),
+        f("region", Region, "KATO region (2 digits)"),
+        f("permit_ids", List, "permits still carrying the old name"),
+        f("permit_services", List, "the service of each"),
+        f("services", List, "their distinct services"),
+        f("org_status", Str, "ЗТ МДҚ status"),
+        f("org_liquidated_on", Date, "liquidation date"),
+        f("head_from_date", Date, "the current first head took office"),
         f("previously_offered_on", Date, "first date an earlier run offered this case"),
     ],
 };
@@ -367,6 +406,7 @@ pub const TABLES: &[&Table] = &[
     &ORGANIZATIONS,
     &RECIPIENTS,
     &OUTCOMES,
+    &ANALYST_OUTCOMES,
     &SMS_OUTBOX,
     &ELICENSE_REQUESTS,
     &SDU_WRITEBACK,

@@ -67,6 +67,14 @@ pub fn day_dir(out: &Path, day: NaiveDate) -> PathBuf {
     out.join(day.to_string())
 }
 
+/// The analysts' tier of a pilot's candidates of one day (pseudonymized, without evidence).
+pub fn analysts_dir(out: &Path, day: NaiveDate, pilot: &str) -> PathBuf {
+    out.join(ANALYSTS).join(day.to_string()).join(pilot)
+}
+
+/// The analysts' tier under `--out`.
+pub const ANALYSTS: &str = "analysts";
+
 /// A pilot's candidates of one day.
 pub fn pilot_dir(out: &Path, day: NaiveDate, pilot: &str) -> PathBuf {
     day_dir(out, day).join(pilot)

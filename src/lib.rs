@@ -2,9 +2,9 @@
 //! Smart Data Ukimet platform. Layers, in the order data flows (see STYLE.md), imports
 //! pointing down only:
 //!
-//! - foundations: [`time`], [`frames`], [`rng`], [`progress`], [`ids`], [`config`] (the
-//!   pilots), [`layout`] (every path under `--out`), [`contract`] (every published table's
-//!   columns), [`io`] and [`publish`] (every write),
+//! - foundations: [`time`], [`frames`], [`rng`], [`progress`], [`ids`], [`pseudonym`]
+//!   (keyed pseudonyms), [`config`] (the pilots), [`layout`] (every path under `--out`),
+//!   [`contract`] (every published table's columns), [`io`] and [`publish`] (every write),
 //!   [`outdir`] (which folders may be written, the lock);
 //! - [`registry`]: staging of the snapshot files, their contract and row rules;
 //! - [`pipeline`]: the seeds' algorithm (steps 3–8) as lazy plans;
@@ -30,6 +30,7 @@ pub mod ledger;
 pub mod outdir;
 pub mod pipeline;
 pub mod progress;
+pub mod pseudonym;
 pub mod publish;
 pub mod registry;
 pub mod report;

@@ -224,6 +224,25 @@ impl JsonArg {
     }
 }
 
+/// `--pseudonym-key`: the key of the analysts' tier's pseudonyms.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyArg {
+    /// A file holding the key (at least 16 bytes) of the analysts' tier: with it (or the key
+    /// itself in SDU_PSEUDONYM_KEY), each pilot's outcomes are also published, pseudonymized
+    /// and without the criteria's evidence, to <out>/analysts/ (docs/outputs.md). The key is
+    /// never written anywhere.
+    #[arg(long, value_name = "FILE", env = "SDU_PSEUDONYM_KEY_FILE")]
+    pub pseudonym_key: Option<PathBuf>,
+}
+
+impl KeyArg {
+    /// The key, if one is configured (an unreadable or short key is a usage error).
+    pub fn resolve(&self) -> Result<Option<crate::pseudonym::Pseudonymizer>, UsageError> {
+        crate::pseudonym::Pseudonymizer::configured(self.pseudonym_key.as_deref())
+            .map_err(|e| UsageError::Argument(e.to_string()))
+    }
+}
+
 /// The guard against empty or truncated registries.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GuardArgs {

@@ -1,7 +1,7 @@
 //! `sdu backfill`: replays each day of a period in order, on one snapshot or a folder of
 //! snapshots by date, with the portal's real files by day or the labelled simulators.
 
-use super::args::{GuardArgs, JsonArg, OutArg, PilotsArg, SnapshotArg};
+use super::args::{GuardArgs, JsonArg, KeyArg, OutArg, PilotsArg, SnapshotArg};
 use crate::jobs::backfill::{backfill, check_portal, check_range, dated_snapshots, Options, Snapshots};
 use crate::jobs::day::Runner;
 use crate::jobs::stage::StagedSnapshot;
@@ -61,6 +61,8 @@ pub struct Args {
     #[command(flatten)]
     pub json: JsonArg,
     #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
     pub pilots: PilotsArg,
 }
 
@@ -77,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("listing {}", args.snapshot.snapshot.display()))?;
     let out = args.out.open_beside(&args.snapshot)?;
     let guard = args.guard.guard(&out.path)?;
+    let pseudonym = args.key.resolve()?;
     let mut snapshots = match dated {
         Some(dated) => {
             if dated[0].0 > args.from {
@@ -88,7 +91,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            Snapshots::Dated { dated, pilots, out: out.path.clone(), guard, current: None }
+            Snapshots::Dated {
+                dated,
+                pilots,
+                out: out.path.clone(),
+                guard,
+                current: None,
+                pseudonym: pseudonym.clone(),
+            }
         }
         None => {
             let parquet = |p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "parquet");
@@ -104,11 +114,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             tracing::warn!(
                 "one snapshot for every day: permit and МАБ statuses carry no date, so each day sees them as of the snapshot (a folder of snapshots by date avoids it)"
             );
-            Snapshots::One(Box::new(Runner::new(
-                StagedSnapshot::open(snapshot, true, &guard)?,
-                pilots,
-                &out.path,
-            )))
+            let mut runner = Runner::new(StagedSnapshot::open(snapshot, true, &guard)?, pilots, &out.path);
+            runner.pseudonym = pseudonym.clone();
+            Snapshots::One(Box::new(runner))
         }
     };
     let options = Options {

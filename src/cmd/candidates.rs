@@ -1,7 +1,7 @@
 //! `sdu candidates`: the candidate lists, exclusion statistics and files for the portal
 //! (algorithm steps 3–8) for every pilot in force on the run date.
 
-use super::args::{GuardArgs, JsonArg, OutArg, PilotSelection, SnapshotArg};
+use super::args::{GuardArgs, JsonArg, KeyArg, OutArg, PilotSelection, SnapshotArg};
 use crate::jobs::candidates::{candidates, CandidatesSummary, Job};
 
 /// Find whom to offer the re-issue, for every pilot in force on the date.
@@ -25,6 +25,8 @@ pub struct Args {
     pub guard: GuardArgs,
     #[command(flatten)]
     pub json: JsonArg,
+    #[command(flatten)]
+    pub key: KeyArg,
 }
 
 fn lines(s: &CandidatesSummary) -> Vec<String> {
@@ -50,7 +52,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let out = args.out.open_beside(&args.snapshot)?;
-    let job = Job { snapshot, as_of: args.select.as_of, out: out.path.clone(), pilots };
+    let (as_of, pseudonym) = (args.select.as_of, args.key.resolve()?);
+    let job = Job { snapshot, as_of, out: out.path.clone(), pilots, pseudonym };
     let guard = args.guard.guard(&job.out)?;
     args.json.print(&candidates(&job, &guard)?, lines)
 }

@@ -1,7 +1,7 @@
 //! `sdu run`: the day's work in one process: candidates → dispatch → advance → report, for
 //! every pilot in force, reading each registry once, under a lock on the output folder.
 
-use super::args::{GuardArgs, JsonArg, OutArg, PilotsArg, RepliesArg, SnapshotArg};
+use super::args::{GuardArgs, JsonArg, KeyArg, OutArg, PilotsArg, RepliesArg, SnapshotArg};
 use crate::jobs::day::Runner;
 use crate::jobs::stage::StagedSnapshot;
 use crate::time::parse_date;
@@ -35,6 +35,8 @@ pub struct Args {
     #[command(flatten)]
     pub json: JsonArg,
     #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
     pub pilots: PilotsArg,
 }
 
@@ -50,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let guard = args.guard.guard(&out.path)?;
     let mut runner = Runner::new(StagedSnapshot::open(snapshot, false, &guard)?, pilots, &out.path);
     runner.replies = args.replies.options();
+    runner.pseudonym = args.key.resolve()?;
     runner.defer_advance = (!missing.is_empty()).then(|| missing.join("; "));
     let summary = runner.day(args.as_of, &replies, !args.no_report)?;
     match &summary.advance_deferred {

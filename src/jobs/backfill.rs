@@ -111,6 +111,8 @@ pub enum Snapshots {
         out: std::path::PathBuf,
         guard: super::stage::InputGuard,
         current: Option<(NaiveDate, Box<Runner>)>,
+        /// The analysts' tier's key, for each day's runner.
+        pseudonym: Option<crate::pseudonym::Pseudonymizer>,
     },
 }
 
@@ -141,7 +143,7 @@ impl Snapshots {
     pub fn runner(&mut self, day: NaiveDate) -> anyhow::Result<&Runner> {
         match self {
             Snapshots::One(r) => Ok(r),
-            Snapshots::Dated { dated, pilots, out, guard, current } => {
+            Snapshots::Dated { dated, pilots, out, guard, current, pseudonym } => {
                 let Some((date, dir)) = dated.iter().rev().find(|(d, _)| *d <= day).cloned() else {
                     let first = dated.first().map(|(d, _)| d.to_string()).unwrap_or_default();
                     return Err(UsageError::Argument(format!(
@@ -156,7 +158,9 @@ impl Snapshots {
                     // has later days that read later snapshots.
                     let guard = super::stage::InputGuard { before: Some(day), ..guard.clone() };
                     let staged = super::stage::StagedSnapshot::open(snapshot, true, &guard)?;
-                    *current = Some((date, Box::new(Runner::new(staged, pilots.clone(), out))));
+                    let mut runner = Runner::new(staged, pilots.clone(), out);
+                    runner.pseudonym = pseudonym.clone();
+                    *current = Some((date, Box::new(runner)));
                 }
                 Ok(&current.as_ref().expect("set above").1)
             }

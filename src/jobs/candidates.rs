@@ -30,6 +30,8 @@ pub struct Job {
     pub as_of: NaiveDate,
     pub out: PathBuf,
     pub pilots: Vec<Pilot>,
+    /// With a key, each pilot's outcomes are also published to the analysts' tier.
+    pub pseudonym: Option<crate::pseudonym::Pseudonymizer>,
 }
 
 /// What one pilot's run produced, before publication.
@@ -217,6 +219,19 @@ pub fn publish_pilot(
     // Keys in alphabetical order, as published since schema version 1.
     let funnel = serde_json::to_value(&run.funnel)?;
     folder.json(layout::FUNNEL, &funnel, run.outcomes.height() as u64)?;
+    // The analysts' tier first: a run killed between the two publishes both again, while
+    // the pilot's folder alone would be taken for a finished day.
+    if let Some(key) = &job.pseudonym {
+        let mut analysts = RunFolder::new(&layout::analysts_dir(&job.out, job.as_of, &run.pilot.id))?;
+        analysts.table(&contract::ANALYST_OUTCOMES, &mut analyst_outcomes(&run.outcomes, key)?)?;
+        analysts.publish(Manifest::for_run(
+            info.clone(),
+            job.as_of.to_string(),
+            Some(run.pilot.id.clone()),
+            job.snapshot.dir().display().to_string(),
+            inputs.entries.clone(),
+        ))?;
+    }
     let path = folder.publish(Manifest::for_run(
         info.clone(),
         job.as_of.to_string(),
@@ -228,6 +243,48 @@ pub fn publish_pilot(
     io::fail_point("candidates:before-ledger")?;
     io::write_or_remove(&mut offers, &layout::offers_file(&job.out, &run.pilot.id, job.as_of))?;
     Ok(path)
+}
+
+/// The analysts' view of a pilot's outcomes (`analyst_outcomes`, src/contract.rs): the
+/// recipient, the case and a person's name-change act as keyed pseudonyms, no names of
+/// persons, none of the criteria's dates; the outcome and its reasons as they are.
+pub fn analyst_outcomes(
+    outcomes: &DataFrame,
+    key: &crate::pseudonym::Pseudonymizer,
+) -> PolarsResult<DataFrame> {
+    let strings = |name: &str| -> PolarsResult<Vec<Option<String>>> {
+        Ok(outcomes.column(name)?.str()?.iter().map(|v| v.map(String::from)).collect())
+    };
+    let kinds = strings(c::EVENT_KIND)?;
+    let person: Vec<Option<String>> =
+        strings(c::IIN)?.iter().map(|v| v.as_deref().map(|i| key.of("iin", i))).collect();
+    let case: Vec<Option<String>> =
+        strings(c::CASE_ID)?.iter().map(|v| v.as_deref().map(|i| key.of("case", i))).collect();
+    let events: Vec<Option<String>> = strings(c::EVENT_ID)?
+        .into_iter()
+        .zip(&kinds)
+        .map(|(e, k)| match k.as_deref() {
+            Some(event_kind::RENAME) => e,
+            _ => e.map(|e| key.of("event", &e)),
+        })
+        .collect();
+    let organization = col(c::EVENT_KIND).eq(lit(event_kind::RENAME));
+    let of_organization = |name: &str| {
+        when(organization.clone()).then(col(name)).otherwise(lit(NULL).cast(DataType::String)).alias(name)
+    };
+    let mut df = outcomes.clone();
+    df.with_column(Column::new(c::EVENT_ID.into(), events))?;
+    df.with_column(Column::new("person".into(), person))?;
+    df.with_column(Column::new("case".into(), case))?;
+    df.lazy()
+        .with_columns([
+            of_organization(c::OLD_NAME_KK),
+            of_organization(c::OLD_NAME_RU),
+            of_organization(c::NEW_NAME_KK),
+            of_organization(c::NEW_NAME_RU),
+        ])
+        .select(contract::ANALYST_OUTCOMES.columns().into_iter().map(col).collect::<Vec<_>>())
+        .collect()
 }
 
 /// Stages the snapshot (its row counts checked by the guard), then as [`candidates_with`].

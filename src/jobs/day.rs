@@ -45,6 +45,8 @@ pub struct Runner {
     pub replies: ReplyOptions,
     /// Why the day's advance must wait, if it must (files it was told to read are missing).
     pub defer_advance: Option<String>,
+    /// The analysts' tier's key, if it is published.
+    pub pseudonym: Option<crate::pseudonym::Pseudonymizer>,
 }
 
 impl Runner {
@@ -55,6 +57,7 @@ impl Runner {
             out: out.to_path_buf(),
             replies: ReplyOptions::default(),
             defer_advance: None,
+            pseudonym: None,
         }
     }
 
@@ -75,7 +78,8 @@ impl Runner {
         };
         if !in_force.is_empty() {
             let snapshot = self.staged.snapshot.clone();
-            let job = Job { snapshot, as_of, out: self.out.clone(), pilots: in_force };
+            let (out, pseudonym) = (self.out.clone(), self.pseudonym.clone());
+            let job = Job { snapshot, as_of, out, pilots: in_force, pseudonym };
             for p in candidates_with(&job, &self.staged.inputs)?.pilots {
                 s.events_in_scope += p.events_in_scope;
                 s.offered_new += p.new;

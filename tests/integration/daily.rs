@@ -201,6 +201,97 @@ fn a_group_is_granted_the_output_folder_and_keeps_it() {
     assert!(stderr(&o).contains("no-such-group-sdu: no such group"), "{}", stderr(&o));
 }
 
+/// The analysts' tier: the outcomes without raw identifiers or the criteria's evidence,
+/// pseudonyms stable under a key and different under another, the key written nowhere.
+#[test]
+fn the_analysts_tier_holds_pseudonyms_and_no_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert!(sdu(&["synth", "--out", "w", "--scale", "tiny", "--seed", "3"], dir).status.success());
+    let key = "a-key-of-the-operator-0123456789";
+    std::fs::write(dir.join("key"), format!("{key}\n")).unwrap();
+    let day = |out: &str, extra: &[&str]| {
+        let mut args = vec!["candidates", "--snapshot", "w", "--as-of", "2026-11-10", "--out", out];
+        args.extend_from_slice(extra);
+        let o = sdu(&args, dir);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    day("a", &["--pseudonym-key", "key"]);
+    day("b", &["--pseudonym-key", "key"]);
+    day("plain", &[]);
+    assert!(!dir.join("plain/analysts").exists(), "no key, no analysts' tier");
+    // The key from the environment, and another key.
+    let other = |out: &str, k: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
+            .args(["candidates", "--snapshot", "w", "--as-of", "2026-11-10", "--out", out])
+            .env("SDU_PSEUDONYM_KEY", k)
+            .env("SDU_LOG", "warn")
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    other("env", key);
+    other("c", "another-key-of-the-operator-987654");
+    let read = |out: &str| {
+        std::fs::read_to_string(dir.join(out).join("analysts/2026-11-10/sanitary/analyst_outcomes.csv"))
+            .unwrap()
+    };
+    let (a, b, env, c) = (read("a"), read("b"), read("env"), read("c"));
+    assert_eq!(a, b, "the same key gives the same pseudonyms");
+    assert_eq!(a, env, "the key from the file (its line end aside) and from the environment");
+    assert_ne!(a, c, "another key gives other pseudonyms");
+    let header = a.trim_start_matches('\u{feff}').lines().next().unwrap();
+    for evidence in [
+        "iin",
+        "case_id",
+        "recipient_name",
+        "death_date",
+        "death_act_id",
+        "death_act_date",
+        "declared_dead_on",
+        "missing_declared_on",
+        "emigrated_on",
+        "incapable_from",
+        "imprisoned_from",
+    ] {
+        assert!(!header.split(',').any(|c| c == evidence), "{evidence} in the analysts' tier: {header}");
+    }
+    // No raw IIN or case id of the day's outcomes anywhere in the tier.
+    let outcomes = std::fs::read_to_string(dir.join("a/2026-11-10/sanitary/outcomes.csv")).unwrap();
+    let mut secrets: Vec<&str> = vec![];
+    for line in outcomes.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        secrets.extend([cells[4], cells[5]].into_iter().filter(|v| v.len() >= 12));
+    }
+    assert!(secrets.len() > 5, "{secrets:?}");
+    let tier: Vec<_> = crate::common::files(&dir.join("a/analysts"));
+    for f in &tier {
+        let bytes = std::fs::read(f).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for s in &secrets {
+            assert!(!text.contains(s), "{s} in {}", f.display());
+        }
+    }
+    // The key is in no file of any output folder.
+    for out in ["a", "env", "c"] {
+        for f in crate::common::files(&dir.join(out)) {
+            let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+            assert!(!text.contains(key) && !text.contains("another-key"), "the key in {}", f.display());
+        }
+    }
+    // The analysts' rows are the outcomes' rows, and a pilot's folder is still complete.
+    assert_eq!(a.lines().count(), outcomes.lines().count());
+    // A short key is a usage error.
+    std::fs::write(dir.join("short"), "too-short").unwrap();
+    let o = sdu(
+        &["candidates", "--snapshot", "w", "--as-of", "2026-11-11", "--out", "a", "--pseudonym-key", "short"],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at least 16"), "{}", stderr(&o));
+}
+
 #[test]
 fn the_lock_keeps_a_second_run_out_and_a_dead_holder_never_blocks() {
     let tmp = tempfile::tempdir().unwrap();

@@ -227,33 +227,26 @@ pub const OUTCOMES: Table = Table {
 pub const ANALYST_OUTCOMES: Table = Table {
     name: "analyst_outcomes",
     title: "Every event in scope, with its outcome, for analysts",
-    doc: "outcomes without personal data: the recipient and the case as keyed pseudonyms \
-          (HMAC-SHA256 under the operator's key), no names of persons, no dates of death, \
-          court declarations, emigration, incapacity or imprisonment; the outcome and its \
-          reasons stay.",
+    doc: "outcomes without identifiers: the organization, the recipient, the case and a \
+          person's name-change act as keyed pseudonyms (HMAC-SHA256 under the operator's key); \
+          no names, no permit numbers, no dates of death, court declarations, emigration, \
+          incapacity, imprisonment or of the head's term; the outcome and its reasons stay.",
     written_by: "sdu candidates with a pseudonym key: <out>/analysts/<as-of>/<pilot>/",
     forms: CSV,
     fields: &[
         r("pilot", Str, "pilot id"),
-        r("event_id", Str, "the rename event; a person's name-change act as a pseudonym"),
+        r("event", Pseudonym, "the rename event or the name-change act"),
         r("event_kind", Str, "rename or name_change"),
-        f("bin", Id, "the organization (public registry data); null for individuals"),
-        f("person", Pseudonym, "the recipient's pseudonym, where one was found"),
-        f("case", Pseudonym, "the case's pseudonym, where a recipient was found"),
+        f("organization", Pseudonym, "the organization; null for individuals"),
+        f("person", Pseudonym, "the recipient, where one was found"),
+        f("case", Pseudonym, "the case, where a recipient was found"),
         r("outcome", Str, "one of SCHEMA.md's outcome codes, by precedence"),
         f("reasons", List, "the stopping code alone, or every criterion met (empty when offered)"),
         f("changed_on", Date, "date of the rename (or of the act)"),
-        f("old_name_kk", Str, "the organization's name before (null for a person)"),
-        f("old_name_ru", Str, "the organization's name before, Russian"),
-        f("new_name_kk", Str, "the organization's name after (null for a person)"),
-        f("new_name_ru", Str, "the organization's name after, Russian"),
         f("region", Region, "KATO region (2 digits)"),
-        f("permit_ids", List, "permits still carrying the old name"),
-        f("permit_services", List, "the service of each"),
+        f("permit_services", List, "the service of each permit still carrying the old name"),
         f("services", List, "their distinct services"),
         f("org_status", Str, "ЗТ МДҚ status"),
-        f("org_liquidated_on", Date, "liquidation date"),
-        f("head_from_date", Date, "the current first head took office"),
         f("previously_offered_on", Date, "first date an earlier run offered this case"),
     ],
 };

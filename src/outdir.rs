@@ -155,7 +155,7 @@ impl OutDir {
 pub enum GroupError {
     #[error("--group {0}: no such group")]
     Unknown(String),
-    #[error("{path}: cannot give it to group {gid} (is this user in the group?)")]
+    #[error("{path}: cannot give it to group {gid}: {source} (the running user must own it and be in the group, or be root)")]
     Chown {
         path: PathBuf,
         gid: u32,
@@ -168,7 +168,9 @@ pub enum GroupError {
 #[cfg(unix)]
 pub fn group_id(group: &str) -> Result<u32, GroupError> {
     if let Ok(gid) = group.parse::<u32>() {
-        return Ok(gid);
+        // SAFETY: getgrgid reads the group database; only the pointer's nullness is used.
+        let known = gid != u32::MAX && !unsafe { libc::getgrgid(gid) }.is_null();
+        return if known { Ok(gid) } else { Err(GroupError::Unknown(group.to_string())) };
     }
     let name = std::ffi::CString::new(group).map_err(|_| GroupError::Unknown(group.to_string()))?;
     // SAFETY: getgrnam reads the group database; the pointer is read at once, before any other
@@ -183,32 +185,41 @@ pub fn group_id(group: &str) -> Result<u32, GroupError> {
 
 impl OutDir {
     /// Gives the folder to group `gid` with the setgid bit, so every file and folder created in
-    /// it from now on belongs to the group too (files 0640 and folders 0750 with the umask sdu
-    /// sets: the group reads, others nothing). What an earlier run wrote is given to the group
-    /// once, the first time (the folder not yet the group's, or without setgid).
+    /// it from now on belongs to the group too, readable by it (the caller sets the umask to
+    /// 027 for the run: files 0640, folders 0750). What an earlier run wrote is given to the
+    /// group the first time: its group, group read (and search, for folders), nothing for
+    /// others; the top folder last, so a walk that fails midway is walked again by the next
+    /// run. Links are not followed: nothing outside the folder changes.
     #[cfg(unix)]
     pub fn grant(&self, gid: u32) -> Result<(), GroupError> {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let meta = std::fs::metadata(&self.path).map_err(|source| GroupError::Chown {
-            path: self.path.clone(),
-            gid,
-            source,
-        })?;
+        let fail = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| GroupError::Chown { path, gid, source }
+        };
+        let meta = std::fs::metadata(&self.path).map_err(fail(&self.path))?;
         if meta.gid() == gid && meta.mode() & 0o2000 != 0 {
             return Ok(());
         }
-        let mut stack = vec![self.path.clone()];
-        while let Some(p) = stack.pop() {
-            let fail = |source| GroupError::Chown { path: p.clone(), gid, source };
-            std::os::unix::fs::chown(&p, None, Some(gid)).map_err(fail)?;
-            let meta = std::fs::symlink_metadata(&p).map_err(fail)?;
-            if meta.is_dir() {
-                let mode = meta.permissions().mode() | 0o2000;
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
-                stack.extend(std::fs::read_dir(&p).map_err(fail)?.flatten().map(|e| e.path()));
+        let give = |p: &Path, meta: &std::fs::Metadata| -> Result<(), GroupError> {
+            std::os::unix::fs::lchown(p, None, Some(gid)).map_err(fail(p))?;
+            if meta.file_type().is_symlink() {
+                return Ok(());
             }
+            let mode = meta.permissions().mode() & !0o7027;
+            let mode = if meta.is_dir() { mode | 0o2050 } else { mode | 0o040 };
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(fail(p))
+        };
+        let mut stack: Vec<PathBuf> =
+            std::fs::read_dir(&self.path).map_err(fail(&self.path))?.flatten().map(|e| e.path()).collect();
+        while let Some(p) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&p).map_err(fail(&p))?;
+            if meta.is_dir() {
+                stack.extend(std::fs::read_dir(&p).map_err(fail(&p))?.flatten().map(|e| e.path()));
+            }
+            give(&p, &meta)?;
         }
-        Ok(())
+        give(&self.path, &meta)
     }
 }
 

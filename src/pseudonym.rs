@@ -16,12 +16,15 @@ pub const MIN_KEY_BYTES: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("{path}: cannot read the pseudonym key")]
+    /// The file is not named: a key put where its file's name belongs would be shown.
+    #[error("cannot read the pseudonym key file: {source}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("the pseudonym key is given twice (--pseudonym-key or SDU_PSEUDONYM_KEY_FILE, and {KEY_VARIABLE}); give one")]
+    Twice,
     #[error("{from}: the pseudonym key has {bytes} bytes; at least {MIN_KEY_BYTES} are needed")]
     TooShort { from: String, bytes: usize },
 }
@@ -59,13 +62,20 @@ impl Pseudonymizer {
 
     /// The key from the file if one is named, else from [`KEY_VARIABLE`], else none.
     pub fn configured(file: Option<&Path>) -> Result<Option<Pseudonymizer>, KeyError> {
-        if let Some(path) = file {
-            return Pseudonymizer::from_file(path).map(Some);
+        let variable = std::env::var_os(KEY_VARIABLE).filter(|v| !v.is_empty());
+        match (file, variable) {
+            (Some(_), Some(_)) => Err(KeyError::Twice),
+            (Some(path), None) => Pseudonymizer::from_file(path).map(Some),
+            (None, Some(v)) => Pseudonymizer::new(v.as_encoded_bytes(), KEY_VARIABLE).map(Some),
+            (None, None) => Ok(None),
         }
-        match std::env::var_os(KEY_VARIABLE).filter(|v| !v.is_empty()) {
-            Some(v) => Pseudonymizer::new(v.as_encoded_bytes(), KEY_VARIABLE).map(Some),
-            None => Ok(None),
-        }
+    }
+
+    /// What tells keys apart without revealing them (16 hex digits of the HMAC of a fixed
+    /// label): written in the analysts' tier's manifests, so one output folder never mixes
+    /// two keys' pseudonyms.
+    pub fn fingerprint(&self) -> String {
+        self.of("sdu", "pseudonym key fingerprint")[..16].to_string()
     }
 
     /// The pseudonym of identifier `id` of kind `kind` (`iin`, `case`, `event`): 32 hex

@@ -48,6 +48,9 @@ pub struct Manifest {
     pub snapshot: String,
     pub inputs: Vec<InputEntry>,
     pub outputs: Vec<FileEntry>,
+    /// In the analysts' tier: the fingerprint of the key its pseudonyms were made under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudonym_key: Option<String>,
 }
 
 impl Manifest {
@@ -82,6 +85,7 @@ impl Manifest {
             snapshot,
             inputs,
             outputs: vec![],
+            pseudonym_key: None,
         }
     }
 }
@@ -155,6 +159,11 @@ impl RunFolder {
     /// record them with [`RunFolder::record_file`]).
     pub fn dir(&self) -> &Path {
         self.staging.dir()
+    }
+
+    /// The SHA-256 of a file written into the folder so far.
+    pub fn sha256_of(&self, name: &str) -> Option<&str> {
+        self.outputs.iter().find(|o| o.file == name).map(|o| o.sha256.as_str())
     }
 
     /// Records a file some other writer put in the folder.

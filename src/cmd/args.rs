@@ -54,6 +54,9 @@ impl OutArg {
         })?;
         #[cfg(unix)]
         if let Some(gid) = gid {
+            // The group reads what this run writes, whatever umask it started with.
+            // SAFETY: umask(2) only swaps the process's file mode creation mask.
+            unsafe { libc::umask(0o027) };
             out.grant(gid).map_err(|e| UsageError::Argument(e.to_string()))?;
         }
         Ok(out)
@@ -231,7 +234,7 @@ pub struct KeyArg {
     /// itself in SDU_PSEUDONYM_KEY), each pilot's outcomes are also published, pseudonymized
     /// and without the criteria's evidence, to <out>/analysts/ (docs/outputs.md). The key is
     /// never written anywhere.
-    #[arg(long, value_name = "FILE", env = "SDU_PSEUDONYM_KEY_FILE")]
+    #[arg(long, value_name = "FILE", env = "SDU_PSEUDONYM_KEY_FILE", hide_env_values = true)]
     pub pseudonym_key: Option<PathBuf>,
 }
 

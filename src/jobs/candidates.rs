@@ -219,18 +219,35 @@ pub fn publish_pilot(
     // Keys in alphabetical order, as published since schema version 1.
     let funnel = serde_json::to_value(&run.funnel)?;
     folder.json(layout::FUNNEL, &funnel, run.outcomes.height() as u64)?;
-    // The analysts' tier first: a run killed between the two publishes both again, while
-    // the pilot's folder alone would be taken for a finished day.
-    if let Some(key) = &job.pseudonym {
-        let mut analysts = RunFolder::new(&layout::analysts_dir(&job.out, job.as_of, &run.pilot.id))?;
-        analysts.table(&contract::ANALYST_OUTCOMES, &mut analyst_outcomes(&run.outcomes, key)?)?;
-        analysts.publish(Manifest::for_run(
+    let manifest = |info: &RunInfo| {
+        Manifest::for_run(
             info.clone(),
             job.as_of.to_string(),
             Some(run.pilot.id.clone()),
             job.snapshot.dir().display().to_string(),
             inputs.entries.clone(),
-        ))?;
+        )
+    };
+    // The analysts' tier first: a run killed between the two publishes both again, while
+    // the pilot's folder alone would be taken for a finished day.
+    match &job.pseudonym {
+        Some(key) => publish_analysts(job, &run.pilot.id, &run.outcomes, manifest(info), key)?,
+        None => {
+            // Without the key, a day whose tier exists may not change its outcomes under it.
+            let tier = layout::analysts_dir(&job.out, job.as_of, &run.pilot.id);
+            let published = read_manifest(&target).and_then(|m| {
+                m.outputs.into_iter().find(|o| o.file == contract::OUTCOMES.parquet()).map(|o| o.sha256)
+            });
+            if layout::is_published(&tier)
+                && published.as_deref() != folder.sha256_of(&contract::OUTCOMES.parquet())
+            {
+                return Err(UsageError::Argument(format!(
+                    "{}: this day's analysts' tier would go stale; give the pseudonym key (--pseudonym-key or SDU_PSEUDONYM_KEY) to run it again",
+                    tier.display()
+                ))
+                .into());
+            }
+        }
     }
     let path = folder.publish(Manifest::for_run(
         info.clone(),
@@ -245,46 +262,79 @@ pub fn publish_pilot(
     Ok(path)
 }
 
+/// Publishes a pilot's day to the analysts' tier under `key`, refused when another day's tier
+/// of the folder was made under another key (their pseudonyms would not join).
+fn publish_analysts(
+    job: &Job,
+    pilot: &str,
+    outcomes: &DataFrame,
+    mut manifest: Manifest,
+    key: &crate::pseudonym::Pseudonymizer,
+) -> anyhow::Result<()> {
+    let fingerprint = key.fingerprint();
+    let root = job.out.join(layout::ANALYSTS);
+    for (day, folder) in layout::days(&root)? {
+        for tier in layout::visible_entries(&folder)? {
+            let other = read_manifest(&tier).and_then(|m| m.pseudonym_key);
+            if other.as_ref().is_some_and(|o| o != &fingerprint) {
+                return Err(UsageError::Argument(format!(
+                    "{}: the analysts' tier of {day} was made under another pseudonym key (fingerprint {}, this key's {fingerprint}); one output folder holds one key's pseudonyms: give that key, or use another --out",
+                    tier.display(),
+                    other.unwrap_or_default()
+                ))
+                .into());
+            }
+        }
+    }
+    let mut analysts = RunFolder::new(&layout::analysts_dir(&job.out, job.as_of, pilot))?;
+    analysts.table(&contract::ANALYST_OUTCOMES, &mut analyst_outcomes(outcomes, key)?)?;
+    manifest.pseudonym_key = Some(fingerprint);
+    analysts.publish(manifest)?;
+    Ok(())
+}
+
+/// For a day published before without the key (or whose tier a killed run did not finish):
+/// each pilot's analysts' tier, from the outcomes the pilot's folder holds.
+fn complete_analysts(job: &Job, key: &crate::pseudonym::Pseudonymizer) -> anyhow::Result<()> {
+    for p in &job.pilots {
+        let (folder, tier) =
+            (layout::pilot_dir(&job.out, job.as_of, &p.id), layout::analysts_dir(&job.out, job.as_of, &p.id));
+        let Some(manifest) = read_manifest(&folder) else { continue };
+        if layout::is_published(&tier) {
+            continue;
+        }
+        let path = folder.join(contract::OUTCOMES.parquet());
+        let outcomes = LazyFrame::scan_parquet(PlRefPath::try_from_path(&path)?, ScanArgsParquet::default())?
+            .collect()
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let manifest = Manifest { outputs: vec![], ..manifest };
+        publish_analysts(job, &p.id, &outcomes, manifest, key)?;
+    }
+    Ok(())
+}
+
 /// The analysts' view of a pilot's outcomes (`analyst_outcomes`, src/contract.rs): the
-/// recipient, the case and a person's name-change act as keyed pseudonyms, no names of
-/// persons, none of the criteria's dates; the outcome and its reasons as they are.
+/// event, the organization, the recipient and the case as keyed pseudonyms; no names, permit
+/// numbers or dates of the criteria; the outcome and its reasons as they are.
 pub fn analyst_outcomes(
     outcomes: &DataFrame,
     key: &crate::pseudonym::Pseudonymizer,
 ) -> PolarsResult<DataFrame> {
-    let strings = |name: &str| -> PolarsResult<Vec<Option<String>>> {
-        Ok(outcomes.column(name)?.str()?.iter().map(|v| v.map(String::from)).collect())
-    };
-    let kinds = strings(c::EVENT_KIND)?;
-    let person: Vec<Option<String>> =
-        strings(c::IIN)?.iter().map(|v| v.as_deref().map(|i| key.of("iin", i))).collect();
-    let case: Vec<Option<String>> =
-        strings(c::CASE_ID)?.iter().map(|v| v.as_deref().map(|i| key.of("case", i))).collect();
-    let events: Vec<Option<String>> = strings(c::EVENT_ID)?
-        .into_iter()
-        .zip(&kinds)
-        .map(|(e, k)| match k.as_deref() {
-            Some(event_kind::RENAME) => e,
-            _ => e.map(|e| key.of("event", &e)),
-        })
-        .collect();
-    let organization = col(c::EVENT_KIND).eq(lit(event_kind::RENAME));
-    let of_organization = |name: &str| {
-        when(organization.clone()).then(col(name)).otherwise(lit(NULL).cast(DataType::String)).alias(name)
+    let pseudonyms = |name: &str, kind: &str| -> PolarsResult<Column> {
+        let values: Vec<Option<String>> =
+            outcomes.column(name)?.str()?.iter().map(|v| v.map(|v| key.of(kind, v))).collect();
+        Ok(Column::new(name.into(), values))
     };
     let mut df = outcomes.clone();
-    df.with_column(Column::new(c::EVENT_ID.into(), events))?;
-    df.with_column(Column::new("person".into(), person))?;
-    df.with_column(Column::new("case".into(), case))?;
-    df.lazy()
-        .with_columns([
-            of_organization(c::OLD_NAME_KK),
-            of_organization(c::OLD_NAME_RU),
-            of_organization(c::NEW_NAME_KK),
-            of_organization(c::NEW_NAME_RU),
-        ])
-        .select(contract::ANALYST_OUTCOMES.columns().into_iter().map(col).collect::<Vec<_>>())
-        .collect()
+    for (name, kind, alias) in [
+        (c::EVENT_ID, "event", "event"),
+        (c::BIN, "bin", "organization"),
+        (c::IIN, "iin", "person"),
+        (c::CASE_ID, "case", "case"),
+    ] {
+        df.with_column(pseudonyms(name, kind)?.with_name(alias.into()))?;
+    }
+    df.lazy().select(contract::ANALYST_OUTCOMES.columns().into_iter().map(col).collect::<Vec<_>>()).collect()
 }
 
 /// Stages the snapshot (its row counts checked by the guard), then as [`candidates_with`].
@@ -343,6 +393,9 @@ pub fn candidates_with(job: &Job, inputs: &Inputs) -> anyhow::Result<CandidatesS
     let done = published_before(job, inputs)?;
     if !done.is_empty() {
         tracing::info!("candidates of {}: already published with the same inputs; nothing to do", job.as_of);
+        if let Some(key) = &job.pseudonym {
+            complete_analysts(job, key)?;
+        }
         return Ok(CandidatesSummary { as_of: job.as_of, pilots: done });
     }
     let started = chrono::Utc::now();

@@ -193,6 +193,38 @@ fn a_group_is_granted_the_output_folder_and_keeps_it() {
         seen += 1;
     }
     assert!(seen > 50, "{seen} entries");
+    // A link in the folder is not followed: what it points at keeps its group.
+    std::fs::write(dir.join("outside"), "not sdu's").unwrap();
+    let before = std::fs::metadata(dir.join("outside")).unwrap().gid();
+    assert!(sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-09", "--out", "fresh", "--no-report"], dir)
+        .status
+        .success());
+    std::os::unix::fs::symlink(dir.join("outside"), dir.join("fresh/2026-11-09/link")).unwrap();
+    let o = sdu(
+        &["run", "--snapshot", "w", "--as-of", "2026-11-10", "--out", "fresh", "--no-report", "--group", &g],
+        dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::metadata(dir.join("outside")).unwrap().gid(), before, "a link was followed");
+    // Under a umask of 077 the group still reads what a run with --group writes.
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 077; exec {} run --snapshot w --as-of 2026-11-13 --out out --no-report --group {g}",
+            env!("CARGO_BIN_EXE_sdu")
+        ))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let outbox = std::fs::metadata(dir.join("out/2026-11-13/dispatch/sms_outbox.parquet")).unwrap();
+    assert_eq!(outbox.mode() & 0o777, 0o640, "group-readable under umask 077");
+    // A group id no group has is refused too.
+    let o = sdu(
+        &["run", "--snapshot", "w", "--as-of", "2026-11-12", "--out", "out", "--group", "4294967295"],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = sdu(
         &["run", "--snapshot", "w", "--as-of", "2026-11-12", "--out", "out", "--group", "no-such-group-sdu"],
         dir,
@@ -244,7 +276,13 @@ fn the_analysts_tier_holds_pseudonyms_and_no_evidence() {
     let header = a.trim_start_matches('\u{feff}').lines().next().unwrap();
     for evidence in [
         "iin",
+        "bin",
         "case_id",
+        "event_id",
+        "old_name_kk",
+        "new_name_ru",
+        "permit_ids",
+        "head_from_date",
         "recipient_name",
         "death_date",
         "death_act_id",
@@ -262,7 +300,7 @@ fn the_analysts_tier_holds_pseudonyms_and_no_evidence() {
     let mut secrets: Vec<&str> = vec![];
     for line in outcomes.lines().skip(1) {
         let cells: Vec<&str> = line.split(',').collect();
-        secrets.extend([cells[4], cells[5]].into_iter().filter(|v| v.len() >= 12));
+        secrets.extend([cells[1], cells[3], cells[4], cells[5]].into_iter().filter(|v| v.len() >= 10));
     }
     assert!(secrets.len() > 5, "{secrets:?}");
     let tier: Vec<_> = crate::common::files(&dir.join("a/analysts"));
@@ -282,6 +320,57 @@ fn the_analysts_tier_holds_pseudonyms_and_no_evidence() {
     }
     // The analysts' rows are the outcomes' rows, and a pilot's folder is still complete.
     assert_eq!(a.lines().count(), outcomes.lines().count());
+    // One folder holds one key's pseudonyms: another key for another day is refused.
+    std::fs::write(dir.join("key2"), "another-key-of-the-operator-987654").unwrap();
+    let o = sdu(
+        &["candidates", "--snapshot", "w", "--as-of", "2026-11-11", "--out", "a", "--pseudonym-key", "key2"],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("another pseudonym key"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("another-key"), "the key is not shown: {}", stderr(&o));
+    // The key given twice is refused.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
+        .args([
+            "candidates",
+            "--snapshot",
+            "w",
+            "--as-of",
+            "2026-11-11",
+            "--out",
+            "a",
+            "--pseudonym-key",
+            "key",
+        ])
+        .env("SDU_PSEUDONYM_KEY", key)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
+    // A day run and dispatched without the key gets its tier when run again with it.
+    let o = sdu(&["run", "--snapshot", "w", "--as-of", "2026-11-12", "--out", "plain", "--no-report"], dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sdu(
+        &[
+            "run",
+            "--snapshot",
+            "w",
+            "--as-of",
+            "2026-11-12",
+            "--out",
+            "plain",
+            "--no-report",
+            "--pseudonym-key",
+            "key",
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        dir.join("plain/analysts/2026-11-12/sanitary/_SUCCESS").is_file(),
+        "the tier of a day that ran without the key"
+    );
     // A short key is a usage error.
     std::fs::write(dir.join("short"), "too-short").unwrap();
     let o = sdu(

@@ -161,11 +161,6 @@ impl RunFolder {
         self.staging.dir()
     }
 
-    /// The SHA-256 of a file written into the folder so far.
-    pub fn sha256_of(&self, name: &str) -> Option<&str> {
-        self.outputs.iter().find(|o| o.file == name).map(|o| o.sha256.as_str())
-    }
-
     /// Records a file some other writer put in the folder.
     pub fn record_file(&mut self, name: &str) -> Result<(), IoError> {
         self.record(name, 0)

@@ -230,24 +230,8 @@ pub fn publish_pilot(
     };
     // The analysts' tier first: a run killed between the two publishes both again, while
     // the pilot's folder alone would be taken for a finished day.
-    match &job.pseudonym {
-        Some(key) => publish_analysts(job, &run.pilot.id, &run.outcomes, manifest(info), key)?,
-        None => {
-            // Without the key, a day whose tier exists may not change its outcomes under it.
-            let tier = layout::analysts_dir(&job.out, job.as_of, &run.pilot.id);
-            let published = read_manifest(&target).and_then(|m| {
-                m.outputs.into_iter().find(|o| o.file == contract::OUTCOMES.parquet()).map(|o| o.sha256)
-            });
-            if layout::is_published(&tier)
-                && published.as_deref() != folder.sha256_of(&contract::OUTCOMES.parquet())
-            {
-                return Err(UsageError::Argument(format!(
-                    "{}: this day's analysts' tier would go stale; give the pseudonym key (--pseudonym-key or SDU_PSEUDONYM_KEY) to run it again",
-                    tier.display()
-                ))
-                .into());
-            }
-        }
+    if let Some(key) = &job.pseudonym {
+        publish_analysts(job, &run.pilot.id, &run.outcomes, manifest(info), key)?;
     }
     let path = folder.publish(Manifest::for_run(
         info.clone(),
@@ -291,6 +275,29 @@ fn publish_analysts(
     manifest.pseudonym_key = Some(fingerprint);
     analysts.publish(manifest)?;
     Ok(())
+}
+
+/// Without the key, a day whose analysts' tier exists may be run again only with the
+/// outcomes it had: other outcomes under the old tier would leave it stale. Checked for every
+/// pilot before any is published.
+fn keeps_analysts_fresh(job: &Job, run: &PilotRun) -> anyhow::Result<()> {
+    let tier = layout::analysts_dir(&job.out, job.as_of, &run.pilot.id);
+    if !layout::is_published(&tier) {
+        return Ok(());
+    }
+    let path = layout::pilot_dir(&job.out, job.as_of, &run.pilot.id).join(contract::OUTCOMES.parquet());
+    let published = PlRefPath::try_from_path(&path)
+        .and_then(|p| LazyFrame::scan_parquet(p, ScanArgsParquet::default()))
+        .and_then(|lf| lf.collect())
+        .ok();
+    if published.is_some_and(|p| p.equals_missing(&run.outcomes)) {
+        return Ok(());
+    }
+    Err(UsageError::Argument(format!(
+        "{}: this day's analysts' tier would go stale; give the pseudonym key (--pseudonym-key or SDU_PSEUDONYM_KEY) to run it again",
+        tier.display()
+    ))
+    .into())
 }
 
 /// For a day published before without the key (or whose tier a killed run did not finish):
@@ -402,6 +409,9 @@ pub fn candidates_with(job: &Job, inputs: &Inputs) -> anyhow::Result<CandidatesS
     let mut runs = Vec::new();
     for pilot in &job.pilots {
         runs.push(run_pilot(job, inputs, pilot)?);
+    }
+    if job.pseudonym.is_none() {
+        runs.iter().try_for_each(|run| keeps_analysts_fresh(job, run))?;
     }
     let info = RunInfo::since(started);
     let mut pilots = Vec::new();

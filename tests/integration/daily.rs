@@ -371,6 +371,14 @@ fn the_analysts_tier_holds_pseudonyms_and_no_evidence() {
         dir.join("plain/analysts/2026-11-12/sanitary/_SUCCESS").is_file(),
         "the tier of a day that ran without the key"
     );
+    // Without the key, an exact re-run of a day with a tier is fine; one that would change
+    // its outcomes under the tier is refused, and the tier stays as it was.
+    day("a", &[]);
+    assert!(sdu(&["synth", "--out", "w4", "--scale", "tiny", "--seed", "4"], dir).status.success());
+    let o = sdu(&["candidates", "--snapshot", "w4", "--as-of", "2026-11-10", "--out", "a"], dir);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("would go stale"), "{}", stderr(&o));
+    assert_eq!(read("a"), b, "the tier is unchanged");
     // A short key is a usage error.
     std::fs::write(dir.join("short"), "too-short").unwrap();
     let o = sdu(

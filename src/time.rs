@@ -62,6 +62,12 @@ pub fn from_micros(micros: i64) -> Option<NaiveDateTime> {
 
 /// Parses a `YYYY-MM-DD` date argument.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    // chrono takes `2026-11-1`; a scheduler's typo should not pass for another date's form.
+    let shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        return Err(format!("expected a date as YYYY-MM-DD, got `{s}`"));
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("expected a date as YYYY-MM-DD: {e}"))
 }
 
@@ -113,6 +119,11 @@ mod tests {
             assert_eq!(parse_instant(s), Some(ten), "{s}");
         }
         assert_eq!(parse_instant("2026-03-03"), None);
+        assert!(parse_date("2026-11-01").is_ok());
+        for bad in ["2026-11-1", "26-11-01", "2026/11/01", "2026-11-01 ", "2026-02-30", "２０２６-11-01"]
+        {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(parse_time("2026-06-16T12:00:00+05:00"), Ok(at("2026-06-16T12:00:00")));
         assert_eq!(parse_time("2026-06-16"), Ok(at("2026-06-16T09:00:00")));

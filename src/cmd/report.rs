@@ -39,6 +39,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.min_cell == 0 {
         return Err(UsageError::Argument("--min-cell must be at least 1".into()).into());
     }
+    if let Some(from) = args.from.filter(|f| *f > args.as_of) {
+        let msg = format!("--from {from} is after --as-of {}", args.as_of);
+        return Err(UsageError::Argument(msg).into());
+    }
     let pilots = args.pilots.load()?;
     let out = args.out.open_existing()?;
     let summary = report(&out.path, args.as_of, args.from, args.min_cell, &pilots)?;

@@ -181,6 +181,11 @@ fn every_command_speaks_json_and_every_failure_too() {
         json(&["demo", "--dir", "d2", "--scale", "tiny", "--from", "2026-11-23", "--to", "2026-11-20"], dir);
     assert_eq!(code, 2, "{bad}");
     assert!(!dir.join("d2/world").exists(), "nothing generated for a wrong range");
+    let (code, bad) = json(&["candidates", "--snapshot", "w", "--as-of", "2026-11-1", "--out", "out"], dir);
+    assert_eq!(code, 2, "a date not in YYYY-MM-DD form: {bad}");
+    let (code, bad) = json(&["report", "--out", "out", "--as-of", "2026-11-13", "--from", "2026-11-20"], dir);
+    assert_eq!(code, 2, "{bad}");
+    assert!(bad["error"].as_str().unwrap().contains("is after --as-of"), "{bad}");
     let (code, bad) = json(&["schema", "--table", "nosuch"], dir);
     assert_eq!(code, 2, "{bad}");
     assert!(bad["error"].as_str().unwrap().contains("no such table"), "{bad}");

@@ -32,24 +32,16 @@ pub const SYNTH_SUMMARY: &str = "_synth.json";
 /// Marks a folder as an sdu output folder (see [`crate::outdir`]).
 pub const OUTPUT_MARKER: &str = ".sdu-out";
 
-pub const ORGANIZATIONS_PARQUET: &str = "organizations.parquet";
-pub const ORGANIZATIONS_CSV: &str = "organizations.csv";
-pub const RECIPIENTS_PARQUET: &str = "recipients.parquet";
-pub const RECIPIENTS_CSV: &str = "recipients.csv";
 pub const OUTCOMES: &str = "outcomes.parquet";
 pub const FUNNEL: &str = "funnel.json";
 pub const OUTBOX_PARQUET: &str = "sms_outbox.parquet";
-pub const OUTBOX_CSV: &str = "sms_outbox.csv";
 pub const REQUESTS: &str = "elicense_requests.parquet";
-pub const WRITEBACK: &str = "sdu_writeback.parquet";
 pub const REPLIES_QUARANTINE: &str = "replies_quarantine.parquet";
 pub const REPLIES_UNMATCHED: &str = "replies_unmatched.parquet";
 pub const REPORTS_UNMATCHED: &str = "reports_unmatched.parquet";
 /// Where a backfill with the simulators keeps their files.
 pub const SIMULATED_DIR: &str = "simulated-replies";
 pub const ADVANCE_SUMMARY: &str = "advance.json";
-pub const KPI_PARQUET: &str = "kpi.parquet";
-pub const KPI_CSV: &str = "kpi.csv";
 pub const KPI_JSON: &str = "kpi.json";
 pub const REPORT_MD: &str = "report.md";
 pub const REPORT_HTML: &str = "report.html";

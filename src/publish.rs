@@ -139,16 +139,14 @@ impl RunFolder {
     }
 
     /// A published table: its frame checked against the table's contract
-    /// ([`crate::contract`]), then written as Parquet and in each form the table has (CSV,
-    /// `.xlsx`); the CSV goes into the folder's `datapackage.json`.
+    /// ([`crate::contract`]), then written as Parquet, CSV and, for the lists people open by hand,
+    /// `.xlsx`; the CSV goes into the folder's `datapackage.json`.
     pub fn table(&mut self, table: &'static Table, df: &mut DataFrame) -> Result<(), TableError> {
         table.check(df)?;
         self.parquet(&table.parquet(), df)?;
-        if table.forms.csv {
-            self.csv(&table.csv(), df)?;
-            self.tables.push(table);
-        }
-        if table.forms.xlsx {
+        self.csv(&table.csv(), df)?;
+        self.tables.push(table);
+        if table.xlsx {
             io::write_xlsx(df, table.name, &self.staging.dir().join(table.xlsx()))?;
             self.record(&table.xlsx(), df.height() as u64)?;
         }

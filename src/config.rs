@@ -47,6 +47,17 @@ struct RawPilot {
     on_no_mobile: Routing,
     sms_kk: String,
     sms_ru: String,
+    #[serde(default = "default_retention_days")]
+    retention_days: u32,
+}
+
+/// Days a closed case keeps its phones, names and reply texts when the pilots file does not
+/// say (`sdu purge`): a year, our assumption; the seeds set no term (law 94-V: no longer than
+/// the purpose needs).
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+
+fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +99,8 @@ pub struct Pilot {
     pub on_no_mobile: Routing,
     pub sms_kk: String,
     pub sms_ru: String,
+    /// Days after a case closed that `sdu purge` keeps its phones, names and reply texts.
+    pub retention_days: u32,
 }
 
 impl Pilot {
@@ -224,6 +237,9 @@ pub fn parse_pilots(text: &str, path: &str) -> Result<Vec<Pilot>, ConfigError> {
         if !(1..=2).contains(&p.sends) {
             return Err(bad("sends", format!("must be 1 or 2, got {}", p.sends)));
         }
+        if p.retention_days == 0 {
+            return Err(bad("retention_days", "must be at least 1".into()));
+        }
         for (key, text) in [("sms_kk", &p.sms_kk), ("sms_ru", &p.sms_ru)] {
             if text.trim().is_empty() {
                 return Err(bad(key, "is empty".into()));
@@ -252,6 +268,7 @@ pub fn parse_pilots(text: &str, path: &str) -> Result<Vec<Pilot>, ConfigError> {
             on_no_mobile: p.on_no_mobile,
             sms_kk: p.sms_kk,
             sms_ru: p.sms_ru,
+            retention_days: p.retention_days,
         });
     }
     Ok(out)

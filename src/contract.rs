@@ -160,7 +160,11 @@ pub const RECIPIENTS: Table = Table {
         r("event_id", Str, "the rename event, or the АХАЖ act of an individual holder"),
         r("iin", Id, "the recipient"),
         f("bin", Id, "the organization; null for an individual holder"),
-        f("recipient_name", Str, "surname, first name, patronymic (ЖТ МДҚ)"),
+        f(
+            "recipient_name",
+            Str,
+            "surname, first name, patronymic (ЖТ МДҚ); null once `sdu purge` removed it",
+        ),
         f("new_name_kk", Str, "the new name (organization, or person), Kazakh"),
         f("new_name_ru", Str, "the new name, Russian"),
         f("old_name_kk", Str, "the name before, Kazakh"),
@@ -210,7 +214,7 @@ pub const OUTCOMES: Table = Table {
         f("emigrated_on", Date, "emigration, if begun by the date"),
         f("incapable_from", Date, "start of an incapacity that holds on the date"),
         f("imprisoned_from", Date, "start of an imprisonment that holds on the date"),
-        f("recipient_name", Str, "the recipient's full name"),
+        f("recipient_name", Str, "the recipient's full name; null once `sdu purge` removed it"),
         f("previously_offered_on", Date, "first date an earlier run offered this case"),
     ],
 };
@@ -253,7 +257,11 @@ pub const SMS_OUTBOX: Table = Table {
         r("message_id", Hex16, "the same in every run; the portal echoes it in replies and delivery reports"),
         r("case_id", Hex16, "the case"),
         r("pilot", Str, "pilot id"),
-        r("phone", Phone, "the latest active mobile number in МАБ (or the next one, for an SMS sent again)"),
+        f(
+            "phone",
+            Phone,
+            "the latest active mobile number in МАБ (or the next one, for an SMS sent again); null once `sdu purge` removed it",
+        ),
         r("send_no", Int, "1 or 2"),
         r("text_kk", Str, "the SMS text of the pilot's order, Kazakh"),
         r("text_ru", Str, "the SMS text, Russian"),
@@ -338,10 +346,10 @@ pub const REPLIES_UNMATCHED: Table = Table {
         r(
             "phone",
             Str,
-            "the sender as the portal wrote it (10 or 11 digits, with +, spaces, dashes or brackets)",
+            "the sender as the portal wrote it (10 or 11 digits, with +, spaces, dashes or brackets); null once `sdu purge` removed it",
         ),
         r("received_at", Time, "its receipt"),
-        f("text", Str, "at most 500 characters"),
+        f("text", Str, "at most 500 characters; null once `sdu purge` removed it"),
     ],
 };
 

@@ -397,18 +397,53 @@ impl Staging {
     pub fn publish(mut self) -> Result<PathBuf, IoError> {
         sync_tree(&self.tmp)?;
         if self.target.exists() {
-            let mut old = self.tmp.clone().into_os_string();
-            old.push(".old");
-            let old = PathBuf::from(old);
-            fs::rename(&self.target, &old).map_err(write_err(&self.target))?;
-            fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
-            fs::remove_dir_all(&old).map_err(write_err(&old))?;
+            if exchange(&self.tmp, &self.target).map_err(write_err(&self.target))? {
+                // The earlier folder is now at the temporary name: a run killed before it is
+                // removed leaves it to the next run's clean-up, never a missing target.
+                sync_dir(parent_of(&self.target))?;
+                fs::remove_dir_all(&self.tmp).map_err(write_err(&self.tmp))?;
+            } else {
+                let mut old = self.tmp.clone().into_os_string();
+                old.push(".old");
+                let old = PathBuf::from(old);
+                fs::rename(&self.target, &old).map_err(write_err(&self.target))?;
+                fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
+                fs::remove_dir_all(&old).map_err(write_err(&old))?;
+            }
         } else {
             fs::rename(&self.tmp, &self.target).map_err(write_err(&self.target))?;
         }
         sync_dir(parent_of(&self.target))?;
         self.published = true;
         Ok(self.target.clone())
+    }
+}
+
+/// Swaps two paths in one step (Linux `renameat2(RENAME_EXCHANGE)`): false where the system
+/// or the file system cannot, and the caller falls back to two renames.
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+        let (a, b) = (c(a)?, c(b)?);
+        // SAFETY: both are NUL-terminated paths that live across the call.
+        let rc = unsafe {
+            libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE)
+        };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => Ok(false),
+            _ => Err(e),
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = (a, b);
+        Ok(false)
     }
 }
 

@@ -4,15 +4,20 @@
 //! once.
 //!
 //! ```text
-//! <out>/<date>/<pilot>/            candidates of a pilot (organizations, recipients, outcomes, funnel)
-//! <out>/<date>/dispatch/           first SMS of the day
-//! <out>/<date>/advance-<HHMM>/     replies and deadlines up to that time
-//! <out>/reports/<date>/            KPI report
-//! <out>/ledger/offers/<pilot>/<date>.parquet
+//! <out>/<date>/<pilot>/            portal tier: candidates of a pilot (organizations, recipients, funnel)
+//! <out>/<date>/dispatch/           portal tier: first SMS of the day
+//! <out>/<date>/advance-<HHMM>/     portal tier: replies and deadlines up to that time
+//! <out>/analysts/<date>/<pilot>/   analysts' tier: pseudonymized outcomes
+//! <out>/reports/<date>/            analysts' tier: KPI report
+//! <out>/audit/<date>/<pilot>/      audit tier: every event's outcome with its evidence
+//! <out>/audit/purges/<date>.json   audit tier: what a retention purge removed
+//! <out>/ledger/offers/<pilot>/<date>.parquet                   audit tier: the case ledger
 //! <out>/ledger/campaign/<YYYY-MM-DDTHH-MM-SS>-<step>.parquet
 //! <out>/simulated-replies/<date>.parquet   (backfill with the portal simulator)
 //! <out>/.sdu.lock, <out>/.sdu-out (the folder's lock and marker)
 //! ```
+//! Days published before the tiers hold their outcomes in the pilot's folder; readers find
+//! them there ([`outcomes_file`]).
 //! Every published folder holds `manifest.json` and, last, `_SUCCESS`.
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -66,6 +71,29 @@ pub fn analysts_dir(out: &Path, day: NaiveDate, pilot: &str) -> PathBuf {
 
 /// The analysts' tier under `--out`.
 pub const ANALYSTS: &str = "analysts";
+/// The restricted audit tier under `--out`.
+pub const AUDIT: &str = "audit";
+
+/// The audit tier of a pilot's candidates of one day (every outcome with its evidence).
+pub fn audit_dir(out: &Path, day: NaiveDate, pilot: &str) -> PathBuf {
+    out.join(AUDIT).join(day.to_string()).join(pilot)
+}
+
+/// What retention purges removed, a record per purge date.
+pub fn purge_record(out: &Path, day: NaiveDate) -> PathBuf {
+    out.join(AUDIT).join("purges").join(format!("{day}.json"))
+}
+
+/// The outcomes of a pilot's published day: in the audit tier, or in the pilot's folder for
+/// days published before the tiers. None while neither is complete.
+pub fn outcomes_file(out: &Path, day: NaiveDate, pilot: &str) -> Option<PathBuf> {
+    let audit = audit_dir(out, day, pilot);
+    let legacy = pilot_dir(out, day, pilot);
+    [audit, legacy]
+        .into_iter()
+        .find(|d| is_published(d) && d.join(OUTCOMES).is_file())
+        .map(|d| d.join(OUTCOMES))
+}
 
 /// A pilot's candidates of one day.
 pub fn pilot_dir(out: &Path, day: NaiveDate, pilot: &str) -> PathBuf {
@@ -91,7 +119,8 @@ pub fn advance_dirs(day: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(visible_entries(day)?.into_iter().filter(is_advance).collect())
 }
 
-fn reports_root(out: &Path) -> PathBuf {
+/// The reports under `--out`.
+pub fn reports_root(out: &Path) -> PathBuf {
     out.join("reports")
 }
 
@@ -185,7 +214,8 @@ pub fn days(out: &Path) -> std::io::Result<Vec<(NaiveDate, PathBuf)>> {
     Ok(visible_entries(out)?.into_iter().filter_map(|p| Some((date_of(&p)?, p))).collect())
 }
 
-/// The latest published candidates of each pilot on or before `as_of`: (pilot, date, folder).
+/// The latest published candidates of each pilot on or before `as_of`: (pilot, date, the
+/// day's outcomes file, see [`outcomes_file`]).
 pub fn latest_pilot_runs(out: &Path, as_of: NaiveDate) -> std::io::Result<Vec<(String, NaiveDate, PathBuf)>> {
     let mut best: std::collections::BTreeMap<String, (NaiveDate, PathBuf)> = Default::default();
     for (date, day) in days(out)? {
@@ -193,12 +223,13 @@ pub fn latest_pilot_runs(out: &Path, as_of: NaiveDate) -> std::io::Result<Vec<(S
             continue;
         }
         for pilot in visible_entries(&day)? {
-            if !pilot.join(OUTCOMES).is_file() || !is_published(&pilot) {
+            let id = pilot.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if !is_published(&pilot) {
                 continue;
             }
-            let id = pilot.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let Some(outcomes) = outcomes_file(out, date, &id) else { continue };
             if best.get(&id).is_none_or(|(d, _)| *d < date) {
-                best.insert(id, (date, pilot));
+                best.insert(id, (date, outcomes));
             }
         }
     }

@@ -120,7 +120,26 @@ pub struct OutDir {
     pub path: PathBuf,
     /// Created by this run: removed again if the run wrote nothing into it.
     created: bool,
+    /// The groups the tiers were given ([`OutDir::grant`]); the day folders this run
+    /// created are given theirs when it ends.
+    groups: Groups,
     _lock: Lock,
+}
+
+/// The groups that may read an output folder's tiers: `all` the whole folder (and the audit
+/// tier: the case ledger, the outcomes with their evidence), `portal` the day folders (the
+/// portal's lists, outboxes and requests), `analysts` the analysts' tier and the reports.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Groups {
+    pub all: Option<u32>,
+    pub portal: Option<u32>,
+    pub analysts: Option<u32>,
+}
+
+impl Groups {
+    pub fn is_empty(&self) -> bool {
+        *self == Groups::default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,15 +165,15 @@ impl OutDir {
         // Deep enough for the ledger's own files and their caches:
         // ledger/offers/<pilot>/.compact/.offers-<n>.parquet.tmp-…
         remove_temporaries(path, 5);
-        Ok(OutDir { path: path.to_path_buf(), created, _lock: lock })
+        Ok(OutDir { path: path.to_path_buf(), created, groups: Groups::default(), _lock: lock })
     }
 }
 
 /// A group to grant read access to an output folder (`--group`).
 #[derive(Debug, thiserror::Error)]
 pub enum GroupError {
-    #[error("--group {0}: no such group")]
-    Unknown(String),
+    #[error("{option} {group}: no such group")]
+    Unknown { option: &'static str, group: String },
     #[error("{path}: cannot give it to group {gid}: {source} (the running user must own it and be in the group, or be root)")]
     Chown {
         path: PathBuf,
@@ -166,67 +185,130 @@ pub enum GroupError {
 
 /// The id of a group given by name or number.
 #[cfg(unix)]
-pub fn group_id(group: &str) -> Result<u32, GroupError> {
+pub fn group_id(option: &'static str, group: &str) -> Result<u32, GroupError> {
     if let Ok(gid) = group.parse::<u32>() {
         // SAFETY: getgrgid reads the group database; only the pointer's nullness is used.
         let known = gid != u32::MAX && !unsafe { libc::getgrgid(gid) }.is_null();
-        return if known { Ok(gid) } else { Err(GroupError::Unknown(group.to_string())) };
+        return if known { Ok(gid) } else { Err(GroupError::Unknown { option, group: group.to_string() }) };
     }
-    let name = std::ffi::CString::new(group).map_err(|_| GroupError::Unknown(group.to_string()))?;
+    let name = std::ffi::CString::new(group)
+        .map_err(|_| GroupError::Unknown { option, group: group.to_string() })?;
     // SAFETY: getgrnam reads the group database; the pointer is read at once, before any other
     // call that could reuse its static buffer.
     let entry = unsafe { libc::getgrnam(name.as_ptr()) };
     if entry.is_null() {
-        return Err(GroupError::Unknown(group.to_string()));
+        return Err(GroupError::Unknown { option, group: group.to_string() });
     }
     // SAFETY: non-null, as checked.
     Ok(unsafe { (*entry).gr_gid })
 }
 
 impl OutDir {
-    /// Gives the folder to group `gid` with the setgid bit, so every file and folder created in
-    /// it from now on belongs to the group too, readable by it (the caller sets the umask to
-    /// 027 for the run: files 0640, folders 0750). What an earlier run wrote is given to the
-    /// group the first time: its group, group read (and search, for folders), nothing for
-    /// others; the top folder last, so a walk that fails midway is walked again by the next
-    /// run. Links are not followed: nothing outside the folder changes.
+    /// Gives each tier to its group ([`Groups`]) with the setgid bit, so every file and folder
+    /// created in it from now on belongs to the group too, readable by it (the caller sets the
+    /// umask to 027 for the run: files 0640, folders 0750). What an earlier run wrote is given
+    /// to the group the first time: its group, group read (and search, for folders), nothing
+    /// for others; each tier's top folder last, so a walk that fails midway is walked again by
+    /// the next run. Links are not followed: nothing outside the folder changes. With a
+    /// portal or analysts' group the output folder lets others through (`o+x`, never `o+r`):
+    /// their members reach their tier by its path and list nothing else.
     #[cfg(unix)]
-    pub fn grant(&self, gid: u32) -> Result<(), GroupError> {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let fail = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| GroupError::Chown { path, gid, source }
-        };
-        let meta = std::fs::metadata(&self.path).map_err(fail(&self.path))?;
-        if meta.gid() == gid && meta.mode() & 0o2000 != 0 {
+    pub fn grant(&mut self, groups: Groups) -> Result<(), GroupError> {
+        self.groups = groups;
+        let tiers = self.tiers()?;
+        for (path, gid) in &tiers {
+            grant_tree(path, *gid, &|_| false)?;
+        }
+        let roots: Vec<PathBuf> = tiers.into_iter().map(|(p, _)| p).collect();
+        if let Some(gid) = groups.all {
+            grant_tree(&self.path, gid, &|p| roots.iter().any(|r| r == p))?;
+        }
+        if groups.portal.is_some() || groups.analysts.is_some() {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            let meta = std::fs::metadata(&self.path).map_err(chown_error(&self.path, 0))?;
+            let mode = meta.permissions().mode();
+            if mode & 0o001 == 0 {
+                std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode | 0o001))
+                    .map_err(chown_error(&self.path, meta.gid()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tiers given to a group of their own, and that group: each day folder (portal), the
+    /// analysts' tier and the reports (created here, so what is written in them inherits it).
+    #[cfg(unix)]
+    fn tiers(&self) -> Result<Vec<(PathBuf, u32)>, GroupError> {
+        let mut tiers = Vec::new();
+        if let Some(gid) = self.groups.portal {
+            let days = layout::days(&self.path).map_err(chown_error(&self.path, gid))?;
+            tiers.extend(days.into_iter().map(|(_, d)| (d, gid)));
+        }
+        if let Some(gid) = self.groups.analysts {
+            for root in [self.path.join(layout::ANALYSTS), layout::reports_root(&self.path)] {
+                std::fs::create_dir_all(&root).map_err(chown_error(&root, gid))?;
+                tiers.push((root, gid));
+            }
+        }
+        Ok(tiers)
+    }
+}
+
+fn chown_error(path: &Path, gid: u32) -> impl Fn(std::io::Error) -> GroupError {
+    let path = path.to_path_buf();
+    move |source| GroupError::Chown { path: path.clone(), gid, source }
+}
+
+/// Gives `top` and what is below it (but the folders `skip` names, left to their own group)
+/// to `gid`: see [`OutDir::grant`]. A top already the group's, with setgid, is done.
+#[cfg(unix)]
+fn grant_tree(top: &Path, gid: u32, skip: &dyn Fn(&Path) -> bool) -> Result<(), GroupError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(top).map_err(chown_error(top, gid))?;
+    if meta.gid() == gid && meta.mode() & 0o2000 != 0 {
+        return Ok(());
+    }
+    let give = |p: &Path, meta: &std::fs::Metadata| -> Result<(), GroupError> {
+        std::os::unix::fs::lchown(p, None, Some(gid)).map_err(chown_error(p, gid))?;
+        if meta.file_type().is_symlink() {
             return Ok(());
         }
-        let give = |p: &Path, meta: &std::fs::Metadata| -> Result<(), GroupError> {
-            std::os::unix::fs::lchown(p, None, Some(gid)).map_err(fail(p))?;
-            if meta.file_type().is_symlink() {
-                return Ok(());
-            }
-            let mode = meta.permissions().mode() & !0o7027;
-            let mode = if meta.is_dir() { mode | 0o2050 } else { mode | 0o040 };
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(fail(p))
-        };
-        let mut stack: Vec<PathBuf> =
-            std::fs::read_dir(&self.path).map_err(fail(&self.path))?.flatten().map(|e| e.path()).collect();
-        while let Some(p) = stack.pop() {
-            let meta = std::fs::symlink_metadata(&p).map_err(fail(&p))?;
-            if meta.is_dir() {
-                stack.extend(std::fs::read_dir(&p).map_err(fail(&p))?.flatten().map(|e| e.path()));
-            }
-            give(&p, &meta)?;
+        let mode = meta.permissions().mode() & !0o7027;
+        let mode = if meta.is_dir() { mode | 0o2050 } else { mode | 0o040 };
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(chown_error(p, gid))
+    };
+    let list = |d: &Path| -> Result<Vec<PathBuf>, GroupError> {
+        Ok(std::fs::read_dir(d)
+            .map_err(chown_error(d, gid))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| !skip(p))
+            .collect())
+    };
+    let mut stack = list(top)?;
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&p).map_err(chown_error(&p, gid))?;
+        if meta.is_dir() {
+            stack.extend(list(&p)?);
         }
-        give(&self.path, &meta)
+        give(&p, &meta)?;
     }
+    give(top, &meta)
 }
 
 impl Drop for OutDir {
     /// A folder this run created and left holding nothing but its marker and lock (the run
     /// failed before publishing) is removed: a failed run leaves no trace.
     fn drop(&mut self) {
+        // Day folders this run created belong to the output folder's group until now.
+        #[cfg(unix)]
+        if self.groups.portal.is_some() {
+            if let Err(e) =
+                self.tiers().and_then(|t| t.iter().try_for_each(|(p, g)| grant_tree(p, *g, &|_| false)))
+            {
+                tracing::warn!("{e}; the next run gives it again");
+            }
+        }
         if !self.created {
             return;
         }

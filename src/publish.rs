@@ -51,6 +51,10 @@ pub struct Manifest {
     /// In the analysts' tier: the fingerprint of the key its pseudonyms were made under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pseudonym_key: Option<String>,
+    /// The date of the latest retention purge that removed personal data from the folder
+    /// (`sdu purge`; its record: `<out>/audit/purges/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged_on: Option<String>,
 }
 
 impl Manifest {
@@ -86,6 +90,7 @@ impl Manifest {
             inputs,
             outputs: vec![],
             pseudonym_key: None,
+            purged_on: None,
         }
     }
 }
@@ -162,6 +167,16 @@ impl RunFolder {
     /// Records a file some other writer put in the folder.
     pub fn record_file(&mut self, name: &str) -> Result<(), IoError> {
         self.record(name, 0)
+    }
+
+    /// A file copied as it is from `from` (`rows`: as its manifest entry says).
+    pub fn copy(&mut self, name: &str, from: &Path, rows: u64) -> Result<(), IoError> {
+        let to = self.staging.dir().join(name);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| IoError::Write { path: to.clone(), source })?;
+        }
+        std::fs::copy(from, &to).map_err(|source| IoError::Write { path: to.clone(), source })?;
+        self.record(name, rows)
     }
 
     pub fn text(&mut self, name: &str, text: &str) -> Result<(), IoError> {

@@ -37,6 +37,15 @@ pub struct OutArg {
     /// by others. What earlier runs wrote is given to it the first time.
     #[arg(long, value_name = "GROUP", env = "SDU_GROUP")]
     pub group: Option<String>,
+    /// Give the portal's tier (the day folders: candidate lists, SMS outboxes, e-license
+    /// requests) to this group instead; others may then pass through the output folder
+    /// (o+x) to reach it, and list nothing.
+    #[arg(long, value_name = "GROUP", env = "SDU_PORTAL_GROUP")]
+    pub portal_group: Option<String>,
+    /// Give the analysts' tier (`analysts/`, pseudonymized) and the reports to this group
+    /// instead; as --portal-group.
+    #[arg(long, value_name = "GROUP", env = "SDU_ANALYSTS_GROUP")]
+    pub analysts_group: Option<String>,
 }
 
 impl OutArg {
@@ -44,20 +53,30 @@ impl OutArg {
     /// other data is a usage error; a lock held by another run is a failure).
     pub fn open(&self) -> anyhow::Result<OutDir> {
         #[cfg(unix)]
-        let gid = match &self.group {
-            Some(g) => Some(outdir::group_id(g).map_err(|e| UsageError::Argument(e.to_string()))?),
-            None => None,
+        let groups = {
+            let gid = |option: &'static str, group: &Option<String>| match group {
+                Some(g) => {
+                    outdir::group_id(option, g).map(Some).map_err(|e| UsageError::Argument(e.to_string()))
+                }
+                None => Ok(None),
+            };
+            outdir::Groups {
+                all: gid("--group", &self.group)?,
+                portal: gid("--portal-group", &self.portal_group)?,
+                analysts: gid("--analysts-group", &self.analysts_group)?,
+            }
         };
-        let out = OutDir::open(&self.out).map_err(|e| match e {
+        #[allow(unused_mut)]
+        let mut out = OutDir::open(&self.out).map_err(|e| match e {
             OpenError::Refused(r) => anyhow::Error::from(UsageError::Output(r)),
             OpenError::Lock(l) => l.into(),
         })?;
         #[cfg(unix)]
-        if let Some(gid) = gid {
-            // The group reads what this run writes, whatever umask it started with.
+        if !groups.is_empty() {
+            // The groups read what this run writes, whatever umask it started with.
             // SAFETY: umask(2) only swaps the process's file mode creation mask.
             unsafe { libc::umask(0o027) };
-            out.grant(gid).map_err(|e| UsageError::Argument(e.to_string()))?;
+            out.grant(groups).map_err(|e| UsageError::Argument(e.to_string()))?;
         }
         Ok(out)
     }

@@ -9,7 +9,10 @@ use crate::jobs::UsageError;
 
 /// Explain the funnel for one BIN or IIN: each pilot's path with its evidence.
 ///
-/// Personal data appear only for the identifier asked: other IINs are masked.
+/// Personal data appear only for the identifier asked: other IINs are masked. The evidence
+/// (deaths, court declarations, incapacity, imprisonment) is the restricted audit tier's:
+/// explain works only for those who may read the audit tier of the output folder given with
+/// --out (`<out>/audit`, `<out>/ledger`), and says so otherwise.
 ///
 /// Example:
 ///   sdu explain --snapshot data/worlds/small --as-of 2026-11-23 --bin 940140000385 --out out
@@ -26,10 +29,11 @@ pub struct Args {
     /// The person to explain (as head of organizations, or as a permit holder).
     #[arg(long, env = "SDU_EXPLAIN_IIN")]
     pub iin: Option<String>,
-    /// An output folder: also show where each of its cases for the identifier stands
-    /// (queued, superseded, voided and why, the permits requested).
+    /// The output folder whose audit tier you may read; explain also shows where each of its
+    /// cases for the identifier stands (queued, superseded, voided and why, the permits
+    /// requested).
     #[arg(long, env = "SDU_OUT")]
-    pub out: Option<std::path::PathBuf>,
+    pub out: std::path::PathBuf,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -43,8 +47,28 @@ fn who(args: &Args) -> Result<Who, UsageError> {
     }
 }
 
+/// Whether this user may read the output folder's restricted tier (the outcomes with their
+/// evidence, the case ledger): explain shows the same evidence.
+fn audit_access(out: &std::path::Path) -> Result<(), UsageError> {
+    let denied = |path: &std::path::Path, e: std::io::Error| {
+        UsageError::Argument(format!(
+            "{}: {e}. explain shows the criteria's evidence (deaths, court declarations, incapacity, imprisonment), which only readers of the restricted audit tier may see: ask for the output folder's audit group (--group of its runs)",
+            path.display()
+        ))
+    };
+    std::fs::read_dir(out).map_err(|e| denied(out, e))?;
+    crate::outdir::existing(out).map_err(UsageError::Output)?;
+    for tier in [out.join(crate::layout::AUDIT), out.join(crate::layout::LEDGER)] {
+        if tier.exists() {
+            std::fs::read_dir(&tier).map_err(|e| denied(&tier, e))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let who = who(&args)?;
+    audit_access(&args.out)?;
     let snapshot = args.snapshot.open()?;
     let (as_of, pilots) = (args.select.as_of, args.select.resolve()?);
     if pilots.is_empty() && !args.json.json {
@@ -53,12 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let inputs = stage_inputs(&snapshot, false)?;
     let mut explained =
         pilots.iter().map(|p| explain(&inputs, p, as_of, &who)).collect::<anyhow::Result<Vec<_>>>()?;
-    if let Some(out) = &args.out {
-        crate::outdir::existing(out).map_err(UsageError::Output)?;
-        let campaign = crate::jobs::load_all(out, &args.select.file.load()?)?;
-        for e in &mut explained {
-            e.lines.extend(campaign_lines(&campaign, &e.pilot, &who, as_of, out));
-        }
+    let campaign = crate::jobs::load_all(&args.out, &args.select.file.load()?)?;
+    for e in &mut explained {
+        e.lines.extend(campaign_lines(&campaign, &e.pilot, &who, as_of, &args.out));
     }
     args.json.print(&explained, |e| {
         // Pilots are set apart by a blank line; none before the first.

@@ -11,6 +11,7 @@ pub mod candidates;
 pub mod demo;
 pub mod dispatch;
 pub mod explain;
+pub mod purge;
 pub mod report;
 pub mod run;
 pub mod schema;
@@ -64,6 +65,7 @@ pub enum Command {
     Backfill(backfill::Args),
     Demo(demo::Args),
     Explain(explain::Args),
+    Purge(purge::Args),
     Synth(synth::Args),
     Validate(validate::Args),
     Schema(schema::Args),
@@ -84,6 +86,7 @@ impl Cli {
             Command::Run(a) => a.json.json,
             Command::Backfill(a) => a.json.json,
             Command::Explain(a) => a.json.json,
+            Command::Purge(a) => a.json.json,
             Command::SimulatePortal(a) => a.json.json,
             Command::SimulateElicense(a) => a.json.json,
             Command::Demo(a) => a.json.json,
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backfill(args) => backfill::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Purge(args) => purge::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),

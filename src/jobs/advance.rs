@@ -359,13 +359,12 @@ pub fn load_checks(
             }
         }
     }
-    for (pilot, date, folder) in latest {
+    for (pilot, date, path) in latest {
         if date < day {
             tracing::debug!(
                 "{pilot}: re-checking cases against the candidates of {date}, the latest before {day}"
             );
         }
-        let path = folder.join(layout::OUTCOMES);
         let read = || -> PolarsResult<DataFrame> {
             LazyFrame::scan_parquet(PlRefPath::try_from_path(&path)?, ScanArgsParquet::default())?
                 .select([col(c::EVENT_ID), col(c::OUTCOME), col(c::CASE_ID), col(c::IIN), col(c::PERMIT_IDS)])

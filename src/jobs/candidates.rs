@@ -215,7 +215,6 @@ pub fn publish_pilot(
     let mut folder = RunFolder::new(&target)?;
     folder.table(&contract::ORGANIZATIONS, &mut run.organizations)?;
     folder.table(&contract::RECIPIENTS, &mut run.recipients)?;
-    folder.table(&contract::OUTCOMES, &mut run.outcomes)?;
     // Keys in alphabetical order, as published since schema version 1.
     let funnel = serde_json::to_value(&run.funnel)?;
     folder.json(layout::FUNNEL, &funnel, run.outcomes.height() as u64)?;
@@ -228,8 +227,11 @@ pub fn publish_pilot(
             inputs.entries.clone(),
         )
     };
-    // The analysts' tier first: a run killed between the two publishes both again, while
-    // the pilot's folder alone would be taken for a finished day.
+    // The audit and analysts' tiers first: a run killed between them publishes them all
+    // again, while the pilot's folder alone would be taken for a finished day.
+    let mut audit = RunFolder::new(&layout::audit_dir(&job.out, job.as_of, &run.pilot.id))?;
+    audit.table(&contract::OUTCOMES, &mut run.outcomes)?;
+    audit.publish(manifest(info))?;
     if let Some(key) = &job.pseudonym {
         publish_analysts(job, &run.pilot.id, &run.outcomes, manifest(info), key)?;
     }
@@ -285,11 +287,12 @@ fn keeps_analysts_fresh(job: &Job, run: &PilotRun) -> anyhow::Result<()> {
     if !layout::is_published(&tier) {
         return Ok(());
     }
-    let path = layout::pilot_dir(&job.out, job.as_of, &run.pilot.id).join(contract::OUTCOMES.parquet());
-    let published = PlRefPath::try_from_path(&path)
-        .and_then(|p| LazyFrame::scan_parquet(p, ScanArgsParquet::default()))
-        .and_then(|lf| lf.collect())
-        .ok();
+    let published = layout::outcomes_file(&job.out, job.as_of, &run.pilot.id).and_then(|path| {
+        PlRefPath::try_from_path(&path)
+            .and_then(|p| LazyFrame::scan_parquet(p, ScanArgsParquet::default()))
+            .and_then(|lf| lf.collect())
+            .ok()
+    });
     if published.is_some_and(|p| p.equals_missing(&run.outcomes)) {
         return Ok(());
     }
@@ -310,7 +313,7 @@ fn complete_analysts(job: &Job, key: &crate::pseudonym::Pseudonymizer) -> anyhow
         if layout::is_published(&tier) {
             continue;
         }
-        let path = folder.join(contract::OUTCOMES.parquet());
+        let Some(path) = layout::outcomes_file(&job.out, job.as_of, &p.id) else { continue };
         let outcomes = LazyFrame::scan_parquet(PlRefPath::try_from_path(&path)?, ScanArgsParquet::default())?
             .collect()
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;

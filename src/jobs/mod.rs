@@ -18,6 +18,7 @@ pub mod demo;
 pub mod dispatch;
 mod error;
 pub mod explain;
+pub mod purge;
 pub mod report;
 pub mod simulate;
 pub mod stage;

@@ -34,7 +34,7 @@ fn report_inputs(
     as_of: NaiveDate,
     inputs: &crate::report::ReportInputs,
 ) -> anyhow::Result<Vec<InputEntry>> {
-    let mut files: Vec<PathBuf> = inputs.runs.iter().map(|(_, _, dir)| dir.join(layout::OUTCOMES)).collect();
+    let mut files: Vec<PathBuf> = inputs.runs.iter().map(|(_, _, outcomes)| outcomes.clone()).collect();
     for pilot in layout::visible_entries(&layout::offers_root(out)).unwrap_or_default() {
         for p in layout::visible_entries(&pilot).unwrap_or_default() {
             let day =

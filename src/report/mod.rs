@@ -69,7 +69,8 @@ pub enum ReportError {
     },
 }
 
-/// The latest published run folder of each pilot on or before `as_of` (with `_SUCCESS`).
+/// The latest published run of each pilot on or before `as_of` (with `_SUCCESS`): its
+/// outcomes file.
 pub fn latest_runs(out: &Path, as_of: NaiveDate) -> Result<Vec<(String, NaiveDate, PathBuf)>, ReportError> {
     layout::latest_pilot_runs(out, as_of)
         .map_err(|source| ReportError::List { path: out.to_path_buf(), source })
@@ -137,8 +138,8 @@ pub fn load(
 ) -> anyhow::Result<ReportInputs> {
     let runs = latest_runs(out, as_of)?;
     let mut events = Vec::new();
-    for (_, _, dir) in &runs {
-        events.extend(read_events(&dir.join(layout::OUTCOMES))?);
+    for (_, _, outcomes) in &runs {
+        events.extend(read_events(outcomes)?);
     }
     let offers = ledger::to_offers(&ledger::offers_until(out, as_of)?)?;
     let end = crate::time::end_of_day(as_of);

@@ -29,7 +29,9 @@ fn every_event_in_scope_gets_exactly_one_outcome() {
     candidates(tmp.path(), "2026-11-23", "out");
     let run = tmp.path().join("out/2026-11-23/sanitary");
     assert!(run.join("_SUCCESS").exists());
-    let outcomes = read(&run.join("outcomes.parquet"));
+    // The outcomes, with their evidence, are the audit tier's; the portal's folder has none.
+    assert!(!run.join("outcomes.parquet").exists() && !run.join("outcomes.csv").exists());
+    let outcomes = read(&tmp.path().join("out/audit/2026-11-23/sanitary/outcomes.parquet"));
     // Independently: renames changed since the pilot's start and recorded by the end of D,
     // from the raw file (the tiny world is dirty, so subtract what validation leaves out).
     let renames = read(&tmp.path().join("w/legal_entity_renames.parquet"));
@@ -81,16 +83,13 @@ fn re_runs_are_byte_identical_and_never_offer_a_case_twice() {
     candidates(tmp.path(), "2026-11-20", "b");
     candidates(tmp.path(), "2026-11-20", "b");
     let (a, b) = (tmp.path().join("a/2026-11-20/sanitary"), tmp.path().join("b/2026-11-20/sanitary"));
-    for f in [
-        "organizations.parquet",
-        "organizations.csv",
-        "recipients.parquet",
-        "recipients.csv",
-        "outcomes.parquet",
-        "funnel.json",
-    ] {
+    for f in
+        ["organizations.parquet", "organizations.csv", "recipients.parquet", "recipients.csv", "funnel.json"]
+    {
         assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs");
     }
+    let audit = |o: &str| tmp.path().join(o).join("audit/2026-11-20/sanitary/outcomes.parquet");
+    assert!(std::fs::read(audit("a")).unwrap() == std::fs::read(audit("b")).unwrap(), "outcomes differ");
     let manifest = |p: &Path| {
         let mut v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(p.join("manifest.json")).unwrap()).unwrap();
@@ -108,7 +107,7 @@ fn re_runs_are_byte_identical_and_never_offer_a_case_twice() {
     for case in again.column("case_id").unwrap().str().unwrap().no_null_iter() {
         assert!(!before.contains(&case), "case {case} offered twice");
     }
-    let outcomes = read(&next.join("outcomes.parquet"));
+    let outcomes = read(&tmp.path().join("a/audit/2026-11-23/sanitary/outcomes.parquet"));
     let previously = outcomes.column("previously_offered_on").unwrap().is_not_null().sum().unwrap() as usize;
     assert_eq!(previously, first.height(), "every earlier offer is remembered");
 }
@@ -178,7 +177,7 @@ fn explain_shows_evidence_and_masks_everyone_else() {
     let tmp = tempfile::tempdir().unwrap();
     world(tmp.path());
     candidates(tmp.path(), "2026-11-23", "out");
-    let outcomes = read(&tmp.path().join("out/2026-11-23/sanitary/outcomes.parquet"));
+    let outcomes = read(&tmp.path().join("out/audit/2026-11-23/sanitary/outcomes.parquet"));
     let offered = outcomes
         .lazy()
         .filter(col("outcome").eq(lit("offered")).and(col("event_kind").eq(lit("rename"))))
@@ -186,15 +185,24 @@ fn explain_shows_evidence_and_masks_everyone_else() {
         .unwrap();
     let bin = offered.column("bin").unwrap().str().unwrap().get(0).unwrap().to_string();
     let head = offered.column("iin").unwrap().str().unwrap().get(0).unwrap().to_string();
-    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", &bin], tmp.path());
+    let o = sdu(
+        &["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", &bin, "--out", "out"],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("still carries the old name") && text.contains("outcome: offered"), "{text}");
     assert!(!text.contains(&head), "the head's IIN is masked when asked by BIN: {text}");
     assert!(text.contains(&sdu::ids::mask(&head)));
-    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--iin", &head], tmp.path());
+    let o = sdu(
+        &["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--iin", &head, "--out", "out"],
+        tmp.path(),
+    );
     assert!(stdout(&o).contains(&head), "the IIN asked is shown: {}", stdout(&o));
-    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", "123"], tmp.path());
+    let o = sdu(
+        &["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", "123", "--out", "out"],
+        tmp.path(),
+    );
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -213,10 +221,13 @@ fn a_rename_of_a_quarantined_organization_is_counted_not_evaluated() {
         serde_json::from_slice(&std::fs::read(run.join("funnel.json")).unwrap()).unwrap();
     assert_eq!(funnel["renames_of_quarantined_organizations"], 1);
     assert_eq!(funnel["left_out_by_validation"]["legal_entities"], 2);
-    let outcomes = read(&run.join("outcomes.parquet"));
+    let outcomes = read(&tmp.path().join("out/audit/2026-11-23/sanitary/outcomes.parquet"));
     let kinds: Vec<Option<&str>> = outcomes.column("event_kind").unwrap().str().unwrap().iter().collect();
     assert!(!kinds.contains(&Some("rename")), "RN1 is not evaluated: {kinds:?}");
-    let o = sdu(&["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", ORG_A], tmp.path());
+    let o = sdu(
+        &["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--bin", ORG_A, "--out", "out"],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(

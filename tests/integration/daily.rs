@@ -296,7 +296,7 @@ fn the_analysts_tier_holds_pseudonyms_and_no_evidence() {
         assert!(!header.split(',').any(|c| c == evidence), "{evidence} in the analysts' tier: {header}");
     }
     // No raw IIN or case id of the day's outcomes anywhere in the tier.
-    let outcomes = std::fs::read_to_string(dir.join("a/2026-11-10/sanitary/outcomes.csv")).unwrap();
+    let outcomes = std::fs::read_to_string(dir.join("a/audit/2026-11-10/sanitary/outcomes.csv")).unwrap();
     let mut secrets: Vec<&str> = vec![];
     for line in outcomes.lines().skip(1) {
         let cells: Vec<&str> = line.split(',').collect();

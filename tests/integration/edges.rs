@@ -290,10 +290,8 @@ pub fn ledger_agrees_with_the_outcomes(out: &Path, c: &Campaign) {
         let at = date.and_hms_opt(9, 0, 0).unwrap();
         let mut offered: BTreeSet<String> = BTreeSet::new();
         for pilot in sdu::layout::visible_entries(&day_dir).unwrap() {
-            let f = pilot.join("outcomes.parquet");
-            if !f.is_file() {
-                continue;
-            }
+            let id = pilot.file_name().unwrap().to_string_lossy().into_owned();
+            let Some(f) = sdu::layout::outcomes_file(out, date, &id) else { continue };
             let df = LazyFrame::scan_parquet(PlRefPath::try_from_path(&f).unwrap(), Default::default())
                 .unwrap()
                 .filter(col("outcome").eq(lit("offered")))
@@ -864,7 +862,7 @@ fn the_recheck_refuses_a_gap_in_the_candidates() {
     };
     ok(&["run", "--snapshot", "w1", "--as-of", FIRST, "--out", "out", "--no-report"]);
     ok(&["candidates", "--snapshot", "w1", "--as-of", "2025-06-03", "--out", "out"]);
-    std::fs::remove_file(dir.join("out/2025-06-03/ecology/outcomes.parquet")).unwrap();
+    std::fs::remove_file(dir.join("out/audit/2025-06-03/ecology/outcomes.parquet")).unwrap();
     let o = sdu(&["advance", "--out", "out", "--as-of", "2025-06-03T09:00"], dir);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);

@@ -123,9 +123,9 @@ fn every_command_speaks_json_and_every_failure_too() {
     let r = ok(&["report", "--out", "out", "--as-of", "2026-11-13"], dir);
     assert!(r.is_object(), "{r}");
     // A BIN of the day's outcomes (the CSV's 2nd field after pilot, event_id, event_kind).
-    let outcomes = std::fs::read_to_string(dir.join("out/2026-11-10/sanitary/outcomes.csv")).unwrap();
+    let outcomes = std::fs::read_to_string(dir.join("out/audit/2026-11-10/sanitary/outcomes.csv")).unwrap();
     let bin = outcomes.lines().skip(1).map(|l| l.split(',').nth(3).unwrap()).find(|b| b.len() == 12).unwrap();
-    let ex = ok(&["explain", "--snapshot", "w", "--as-of", "2026-11-10", "--bin", bin], dir);
+    let ex = ok(&["explain", "--snapshot", "w", "--as-of", "2026-11-10", "--bin", bin, "--out", "out"], dir);
     assert!(ex.is_array() && !ex.as_array().unwrap().is_empty(), "{ex}");
     let run = ok(&["run", "--snapshot", "w", "--as-of", "2026-11-14", "--out", "out", "--no-report"], dir);
     assert_eq!(run["as_of"], "2026-11-14", "{run}");
@@ -276,17 +276,21 @@ fn every_table_is_published_in_every_form_with_its_contract() {
             assert!(pilot.join(format!("{f}.{ext}")).is_file(), "{f}.{ext}");
         }
     }
-    assert!(pilot.join("outcomes.csv").is_file());
+    let audit = dir.join("out/audit/2026-11-10/sanitary");
+    assert!(audit.join("outcomes.csv").is_file() && !pilot.join("outcomes.csv").exists());
     let package: Value =
         serde_json::from_slice(&std::fs::read(pilot.join("datapackage.json")).unwrap()).unwrap();
     let paths: Vec<&str> =
         package["resources"].as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["organizations.csv", "recipients.csv", "outcomes.csv"]);
+    assert_eq!(paths, ["organizations.csv", "recipients.csv"]);
+    let audit_package: Value =
+        serde_json::from_slice(&std::fs::read(audit.join("datapackage.json")).unwrap()).unwrap();
+    assert_eq!(audit_package["resources"][0]["path"], "outcomes.csv");
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(pilot.join("manifest.json")).unwrap()).unwrap();
     let listed: Vec<&str> =
         manifest["outputs"].as_array().unwrap().iter().map(|o| o["file"].as_str().unwrap()).collect();
-    for f in ["organizations.xlsx", "outcomes.csv", "datapackage.json"] {
+    for f in ["organizations.xlsx", "recipients.csv", "datapackage.json"] {
         assert!(listed.contains(&f), "{f} not in the manifest: {listed:?}");
     }
     // Each CSV's recorded hash is its bytes' (the package and the manifest agree).

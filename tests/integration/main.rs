@@ -12,3 +12,4 @@ mod report;
 mod rules;
 mod safety;
 mod synth;
+mod tiers;

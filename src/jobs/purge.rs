@@ -1,0 +1,313 @@
+//! Retention (`sdu purge`): the personal data a closed case no longer needs (law 94-V: kept no
+//! longer than its purpose needs) go from everything `sdu` wrote; what the KPIs count stays.
+//!
+//! A case closed (decided, timed out, undeliverable, superseded, voided, or accepted with its
+//! request out) more than its pilot's `retention_days` before the purge date loses its phones
+//! (the case ledger, the SMS outboxes), its recipient's name (the recipients list, the
+//! outcomes) and its reply texts (the ledger). Rows of no case lose theirs by their own date:
+//! replies that matched nothing, the names in outcomes of excluded events, the simulators'
+//! files. Everything else stays (IINs, case ids, states, times, outcome codes and reasons), so
+//! the report reproduces. Published folders are purged once a later campaign run used their
+//! day (before the cutoff horizon), since only such days are never published again. Each folder is rewritten whole and swapped in one step, its
+//! manifest and data package with the new files' hashes and `purged_on`; ledger files are
+//! replaced one by one, atomically; the ledger's cache is removed; a record of the purge is
+//! appended to `<out>/audit/purges/<date>.json`. Killed midway, a purge leaves every file
+//! either as before or as after; run again, it finishes. Purging twice changes nothing.
+
+use crate::campaign::Campaign;
+use crate::config::Pilot;
+use crate::contract::{self, Table};
+use crate::io;
+use crate::layout;
+use crate::pipeline::columns as c;
+use crate::publish::{read_manifest, RunFolder};
+use chrono::{NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// What a purge removes, and as of when.
+pub struct Purge<'a> {
+    pub out: &'a Path,
+    /// The purge date: cases closed more than their retention before its start go.
+    pub as_of: NaiveDate,
+    /// Days to keep instead of each pilot's `retention_days`.
+    pub days: Option<u32>,
+    pub pilots: &'a [Pilot],
+}
+
+/// What a purge did.
+#[derive(Debug, Default, Serialize)]
+pub struct PurgeSummary {
+    pub as_of: NaiveDate,
+    /// The cutoff of each pilot: cases closed before it are purged.
+    pub closed_before: BTreeMap<String, String>,
+    /// Rows of no case dated before this lose their personal data.
+    pub uncased_before: String,
+    /// Closed cases past their retention (purged now or by an earlier purge).
+    pub cases: usize,
+    /// Rows whose personal data this purge removed, by file kind.
+    pub rows: BTreeMap<String, u64>,
+    /// Files and folders rewritten, under --out.
+    pub rewritten: Vec<String>,
+    /// The purge's record (none when nothing was left to remove).
+    pub record: Option<PathBuf>,
+}
+
+/// The rules of one purge: which cases, and the cutoff of rows without a case.
+struct Rules {
+    cases: HashSet<String>,
+    uncased_before: NaiveDateTime,
+}
+
+/// Runs a purge under the output folder's lock (the caller holds it).
+pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
+    let last_run = crate::campaign::log::last_run(job.out)?.map(|(at, _)| at);
+    // A case is purged only when closed more than a day before the ledger's last run: a
+    // question it held back on its phone has moved on by then, so the ledger replays the same.
+    let horizon = last_run.map(|t| t - chrono::Duration::days(1));
+    let cutoff = |days: u32| {
+        let c = (job.as_of - chrono::Duration::days(i64::from(days))).and_hms_opt(0, 0, 0).expect("midnight");
+        horizon.map_or(c, |h| c.min(h))
+    };
+    let retention = |pilot: &str| {
+        job.days.unwrap_or_else(|| {
+            job.pilots
+                .iter()
+                .find(|p| p.id == pilot)
+                .map_or(crate::config::DEFAULT_RETENTION_DAYS, |p| p.retention_days)
+        })
+    };
+    let mut summary = PurgeSummary { as_of: job.as_of, ..Default::default() };
+    for p in job.pilots {
+        summary.closed_before.insert(p.id.clone(), crate::time::zoned(cutoff(retention(&p.id))));
+    }
+    let mut cases = HashSet::new();
+    for case in campaign.cases.values() {
+        if case.pending() {
+            continue;
+        }
+        let closed = case
+            .history
+            .iter()
+            .map(|e| e.at)
+            .max()
+            .unwrap_or_else(|| case.offer.offered_on.and_hms_opt(0, 0, 0).expect("midnight"));
+        if closed < cutoff(retention(&case.offer.pilot)) {
+            cases.insert(case.offer.case_id.clone());
+        }
+    }
+    // Rows of no case keep their data as long as the longest retention.
+    let longest = job.days.unwrap_or_else(|| {
+        job.pilots.iter().map(|p| p.retention_days).max().unwrap_or(crate::config::DEFAULT_RETENTION_DAYS)
+    });
+    let rules = Rules { cases, uncased_before: cutoff(longest) };
+    summary.cases = rules.cases.len();
+    summary.uncased_before = crate::time::zoned(rules.uncased_before);
+
+    let cache = crate::compact::dir(&layout::campaign_dir(job.out));
+    remove_cache(&cache);
+    let count = |kind: &str, n: u64, path: &Path, summary: &mut PurgeSummary| {
+        if n > 0 {
+            *summary.rows.entry(kind.to_string()).or_default() += n;
+            let shown = path.strip_prefix(job.out).unwrap_or(path).display().to_string();
+            summary.rewritten.push(shown);
+        }
+    };
+    for path in layout::visible_entries(&layout::campaign_dir(job.out))? {
+        let n = purge_ledger_file(&path, &rules)?;
+        count("ledger", n, &path, &mut summary);
+    }
+    let mut folders = Vec::new();
+    for (date, day) in layout::days(job.out)? {
+        folders.extend(layout::visible_entries(&day)?.into_iter().map(|f| (date, f)));
+    }
+    for (date, day) in layout::days(&job.out.join(layout::AUDIT))? {
+        folders.extend(layout::visible_entries(&day)?.into_iter().map(|f| (date, f)));
+    }
+    // Only days a later campaign run used, which are never published again: a day after it
+    // may still be re-run, and would be published from the registries as it was.
+    let used = horizon.map(|h| h.date());
+    for (date, folder) in folders.into_iter().filter(|(d, _)| used.is_some_and(|u| *d < u)) {
+        for (kind, n) in purge_folder(&folder, date, &rules, job.as_of)? {
+            count(&kind, n, &folder, &mut summary);
+        }
+    }
+    let simulated = layout::visible_entries(&job.out.join(layout::SIMULATED_DIR))?;
+    for path in simulated.into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")) {
+        let n = purge_simulated(&path, &rules)?;
+        count("simulated", n, &path, &mut summary);
+    }
+    remove_cache(&cache);
+    summary.rewritten.dedup();
+    if !summary.rows.is_empty() {
+        summary.record = Some(append_record(job, &summary)?);
+    }
+    Ok(summary)
+}
+
+/// The ledger's compacted cache holds the rows as they were: it goes (rebuilt on the next read).
+fn remove_cache(dir: &Path) {
+    if dir.is_dir() {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            tracing::warn!(
+                "{}: cannot remove the ledger's cache ({e}); it still holds purged rows",
+                dir.display()
+            );
+        }
+    }
+}
+
+/// Sets `columns` to null on the rows of `mask` that hold any of them; how many rows changed.
+fn clear(df: &mut DataFrame, mask: &BooleanChunked, columns: &[&str]) -> PolarsResult<u64> {
+    let present: Vec<&str> = columns.iter().copied().filter(|n| df.column(n).is_ok()).collect();
+    let mut holding = BooleanChunked::full("holding".into(), false, df.height());
+    for name in &present {
+        holding = &holding | &df.column(name)?.is_not_null();
+    }
+    let hit = mask & &holding;
+    let n = hit.sum().unwrap_or(0) as u64;
+    if n == 0 {
+        return Ok(0);
+    }
+    let keep = !&hit;
+    for name in present {
+        let col = df.column(name)?.as_materialized_series().clone();
+        let nulls = Series::full_null(name.into(), df.height(), col.dtype());
+        df.with_column(col.zip_with(&keep, &nulls)?.into_column())?;
+    }
+    Ok(n)
+}
+
+/// Rows of the purged cases, or of no case and before the cutoff (`at`: each row's time).
+fn mask(df: &DataFrame, rules: &Rules, at: &[Option<NaiveDateTime>]) -> PolarsResult<BooleanChunked> {
+    let case = df.column(c::CASE_ID)?.str()?;
+    Ok(case
+        .iter()
+        .zip(at)
+        .map(|(case, at)| match case {
+            Some(id) => rules.cases.contains(id),
+            None => at.is_some_and(|t| t < rules.uncased_before),
+        })
+        .collect())
+}
+
+fn read(path: &Path) -> anyhow::Result<DataFrame> {
+    let df = LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, ScanArgsParquet::default())?
+        .collect()
+        .map_err(|e| anyhow::anyhow!("{}: cannot read ({e})", path.display()))?;
+    Ok(df)
+}
+
+fn purge_ledger_file(path: &Path, rules: &Rules) -> anyhow::Result<u64> {
+    let mut df = read(path)?;
+    let at = crate::frames::wall_clock_times(df.column("at")?)?;
+    let m = mask(&df, rules, &at)?;
+    let n = clear(&mut df, &m, &["phone", "next_phones", "reply_text"])?;
+    if n > 0 {
+        io::write_parquet_atomic(&mut df, path)?;
+    }
+    Ok(n)
+}
+
+fn purge_simulated(path: &Path, rules: &Rules) -> anyhow::Result<u64> {
+    let mut df = read(path)?;
+    let time = ["received_at", "reported_at", "at"].into_iter().find(|n| df.column(n).is_ok());
+    let Some(time) = time else { return Ok(0) };
+    let at = crate::frames::wall_clock_times(df.column(time)?)?;
+    let m: BooleanChunked = at.iter().map(|t| t.is_some_and(|t| t < rules.uncased_before)).collect();
+    let n = clear(&mut df, &m, &["phone", "text"])?;
+    if n > 0 {
+        io::write_parquet_atomic(&mut df, path)?;
+    }
+    Ok(n)
+}
+
+/// The personal columns of a published table, and the time of a row of no case.
+fn personal(table: &Table) -> Option<(&'static [&'static str], Option<&'static str>)> {
+    match table.name {
+        n if n == contract::RECIPIENTS.name => Some((&["recipient_name"], None)),
+        n if n == contract::OUTCOMES.name => Some((&["recipient_name"], None)),
+        n if n == contract::SMS_OUTBOX.name => Some((&["phone"], Some("sent_at"))),
+        n if n == contract::REPLIES_UNMATCHED.name => Some((&["phone", "text"], Some("received_at"))),
+        _ => None,
+    }
+}
+
+/// Purges a published folder's tables; the folder is rewritten and swapped in only when a
+/// row changed. Rows removed, by table.
+fn purge_folder(
+    folder: &Path,
+    date: NaiveDate,
+    rules: &Rules,
+    as_of: NaiveDate,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    let Some(manifest) = read_manifest(folder) else { return Ok(vec![]) };
+    let listed = |f: &str| manifest.outputs.iter().any(|o| o.file == f);
+    let tables: Vec<&'static Table> =
+        contract::TABLES.iter().copied().filter(|t| listed(&t.parquet()) && listed(&t.csv())).collect();
+    let mut frames = Vec::new();
+    let mut changed = Vec::new();
+    for t in tables {
+        let mut df = read(&folder.join(t.parquet()))?;
+        if let Some((columns, time)) = personal(t) {
+            let at = match time {
+                Some(name) => crate::frames::wall_clock_times(df.column(name)?)?,
+                // Outcomes of no case are as old as their day.
+                None => vec![date.and_hms_opt(0, 0, 0); df.height()],
+            };
+            let m = if df.column(c::CASE_ID).is_ok() {
+                mask(&df, rules, &at)?
+            } else {
+                at.iter().map(|t| t.is_some_and(|t| t < rules.uncased_before)).collect()
+            };
+            let n = clear(&mut df, &m, columns)?;
+            if n > 0 {
+                changed.push((t.name.to_string(), n));
+            }
+        }
+        frames.push((t, df));
+    }
+    if changed.is_empty() {
+        return Ok(changed);
+    }
+    let mut staged = RunFolder::new(folder)?;
+    let written: HashSet<String> = frames
+        .iter()
+        .flat_map(|(t, _)| [t.parquet(), t.csv(), t.xlsx()])
+        .chain([layout::DATA_PACKAGE.into()])
+        .collect();
+    for (t, mut df) in frames {
+        staged.table(t, &mut df)?;
+    }
+    for o in &manifest.outputs {
+        if !written.contains(&o.file) {
+            staged.copy(&o.file, &folder.join(&o.file), o.rows)?;
+        }
+    }
+    let manifest =
+        crate::publish::Manifest { outputs: vec![], purged_on: Some(as_of.to_string()), ..manifest };
+    io::fail_point("purge:before-swap")?;
+    staged.publish(manifest)?;
+    Ok(changed)
+}
+
+/// Appends the purge to the date's record (`<out>/audit/purges/<date>.json`, a list).
+fn append_record(job: &Purge, summary: &PurgeSummary) -> anyhow::Result<PathBuf> {
+    let path = layout::purge_record(job.out, job.as_of);
+    let mut runs: Vec<serde_json::Value> = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: not a purge record ({e}); nothing appended", path.display()))?,
+        Err(_) => vec![],
+    };
+    let mut entry = serde_json::to_value(summary)?;
+    entry["ran_at"] = crate::time::zoned_utc(chrono::Utc::now()).into();
+    entry.as_object_mut().map(|o| o.remove("record"));
+    runs.push(entry);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    io::write_json_atomic(&runs, &path)?;
+    Ok(path)
+}

@@ -217,8 +217,9 @@ impl OutDir {
         self.groups = groups;
         let tiers = self.tiers()?;
         for (path, gid) in &tiers {
-            grant_tree(path, *gid, &|_| false)?;
+            grant_tree(path, *gid, &is_legacy_evidence)?;
         }
+        self.keep_legacy_evidence()?;
         let roots: Vec<PathBuf> = tiers.into_iter().map(|(p, _)| p).collect();
         if let Some(gid) = groups.all {
             grant_tree(&self.path, gid, &|p| roots.iter().any(|r| r == p))?;
@@ -251,6 +252,44 @@ impl OutDir {
             }
         }
         Ok(tiers)
+    }
+}
+
+/// Outcomes that days published before the tiers keep in the pilot's folder: the evidence,
+/// which the portal's group never gets.
+fn is_legacy_evidence(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n == layout::OUTCOMES || n == "outcomes.csv")
+}
+
+impl OutDir {
+    /// With a portal group, the outcomes older days keep beside the portal's lists stay the
+    /// audit tier's: given to `--group` (0640), or to the running user alone (0600).
+    #[cfg(unix)]
+    fn keep_legacy_evidence(&self) -> Result<(), GroupError> {
+        use std::os::unix::fs::PermissionsExt;
+        if self.groups.portal.is_none() {
+            return Ok(());
+        }
+        let days = layout::days(&self.path).map_err(chown_error(&self.path, 0))?;
+        for (_, day) in days {
+            for pilot in layout::visible_entries(&day).map_err(chown_error(&day, 0))? {
+                for f in [pilot.join(layout::OUTCOMES), pilot.join("outcomes.csv")] {
+                    if !f.is_file() {
+                        continue;
+                    }
+                    let mode = match self.groups.all {
+                        Some(gid) => {
+                            std::os::unix::fs::lchown(&f, None, Some(gid)).map_err(chown_error(&f, gid))?;
+                            0o640
+                        }
+                        None => 0o600,
+                    };
+                    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode))
+                        .map_err(chown_error(&f, 0))?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -303,8 +342,9 @@ impl Drop for OutDir {
         // Day folders this run created belong to the output folder's group until now.
         #[cfg(unix)]
         if self.groups.portal.is_some() {
-            if let Err(e) =
-                self.tiers().and_then(|t| t.iter().try_for_each(|(p, g)| grant_tree(p, *g, &|_| false)))
+            if let Err(e) = self
+                .tiers()
+                .and_then(|t| t.iter().try_for_each(|(p, g)| grant_tree(p, *g, &is_legacy_evidence)))
             {
                 tracing::warn!("{e}; the next run gives it again");
             }

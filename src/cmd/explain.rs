@@ -56,6 +56,9 @@ fn audit_access(out: &std::path::Path) -> Result<(), UsageError> {
             path.display()
         ))
     };
+    if !out.exists() {
+        crate::outdir::existing(out).map_err(UsageError::Output)?;
+    }
     std::fs::read_dir(out).map_err(|e| denied(out, e))?;
     crate::outdir::existing(out).map_err(UsageError::Output)?;
     for tier in [out.join(crate::layout::AUDIT), out.join(crate::layout::LEDGER)] {

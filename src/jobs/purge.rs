@@ -58,6 +58,9 @@ pub struct PurgeSummary {
 /// The rules of one purge: which cases, and the cutoff of rows without a case.
 struct Rules {
     cases: HashSet<String>,
+    /// Every case the ledger holds: an outcome row of another case id was never a case
+    /// (an excluded event's id) and goes by its date.
+    known: HashSet<String>,
     uncased_before: NaiveDateTime,
 }
 
@@ -68,7 +71,8 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
     // question it held back on its phone has moved on by then, so the ledger replays the same.
     let horizon = last_run.map(|t| t - chrono::Duration::days(1));
     let cutoff = |days: u32| {
-        let c = (job.as_of - chrono::Duration::days(i64::from(days))).and_hms_opt(0, 0, 0).expect("midnight");
+        let start = job.as_of.checked_sub_days(chrono::Days::new(u64::from(days))).unwrap_or(NaiveDate::MIN);
+        let c = start.and_hms_opt(0, 0, 0).expect("midnight");
         horizon.map_or(c, |h| c.min(h))
     };
     let retention = |pilot: &str| {
@@ -102,7 +106,8 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
     let longest = job.days.unwrap_or_else(|| {
         job.pilots.iter().map(|p| p.retention_days).max().unwrap_or(crate::config::DEFAULT_RETENTION_DAYS)
     });
-    let rules = Rules { cases, uncased_before: cutoff(longest) };
+    let known = campaign.cases.keys().cloned().collect();
+    let rules = Rules { cases, known, uncased_before: cutoff(longest) };
     summary.cases = rules.cases.len();
     summary.uncased_before = crate::time::zoned(rules.uncased_before);
 
@@ -141,9 +146,7 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
     }
     remove_cache(&cache);
     summary.rewritten.dedup();
-    if !summary.rows.is_empty() {
-        summary.record = Some(append_record(job, &summary)?);
-    }
+    summary.record = Some(append_record(job, &summary)?);
     Ok(summary)
 }
 
@@ -187,8 +190,8 @@ fn mask(df: &DataFrame, rules: &Rules, at: &[Option<NaiveDateTime>]) -> PolarsRe
         .iter()
         .zip(at)
         .map(|(case, at)| match case {
-            Some(id) => rules.cases.contains(id),
-            None => at.is_some_and(|t| t < rules.uncased_before),
+            Some(id) if rules.known.contains(id) => rules.cases.contains(id),
+            _ => at.is_some_and(|t| t < rules.uncased_before),
         })
         .collect())
 }
@@ -286,11 +289,36 @@ fn purge_folder(
             staged.copy(&o.file, &folder.join(&o.file), o.rows)?;
         }
     }
+    // What the folder holds beyond its manifest (nothing sdu wrote) moves with it, untouched.
+    let ours: HashSet<String> = manifest
+        .outputs
+        .iter()
+        .map(|o| o.file.clone())
+        .chain([layout::MANIFEST.into(), layout::SUCCESS.into()])
+        .collect();
+    for entry in std::fs::read_dir(folder)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !ours.contains(&name) && !written.contains(&name) {
+            copy_tree(&entry.path(), &staged.dir().join(&name))?;
+        }
+    }
     let manifest =
         crate::publish::Manifest { outputs: vec![], purged_on: Some(as_of.to_string()), ..manifest };
     io::fail_point("purge:before-swap")?;
     staged.publish(manifest)?;
     Ok(changed)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(from)?.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)?.flatten() {
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::copy(from, to).map(drop)
+    }
 }
 
 /// Appends the purge to the date's record (`<out>/audit/purges/<date>.json`, a list).

@@ -148,6 +148,9 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
     };
     let before = report(&out);
     let status = ok(&["campaign", "status", "--out", "out", "--json"], dir);
+    // A file sdu did not write, in a folder the purge rewrites: it stays.
+    let foreign = out.join("audit/2026-09-15/sanitary/notes.txt");
+    std::fs::write(&foreign, "an auditor's note").unwrap();
     copy(&out, &dir.join("twin"));
     copy(&out, &dir.join("orig"));
 
@@ -227,10 +230,16 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
             let (case, who) =
                 (df.column("case_id").unwrap().str().unwrap(), df.column("recipient_name").unwrap());
             let used = f.to_string_lossy().contains("2026-09") || f.to_string_lossy().contains("2026-10");
+            let outcome = df.column("outcome").ok().map(|c| c.str().unwrap().clone());
             for (i, c) in case.iter().enumerate() {
                 if used && c.is_some_and(|c| purged.contains(&c.to_string())) {
                     assert!(who.get(i).unwrap().is_null(), "{}: a purged case's name", f.display());
                     lists += 1;
+                }
+                // An event that never was a case keeps no name past the cutoff either.
+                let excluded = outcome.as_ref().is_some_and(|o| o.get(i) != Some("offered"));
+                if used && excluded {
+                    assert!(who.get(i).unwrap().is_null(), "{}: an excluded event's name", f.display());
                 }
             }
         }
@@ -245,6 +254,7 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
         }
     }
     assert!(lists > 0);
+    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "an auditor's note");
     // Purging again changes nothing.
     let again = tree(&out);
     let s: serde_json::Value = serde_json::from_str(&ok(
@@ -253,10 +263,10 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
     ))
     .unwrap();
     assert_eq!(s["rows"], serde_json::json!({}), "{s}");
-    assert_eq!(diff(&tree(&out), &again), Vec::<String>::new());
+    assert_eq!(diff(&data(tree(&out)), &data(again)), Vec::<String>::new(), "only the record grows");
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("audit/purges/2026-11-21.json")).unwrap()).unwrap();
-    assert_eq!(record.as_array().unwrap().len(), 1, "{record}");
+    assert_eq!(record.as_array().unwrap().len(), 2, "one entry per purge run: {record}");
 }
 
 /// Days published before the tiers keep their outcomes in the pilot's folder: read there.
@@ -280,6 +290,16 @@ fn outcomes_of_days_before_the_tiers_are_read_where_they_are() {
     }
     ok(&["report", "--out", "out", "--as-of", "2026-11-11"], dir);
     assert!(kpi() == before, "the report reads the outcomes where older days keep them");
+    // SAFETY: a plain libc query.
+    #[cfg(unix)]
+    if unsafe { libc::geteuid() } == 0 {
+        use std::os::unix::fs::MetadataExt;
+        ok(&["report", "--out", "out", "--as-of", "2026-11-11", "--group", "3", "--portal-group", "4"], dir);
+        let evidence = std::fs::metadata(dir.join("out/2026-11-10/sanitary/outcomes.csv")).unwrap();
+        assert_eq!(evidence.gid(), 3, "older days' evidence stays the audit tier's");
+        let list = std::fs::metadata(dir.join("out/2026-11-10/sanitary/recipients.csv")).unwrap();
+        assert_eq!(list.gid(), 4);
+    }
     ok(&["run", "--snapshot", "w", "--as-of", "2026-11-12", "--out", "out"], dir);
 }
 

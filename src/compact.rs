@@ -116,6 +116,21 @@ pub fn lookup(folder: &Path, stem: &str, files: &[PathBuf]) -> Cached {
     }
 }
 
+/// Removes a folder's caches (they hold the rows as they were when written: after the files
+/// were rewritten in place, as a retention purge does, they must go; the next read rebuilds
+/// them from the files).
+pub fn remove(folder: &Path) {
+    let dir = dir(folder);
+    if dir.is_dir() {
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(
+                "{}: cannot remove the cache ({e}); it still holds rows as they were",
+                dir.display()
+            );
+        }
+    }
+}
+
 /// Writes the cache of `files` (in order; `rows`: each one's rows) whose rows are `frame`,
 /// when enough files are beyond the current cache (`covered`). Best effort.
 pub fn store(

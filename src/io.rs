@@ -35,6 +35,12 @@ pub enum IoError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path}: cannot read")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: PolarsError,
+    },
     #[error("{path}: cannot write the spreadsheet")]
     Xlsx {
         path: PathBuf,
@@ -262,6 +268,27 @@ fn parent_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
+/// Reads a whole Parquet file.
+pub fn read_parquet(path: &Path) -> Result<DataFrame, IoError> {
+    let read = |source| IoError::Read { path: path.to_path_buf(), source };
+    LazyFrame::scan_parquet(PlRefPath::try_from_path(path).map_err(read)?, ScanArgsParquet::default())
+        .and_then(LazyFrame::collect)
+        .map_err(read)
+}
+
+/// Copies a file, or a folder and everything below it (links as the files they name).
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), IoError> {
+    if fs::metadata(from).map_err(write_err(from))?.is_dir() {
+        fs::create_dir_all(to).map_err(write_err(to))?;
+        for e in fs::read_dir(from).map_err(write_err(from))?.flatten() {
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else {
+        fs::copy(from, to).map(drop).map_err(write_err(to))
+    }
+}
+
 /// Writes a Parquet file atomically: to a temporary name beside it, then renamed into place.
 pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoError> {
     let parent = parent_of(path);
@@ -303,6 +330,7 @@ pub fn fail_point(name: &str) -> Result<(), IoError> {
 /// reader never sees half of it.
 pub fn write_json_atomic<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), IoError> {
     let parent = parent_of(path);
+    fs::create_dir_all(parent).map_err(write_err(parent))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     write_json(value, &tmp)?;

@@ -188,6 +188,12 @@ pub fn is_published(dir: &Path) -> bool {
     dir.join(SUCCESS).is_file()
 }
 
+/// The date a file's name starts with (`<date>.parquet`, `<date>.delivery.parquet`).
+pub fn file_date(path: &Path) -> Option<NaiveDate> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    NaiveDate::parse_from_str(name.get(..10)?, "%Y-%m-%d").ok()
+}
+
 fn date_of(path: &Path) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&path.file_name()?.to_string_lossy(), "%Y-%m-%d").ok()
 }

@@ -169,16 +169,6 @@ impl RunFolder {
         self.record(name, 0)
     }
 
-    /// A file copied as it is from `from` (`rows`: as its manifest entry says).
-    pub fn copy(&mut self, name: &str, from: &Path, rows: u64) -> Result<(), IoError> {
-        let to = self.staging.dir().join(name);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| IoError::Write { path: to.clone(), source })?;
-        }
-        std::fs::copy(from, &to).map_err(|source| IoError::Write { path: to.clone(), source })?;
-        self.record(name, rows)
-    }
-
     pub fn text(&mut self, name: &str, text: &str) -> Result<(), IoError> {
         io::write_text(&self.staging.dir().join(name), text)?;
         self.record(name, text.lines().count() as u64)
@@ -259,6 +249,48 @@ impl RunFolder {
         io::touch(&self.staging.dir().join(layout::SUCCESS))?;
         Ok(self.staging.publish()?)
     }
+}
+
+/// Publishes a published folder again with some of its tables changed (`tables`: every table
+/// of the folder, as it is to be), its other files as they were, and what it held beyond its
+/// manifest (not sdu's) untouched; `manifest` is its manifest as it is to be. The folder is
+/// swapped in one step.
+pub fn rewrite(
+    folder: &Path,
+    tables: Vec<(&'static Table, DataFrame)>,
+    manifest: Manifest,
+) -> Result<PathBuf, TableError> {
+    let mut staged = RunFolder::new(folder)?;
+    let mut written: std::collections::HashSet<String> =
+        [layout::DATA_PACKAGE, layout::MANIFEST, layout::SUCCESS].into_iter().map(String::from).collect();
+    for (t, mut df) in tables {
+        staged.table(t, &mut df)?;
+        written.extend([t.parquet(), t.csv(), t.xlsx()]);
+    }
+    for o in &manifest.outputs {
+        if written.contains(&o.file) {
+            continue;
+        }
+        let to = staged.dir().join(&o.file);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| IoError::Write { path: to.clone(), source })?;
+        }
+        io::copy_tree(&folder.join(&o.file), &to)?;
+        staged.record(&o.file, o.rows)?;
+        written.insert(o.file.clone());
+    }
+    let entries =
+        std::fs::read_dir(folder).map_err(|source| IoError::Write { path: folder.into(), source })?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !written.contains(&name)
+            && !manifest.outputs.iter().any(|o| o.file.starts_with(&format!("{name}/")))
+        {
+            io::copy_tree(&e.path(), &staged.dir().join(&name))?;
+        }
+    }
+    io::fail_point("rewrite:before-swap")?;
+    Ok(staged.publish(Manifest { outputs: vec![], ..manifest })?)
 }
 
 /// Whether every output the manifest lists is there with its SHA-256.

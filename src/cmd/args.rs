@@ -34,7 +34,9 @@ pub struct OutArg {
     pub out: PathBuf,
     /// Give the output folder to this group (name or id), with the setgid bit: everything
     /// written in it belongs to the group, readable by it (0640 files, 0750 folders), never
-    /// by others. What earlier runs wrote is given to it the first time.
+    /// by others. What earlier runs wrote is given to it the first time. With --portal-group
+    /// or --analysts-group, those tiers are theirs and this group keeps the rest: the
+    /// restricted audit tier (audit/, ledger/).
     #[arg(long, value_name = "GROUP", env = "SDU_GROUP")]
     pub group: Option<String>,
     /// Give the portal's tier (the day folders: candidate lists, SMS outboxes, e-license

@@ -56,11 +56,10 @@ fn audit_access(out: &std::path::Path) -> Result<(), UsageError> {
             path.display()
         ))
     };
-    if !out.exists() {
-        crate::outdir::existing(out).map_err(UsageError::Output)?;
-    }
-    std::fs::read_dir(out).map_err(|e| denied(out, e))?;
-    crate::outdir::existing(out).map_err(UsageError::Output)?;
+    match std::fs::read_dir(out) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(denied(out, e)),
+        _ => crate::outdir::existing(out).map_err(UsageError::Output)?,
+    };
     for tier in [out.join(crate::layout::AUDIT), out.join(crate::layout::LEDGER)] {
         if tier.exists() {
             std::fs::read_dir(&tier).map_err(|e| denied(&tier, e))?;

@@ -11,12 +11,13 @@ use chrono::NaiveDate;
 ///
 /// A case closed (decided, timed out, undeliverable, superseded, voided, or accepted with
 /// its request out) before the cutoff loses its phones (case ledger, SMS outboxes), its
-/// recipient's name (recipients, outcomes) and its reply texts (case ledger); replies that
-/// matched no case and the names of excluded events go by their own date. IINs, case ids,
+/// recipient's name (recipients, outcomes), the names of a holder who is a person (their own
+/// old and new names) and its reply texts (case ledger); replies that matched no case and the
+/// names of excluded events go by their own date. IINs, case ids,
 /// states, times, outcomes and reasons stay: the KPI report reproduces. A cutoff is never
 /// later than a day before the ledger's last run. Folders are rewritten whole and swapped in
 /// one step (manifest `purged_on`); the purge is recorded in `<out>/audit/purges/<as-of>.json`.
-/// Purging again changes nothing. Schedule it (weekly, say) after the day's run.
+/// Purging again changes no data (the record gets one more entry). Schedule it (weekly, say) after the day's run.
 ///
 /// Example:
 ///   sdu purge --out out --as-of 2026-11-23

@@ -235,13 +235,7 @@ pub fn publish_pilot(
     if let Some(key) = &job.pseudonym {
         publish_analysts(job, &run.pilot.id, &run.outcomes, manifest(info), key)?;
     }
-    let path = folder.publish(Manifest::for_run(
-        info.clone(),
-        job.as_of.to_string(),
-        Some(run.pilot.id.clone()),
-        job.snapshot.dir().display().to_string(),
-        inputs.entries.clone(),
-    ))?;
+    let path = folder.publish(manifest(info))?;
     let mut offers = offers(&run.outcomes, job.as_of)?;
     io::fail_point("candidates:before-ledger")?;
     io::write_or_remove(&mut offers, &layout::offers_file(&job.out, &run.pilot.id, job.as_of))?;
@@ -287,12 +281,8 @@ fn keeps_analysts_fresh(job: &Job, run: &PilotRun) -> anyhow::Result<()> {
     if !layout::is_published(&tier) {
         return Ok(());
     }
-    let published = layout::outcomes_file(&job.out, job.as_of, &run.pilot.id).and_then(|path| {
-        PlRefPath::try_from_path(&path)
-            .and_then(|p| LazyFrame::scan_parquet(p, ScanArgsParquet::default()))
-            .and_then(|lf| lf.collect())
-            .ok()
-    });
+    let published = layout::outcomes_file(&job.out, job.as_of, &run.pilot.id)
+        .and_then(|path| io::read_parquet(&path).ok());
     if published.is_some_and(|p| p.equals_missing(&run.outcomes)) {
         return Ok(());
     }
@@ -314,9 +304,7 @@ fn complete_analysts(job: &Job, key: &crate::pseudonym::Pseudonymizer) -> anyhow
             continue;
         }
         let Some(path) = layout::outcomes_file(&job.out, job.as_of, &p.id) else { continue };
-        let outcomes = LazyFrame::scan_parquet(PlRefPath::try_from_path(&path)?, ScanArgsParquet::default())?
-            .collect()
-            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let outcomes = io::read_parquet(&path)?;
         let manifest = Manifest { outputs: vec![], ..manifest };
         publish_analysts(job, &p.id, &outcomes, manifest, key)?;
     }

@@ -20,7 +20,7 @@ use crate::contract::{self, Table};
 use crate::io;
 use crate::layout;
 use crate::pipeline::columns as c;
-use crate::publish::{read_manifest, RunFolder};
+use crate::publish::read_manifest;
 use chrono::{NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use serde::Serialize;
@@ -111,8 +111,8 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
     summary.cases = rules.cases.len();
     summary.uncased_before = crate::time::zoned(rules.uncased_before);
 
-    let cache = crate::compact::dir(&layout::campaign_dir(job.out));
-    remove_cache(&cache);
+    let ledger = layout::campaign_dir(job.out);
+    crate::compact::remove(&ledger);
     let count = |kind: &str, n: u64, path: &Path, summary: &mut PurgeSummary| {
         if n > 0 {
             *summary.rows.entry(kind.to_string()).or_default() += n;
@@ -120,9 +120,15 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
             summary.rewritten.push(shown);
         }
     };
-    for path in layout::visible_entries(&layout::campaign_dir(job.out))? {
-        let n = purge_ledger_file(&path, &rules)?;
-        count("ledger", n, &path, &mut summary);
+    for path in layout::visible_entries(&ledger)? {
+        count("ledger", purge_file(&path, &CAMPAIGN_LEDGER, &rules)?, &path, &mut summary);
+    }
+    for pilot in layout::visible_entries(&layout::offers_root(job.out))? {
+        crate::compact::remove(&pilot);
+        for path in layout::visible_entries(&pilot)? {
+            count("offers", purge_file(&path, &OFFERS_LEDGER, &rules)?, &path, &mut summary);
+        }
+        crate::compact::remove(&pilot);
     }
     let mut folders = Vec::new();
     for (date, day) in layout::days(job.out)? {
@@ -141,24 +147,48 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
     }
     let simulated = layout::visible_entries(&job.out.join(layout::SIMULATED_DIR))?;
     for path in simulated.into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")) {
-        let n = purge_simulated(&path, &rules)?;
-        count("simulated", n, &path, &mut summary);
+        count("simulated", purge_file(&path, &SIMULATED, &rules)?, &path, &mut summary);
     }
-    remove_cache(&cache);
+    crate::compact::remove(&ledger);
     summary.rewritten.dedup();
     summary.record = Some(append_record(job, &summary)?);
     Ok(summary)
 }
 
-/// The ledger's compacted cache holds the rows as they were: it goes (rebuilt on the next read).
-fn remove_cache(dir: &Path) {
-    if dir.is_dir() {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
-            tracing::warn!(
-                "{}: cannot remove the ledger's cache ({e}); it still holds purged rows",
-                dir.display()
-            );
-        }
+/// Where a table holds personal data, and whose.
+struct Personal {
+    /// Cleared on the rows of purged cases (and of no case, by `time`).
+    columns: &'static [&'static str],
+    /// Cleared too where `.0` (the organization's BIN) is null: the holder is a person and
+    /// these are their names (an individual's own change of name).
+    holder: Option<(&'static str, &'static [&'static str])>,
+    /// The time of a row of no case: this column's, or else the day of its folder.
+    time: Option<&'static str>,
+}
+
+const NAMES: &[&str] = &[c::OLD_NAME_KK, c::OLD_NAME_RU, c::NEW_NAME_KK, c::NEW_NAME_RU];
+
+const CAMPAIGN_LEDGER: Personal =
+    Personal { columns: &["phone", "next_phones", "reply_text"], holder: None, time: Some("at") };
+const OFFERS_LEDGER: Personal = Personal { columns: &[], holder: Some((c::BIN, NAMES)), time: None };
+const SIMULATED: Personal = Personal { columns: &["phone", "text"], holder: None, time: Some("received_at") };
+
+/// The personal columns of a published table.
+fn personal(table: &Table) -> Option<Personal> {
+    let name = table.name;
+    let with = |columns, holder, time| Some(Personal { columns, holder, time });
+    if name == contract::RECIPIENTS.name || name == contract::OUTCOMES.name {
+        with(&["recipient_name"], Some((c::BIN, NAMES)), None)
+    } else if name == contract::SMS_OUTBOX.name {
+        with(&["phone"], None, Some("sent_at"))
+    } else if name == contract::REPLIES_UNMATCHED.name {
+        with(&["phone", "text"], None, Some("received_at"))
+    } else if name == contract::ELICENSE_REQUESTS.name {
+        with(&[], Some(("holder_bin", NAMES)), None)
+    } else if name == contract::SDU_WRITEBACK.name {
+        with(&[], Some(("holder_bin", &["holder_name_kk", "holder_name_ru"])), None)
+    } else {
+        None
     }
 }
 
@@ -183,63 +213,54 @@ fn clear(df: &mut DataFrame, mask: &BooleanChunked, columns: &[&str]) -> PolarsR
     Ok(n)
 }
 
-/// Rows of the purged cases, or of no case and before the cutoff (`at`: each row's time).
-fn mask(df: &DataFrame, rules: &Rules, at: &[Option<NaiveDateTime>]) -> PolarsResult<BooleanChunked> {
-    let case = df.column(c::CASE_ID)?.str()?;
-    Ok(case
-        .iter()
-        .zip(at)
-        .map(|(case, at)| match case {
-            Some(id) if rules.known.contains(id) => rules.cases.contains(id),
-            _ => at.is_some_and(|t| t < rules.uncased_before),
-        })
-        .collect())
-}
-
-fn read(path: &Path) -> anyhow::Result<DataFrame> {
-    let df = LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, ScanArgsParquet::default())?
-        .collect()
-        .map_err(|e| anyhow::anyhow!("{}: cannot read ({e})", path.display()))?;
-    Ok(df)
-}
-
-fn purge_ledger_file(path: &Path, rules: &Rules) -> anyhow::Result<u64> {
-    let mut df = read(path)?;
-    let at = crate::frames::wall_clock_times(df.column("at")?)?;
-    let m = mask(&df, rules, &at)?;
-    let n = clear(&mut df, &m, &["phone", "next_phones", "reply_text"])?;
-    if n > 0 {
-        io::write_parquet_atomic(&mut df, path)?;
+/// Clears a frame's personal data (`day`: its folder's, the time of rows without one):
+/// rows of the purged cases, or of no case and before the cutoff. Rows changed.
+fn clear_personal(
+    df: &mut DataFrame,
+    p: &Personal,
+    rules: &Rules,
+    day: Option<NaiveDate>,
+) -> anyhow::Result<u64> {
+    let at = match p.time {
+        Some(name) if df.column(name).is_ok() => crate::frames::wall_clock_times(df.column(name)?)?,
+        _ => vec![day.and_then(|d| d.and_hms_opt(0, 0, 0)); df.height()],
+    };
+    let old = |t: &Option<NaiveDateTime>| t.is_some_and(|t| t < rules.uncased_before);
+    let mask: BooleanChunked = match df.column(c::CASE_ID) {
+        Ok(case) => case
+            .str()?
+            .iter()
+            .zip(&at)
+            .map(|(case, at)| match case {
+                Some(id) if rules.known.contains(id) => rules.cases.contains(id),
+                _ => old(at),
+            })
+            .collect(),
+        Err(_) => at.iter().map(old).collect(),
+    };
+    let mut n = clear(df, &mask, p.columns)?;
+    if let Some((bin, names)) = p.holder {
+        if let Ok(bin) = df.column(bin) {
+            let person = &mask & &bin.is_null();
+            n += clear(df, &person, names)?;
+        }
     }
     Ok(n)
 }
 
-fn purge_simulated(path: &Path, rules: &Rules) -> anyhow::Result<u64> {
-    let mut df = read(path)?;
-    let time = ["received_at", "reported_at", "at"].into_iter().find(|n| df.column(n).is_ok());
-    let Some(time) = time else { return Ok(0) };
-    let at = crate::frames::wall_clock_times(df.column(time)?)?;
-    let m: BooleanChunked = at.iter().map(|t| t.is_some_and(|t| t < rules.uncased_before)).collect();
-    let n = clear(&mut df, &m, &["phone", "text"])?;
+/// Purges a file that is not a published folder's (a ledger's, a simulator's), replaced
+/// atomically when a row changed.
+fn purge_file(path: &Path, p: &Personal, rules: &Rules) -> anyhow::Result<u64> {
+    let mut df = io::read_parquet(path)?;
+    let n = clear_personal(&mut df, p, rules, crate::layout::file_date(path))?;
     if n > 0 {
         io::write_parquet_atomic(&mut df, path)?;
     }
     Ok(n)
-}
-
-/// The personal columns of a published table, and the time of a row of no case.
-fn personal(table: &Table) -> Option<(&'static [&'static str], Option<&'static str>)> {
-    match table.name {
-        n if n == contract::RECIPIENTS.name => Some((&["recipient_name"], None)),
-        n if n == contract::OUTCOMES.name => Some((&["recipient_name"], None)),
-        n if n == contract::SMS_OUTBOX.name => Some((&["phone"], Some("sent_at"))),
-        n if n == contract::REPLIES_UNMATCHED.name => Some((&["phone", "text"], Some("received_at"))),
-        _ => None,
-    }
 }
 
 /// Purges a published folder's tables; the folder is rewritten and swapped in only when a
-/// row changed. Rows removed, by table.
+/// row changed. Rows changed, by table.
 fn purge_folder(
     folder: &Path,
     date: NaiveDate,
@@ -248,77 +269,23 @@ fn purge_folder(
 ) -> anyhow::Result<Vec<(String, u64)>> {
     let Some(manifest) = read_manifest(folder) else { return Ok(vec![]) };
     let listed = |f: &str| manifest.outputs.iter().any(|o| o.file == f);
-    let tables: Vec<&'static Table> =
-        contract::TABLES.iter().copied().filter(|t| listed(&t.parquet()) && listed(&t.csv())).collect();
     let mut frames = Vec::new();
     let mut changed = Vec::new();
-    for t in tables {
-        let mut df = read(&folder.join(t.parquet()))?;
-        if let Some((columns, time)) = personal(t) {
-            let at = match time {
-                Some(name) => crate::frames::wall_clock_times(df.column(name)?)?,
-                // Outcomes of no case are as old as their day.
-                None => vec![date.and_hms_opt(0, 0, 0); df.height()],
-            };
-            let m = if df.column(c::CASE_ID).is_ok() {
-                mask(&df, rules, &at)?
-            } else {
-                at.iter().map(|t| t.is_some_and(|t| t < rules.uncased_before)).collect()
-            };
-            let n = clear(&mut df, &m, columns)?;
+    for t in contract::TABLES.iter().copied().filter(|t| listed(&t.parquet()) && listed(&t.csv())) {
+        let mut df = io::read_parquet(&folder.join(t.parquet()))?;
+        if let Some(p) = personal(t) {
+            let n = clear_personal(&mut df, &p, rules, Some(date))?;
             if n > 0 {
                 changed.push((t.name.to_string(), n));
             }
         }
         frames.push((t, df));
     }
-    if changed.is_empty() {
-        return Ok(changed);
+    if !changed.is_empty() {
+        let manifest = crate::publish::Manifest { purged_on: Some(as_of.to_string()), ..manifest };
+        crate::publish::rewrite(folder, frames, manifest)?;
     }
-    let mut staged = RunFolder::new(folder)?;
-    let written: HashSet<String> = frames
-        .iter()
-        .flat_map(|(t, _)| [t.parquet(), t.csv(), t.xlsx()])
-        .chain([layout::DATA_PACKAGE.into()])
-        .collect();
-    for (t, mut df) in frames {
-        staged.table(t, &mut df)?;
-    }
-    for o in &manifest.outputs {
-        if !written.contains(&o.file) {
-            staged.copy(&o.file, &folder.join(&o.file), o.rows)?;
-        }
-    }
-    // What the folder holds beyond its manifest (nothing sdu wrote) moves with it, untouched.
-    let ours: HashSet<String> = manifest
-        .outputs
-        .iter()
-        .map(|o| o.file.clone())
-        .chain([layout::MANIFEST.into(), layout::SUCCESS.into()])
-        .collect();
-    for entry in std::fs::read_dir(folder)?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !ours.contains(&name) && !written.contains(&name) {
-            copy_tree(&entry.path(), &staged.dir().join(&name))?;
-        }
-    }
-    let manifest =
-        crate::publish::Manifest { outputs: vec![], purged_on: Some(as_of.to_string()), ..manifest };
-    io::fail_point("purge:before-swap")?;
-    staged.publish(manifest)?;
     Ok(changed)
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    if std::fs::symlink_metadata(from)?.is_dir() {
-        std::fs::create_dir_all(to)?;
-        for e in std::fs::read_dir(from)?.flatten() {
-            copy_tree(&e.path(), &to.join(e.file_name()))?;
-        }
-        Ok(())
-    } else {
-        std::fs::copy(from, to).map(drop)
-    }
 }
 
 /// Appends the purge to the date's record (`<out>/audit/purges/<date>.json`, a list).
@@ -333,9 +300,6 @@ fn append_record(job: &Purge, summary: &PurgeSummary) -> anyhow::Result<PathBuf>
     entry["ran_at"] = crate::time::zoned_utc(chrono::Utc::now()).into();
     entry.as_object_mut().map(|o| o.remove("record"));
     runs.push(entry);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
     io::write_json_atomic(&runs, &path)?;
     Ok(path)
 }

@@ -158,7 +158,7 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_sdu"))
         .args(["purge", "--out", "twin", "--as-of", "2026-11-21", "--older-than-days", "0"])
         .current_dir(dir)
-        .env("SDU_FAIL_AT", "purge:before-swap")
+        .env("SDU_FAIL_AT", "rewrite:before-swap")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -223,6 +223,7 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
         }
     }
     let mut lists = 0;
+    let mut holders = 0;
     for f in crate::common::files(&out) {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         if name == "recipients.parquet" || name == "outcomes.parquet" {
@@ -231,6 +232,8 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
                 (df.column("case_id").unwrap().str().unwrap(), df.column("recipient_name").unwrap());
             let used = f.to_string_lossy().contains("2026-09") || f.to_string_lossy().contains("2026-10");
             let outcome = df.column("outcome").ok().map(|c| c.str().unwrap().clone());
+            let person = df.column("bin").unwrap().is_null();
+            let own_name = df.column("new_name_ru").unwrap();
             for (i, c) in case.iter().enumerate() {
                 if used && c.is_some_and(|c| purged.contains(&c.to_string())) {
                     assert!(who.get(i).unwrap().is_null(), "{}: a purged case's name", f.display());
@@ -240,6 +243,12 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
                 let excluded = outcome.as_ref().is_some_and(|o| o.get(i) != Some("offered"));
                 if used && excluded {
                     assert!(who.get(i).unwrap().is_null(), "{}: an excluded event's name", f.display());
+                }
+                // An individual holder's own old and new names go with them.
+                let gone = excluded || c.is_some_and(|c| purged.contains(&c.to_string()));
+                if used && gone && person.get(i) == Some(true) {
+                    assert!(own_name.get(i).unwrap().is_null(), "{}: a person's own new name", f.display());
+                    holders += 1;
                 }
             }
         }
@@ -253,7 +262,7 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
             }
         }
     }
-    assert!(lists > 0);
+    assert!(lists > 0 && holders > 0, "{lists} purged names, {holders} individual holders");
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "an auditor's note");
     // Purging again changes nothing.
     let again = tree(&out);

@@ -63,9 +63,9 @@ impl OutArg {
                 None => Ok(None),
             };
             outdir::Groups {
-                all: gid("--group", &self.group)?,
-                portal: gid("--portal-group", &self.portal_group)?,
-                analysts: gid("--analysts-group", &self.analysts_group)?,
+                all: gid("--group (SDU_GROUP)", &self.group)?,
+                portal: gid("--portal-group (SDU_PORTAL_GROUP)", &self.portal_group)?,
+                analysts: gid("--analysts-group (SDU_ANALYSTS_GROUP)", &self.analysts_group)?,
             }
         };
         #[allow(unused_mut)]

@@ -13,11 +13,12 @@ use chrono::NaiveDate;
 /// its request out) before the cutoff loses its phones (case ledger, SMS outboxes), its
 /// recipient's name (recipients, outcomes), the names of a holder who is a person (their own
 /// old and new names) and its reply texts (case ledger); replies that matched no case and the
-/// names of excluded events go by their own date. IINs, case ids,
-/// states, times, outcomes and reasons stay: the KPI report reproduces. A cutoff is never
-/// later than a day before the ledger's last run. Folders are rewritten whole and swapped in
-/// one step (manifest `purged_on`); the purge is recorded in `<out>/audit/purges/<as-of>.json`.
-/// Purging again changes no data (the record gets one more entry). Schedule it (weekly, say) after the day's run.
+/// names of excluded events go by their own date. IINs, case ids, states, times, outcomes
+/// and reasons stay: the KPI report reproduces. A cutoff is never later than a day before the
+/// ledger's last run. Folders are rewritten whole and swapped in one step (manifest
+/// `purged_on`); the purge is recorded in `<out>/audit/purges/<as-of>.json` (a `started`
+/// entry first, a `finished` one at the end). Purging again changes no data. Schedule it
+/// (weekly, say) after the day's run.
 ///
 /// Example:
 ///   sdu purge --out out --as-of 2026-11-23

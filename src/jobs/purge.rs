@@ -110,6 +110,9 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
     let rules = Rules { cases, known, uncased_before: cutoff(longest) };
     summary.cases = rules.cases.len();
     summary.uncased_before = crate::time::zoned(rules.uncased_before);
+    // Recorded before anything changes: a purge killed midway leaves its `started` entry
+    // without a `finished` one, and the run that completes it says what it cleared.
+    append_record(job, &summary, "started")?;
 
     let ledger = layout::campaign_dir(job.out);
     crate::compact::remove(&ledger);
@@ -151,7 +154,7 @@ pub fn purge(job: &Purge, campaign: &Campaign) -> anyhow::Result<PurgeSummary> {
     }
     crate::compact::remove(&ledger);
     summary.rewritten.dedup();
-    summary.record = Some(append_record(job, &summary)?);
+    summary.record = Some(append_record(job, &summary, "finished")?);
     Ok(summary)
 }
 
@@ -288,8 +291,9 @@ fn purge_folder(
     Ok(changed)
 }
 
-/// Appends the purge to the date's record (`<out>/audit/purges/<date>.json`, a list).
-fn append_record(job: &Purge, summary: &PurgeSummary) -> anyhow::Result<PathBuf> {
+/// Appends the purge to the date's record (`<out>/audit/purges/<date>.json`, a list): its
+/// `started` entry, then its `finished` one.
+fn append_record(job: &Purge, summary: &PurgeSummary, state: &str) -> anyhow::Result<PathBuf> {
     let path = layout::purge_record(job.out, job.as_of);
     let mut runs: Vec<serde_json::Value> = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -298,6 +302,7 @@ fn append_record(job: &Purge, summary: &PurgeSummary) -> anyhow::Result<PathBuf>
     };
     let mut entry = serde_json::to_value(summary)?;
     entry["ran_at"] = crate::time::zoned_utc(chrono::Utc::now()).into();
+    entry["state"] = state.into();
     entry.as_object_mut().map(|o| o.remove("record"));
     runs.push(entry);
     io::write_json_atomic(&runs, &path)?;

@@ -87,7 +87,11 @@ fn each_tier_belongs_to_its_group() {
         dir,
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--portal-group no-such-group-x: no such group"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--portal-group (SDU_PORTAL_GROUP) no-such-group-x: no such group"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `explain` needs the output folder's audit tier, and says so to whoever cannot read it.
@@ -275,7 +279,14 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
     assert_eq!(diff(&data(tree(&out)), &data(again)), Vec::<String>::new(), "only the record grows");
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("audit/purges/2026-11-21.json")).unwrap()).unwrap();
-    assert_eq!(record.as_array().unwrap().len(), 2, "one entry per purge run: {record}");
+    let states: Vec<&str> = record.as_array().unwrap().iter().map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["started", "finished", "started", "finished"], "two purge runs: {record}");
+    // The killed purge left its start without an end.
+    let twin: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("twin/audit/purges/2026-11-21.json")).unwrap())
+            .unwrap();
+    let states: Vec<&str> = twin.as_array().unwrap().iter().map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["started", "started", "finished"], "{twin}");
 }
 
 /// Days published before the tiers keep their outcomes in the pilot's folder: read there.

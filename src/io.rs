@@ -276,9 +276,18 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, IoError> {
         .map_err(read)
 }
 
-/// Copies a file, or a folder and everything below it (links as the files they name).
+/// Copies a file, or a folder and everything below it; a link is copied as a link (never
+/// followed: nothing outside comes in).
 pub fn copy_tree(from: &Path, to: &Path) -> Result<(), IoError> {
-    if fs::metadata(from).map_err(write_err(from))?.is_dir() {
+    let meta = fs::symlink_metadata(from).map_err(write_err(from))?;
+    if meta.file_type().is_symlink() {
+        #[cfg(unix)]
+        {
+            let target = fs::read_link(from).map_err(write_err(from))?;
+            return std::os::unix::fs::symlink(target, to).map_err(write_err(to));
+        }
+    }
+    if meta.is_dir() {
         fs::create_dir_all(to).map_err(write_err(to))?;
         for e in fs::read_dir(from).map_err(write_err(from))?.flatten() {
             copy_tree(&e.path(), &to.join(e.file_name()))?;
@@ -543,8 +552,12 @@ pub fn sync_dir(dir: &Path) -> Result<(), IoError> {
 /// Flushes every file below `dir`, and the folders themselves, to disk.
 fn sync_tree(dir: &Path) -> Result<(), IoError> {
     for e in fs::read_dir(dir).map_err(write_err(dir))? {
-        let path = e.map_err(write_err(dir))?.path();
-        if path.is_dir() {
+        let e = e.map_err(write_err(dir))?;
+        let (path, kind) = (e.path(), e.file_type().map_err(write_err(dir))?);
+        // A link is not followed (its target is not ours to flush, and may be a loop).
+        if kind.is_symlink() {
+            continue;
+        } else if kind.is_dir() {
             sync_tree(&path)?;
         } else {
             File::open(&path).and_then(|f| f.sync_all()).map_err(write_err(&path))?;

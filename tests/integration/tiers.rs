@@ -155,6 +155,9 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
     // A file sdu did not write, in a folder the purge rewrites: it stays.
     let foreign = out.join("audit/2026-09-15/sanitary/notes.txt");
     std::fs::write(&foreign, "an auditor's note").unwrap();
+    // A link there is kept as a link: what it names never comes into the tier.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("notes.txt", foreign.with_file_name("link")).unwrap();
     copy(&out, &dir.join("twin"));
     copy(&out, &dir.join("orig"));
 
@@ -268,6 +271,8 @@ fn a_purge_keeps_the_report_and_removes_personal_data() {
     }
     assert!(lists > 0 && holders > 0, "{lists} purged names, {holders} individual holders");
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "an auditor's note");
+    #[cfg(unix)]
+    assert_eq!(std::fs::read_link(foreign.with_file_name("link")).unwrap(), Path::new("notes.txt"));
     // Purging again changes nothing.
     let again = tree(&out);
     let s: serde_json::Value = serde_json::from_str(&ok(

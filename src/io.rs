@@ -317,7 +317,9 @@ pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), IoErr
 /// A named point between two writes where a test can make the run fail, to check that a run
 /// killed there leaves every store as before the run or as after it. Set
 /// `SDU_FAIL_AT=<name>` to fail at that point; unset, this does nothing.
-/// With `SDU_FAIL_SKIP=k`, the first k passes through the point succeed.
+/// With `SDU_FAIL_SKIP=k`, the first k passes through the point succeed. With
+/// `SDU_FAIL_HOW=hang` the process stops there instead, for a test to kill it with SIGKILL
+/// (nothing runs after: no clean-up, no `Drop`).
 pub fn fail_point(name: &str) -> Result<(), IoError> {
     static PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     match std::env::var("SDU_FAIL_AT") {
@@ -326,6 +328,12 @@ pub fn fail_point(name: &str) -> Result<(), IoError> {
                 && PASSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
                     >= std::env::var("SDU_FAIL_SKIP").ok().and_then(|k| k.parse().ok()).unwrap_or(0) =>
         {
+            if std::env::var("SDU_FAIL_HOW").is_ok_and(|h| h == "hang") {
+                eprintln!("hanging at `{name}` (SDU_FAIL_HOW=hang)");
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(60));
+                }
+            }
             Err(IoError::Write {
                 path: PathBuf::from(name),
                 source: std::io::Error::other(format!("failure injected at `{name}` (SDU_FAIL_AT)")),
@@ -550,7 +558,7 @@ pub fn sync_dir(dir: &Path) -> Result<(), IoError> {
 }
 
 /// Flushes every file below `dir`, and the folders themselves, to disk.
-fn sync_tree(dir: &Path) -> Result<(), IoError> {
+pub fn sync_tree(dir: &Path) -> Result<(), IoError> {
     for e in fs::read_dir(dir).map_err(write_err(dir))? {
         let e = e.map_err(write_err(dir))?;
         let (path, kind) = (e.path(), e.file_type().map_err(write_err(dir))?);

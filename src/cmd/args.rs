@@ -17,12 +17,47 @@ pub struct SnapshotArg {
     /// The snapshot folder (one Parquet file per registry).
     #[arg(long, env = "SDU_SNAPSHOT")]
     pub snapshot: PathBuf,
+    /// The staged snapshot store: each registry file is validated once per content and what
+    /// validation keeps is kept here for every later command [default: `<out>/staged`;
+    /// `validate` stages in memory without it]. Share one between output folders and
+    /// `validate` by naming it.
+    #[arg(long, value_name = "DIR", env = "SDU_STORE")]
+    pub store: Option<PathBuf>,
 }
 
 impl SnapshotArg {
-    /// Opens the snapshot (a missing folder is a usage error).
+    /// Opens the snapshot (a missing folder is a usage error), staged in memory.
     pub fn open(&self) -> Result<Snapshot, UsageError> {
         Ok(Snapshot::open(&self.snapshot)?)
+    }
+
+    /// The store to stage through: `--store`, else `default`.
+    pub fn store_or(&self, default: Option<PathBuf>) -> Option<PathBuf> {
+        self.store.clone().or(default)
+    }
+
+    /// Opens the snapshot staged through `--store`, else `<out>/staged`; a store inside the
+    /// snapshot is a usage error.
+    pub fn open_staged(&self, out: &Path) -> Result<Snapshot, UsageError> {
+        let store =
+            self.store_or(Some(out.join(crate::registry::store::DEFAULT_DIR))).expect("a default is given");
+        self.open_with(Some(store))
+    }
+
+    /// Opens the snapshot, staged through `store` when given.
+    pub fn open_with(&self, store: Option<PathBuf>) -> Result<Snapshot, UsageError> {
+        let snapshot = self.open()?;
+        Ok(match store {
+            Some(store) => {
+                outdir::check_outside(&store, &self.snapshot).map_err(|e| {
+                    UsageError::Argument(format!("--store (SDU_STORE) {}: {e}", store.display()))
+                })?;
+                crate::registry::store::check_root(&store)
+                    .map_err(|e| UsageError::Argument(format!("--store (SDU_STORE): {e}")))?;
+                snapshot.with_store(&store)
+            }
+            None => snapshot,
+        })
     }
 }
 

@@ -98,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 guard,
                 current: None,
                 pseudonym: pseudonym.clone(),
+                store: args.snapshot.store_or(Some(out.path.join(crate::registry::store::DEFAULT_DIR))),
             }
         }
         None => {
@@ -110,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            let snapshot = args.snapshot.open()?;
+            let snapshot = args.snapshot.open_staged(&args.out.out)?;
             tracing::warn!(
                 "one snapshot for every day: permit and МАБ statuses carry no date, so each day sees them as of the snapshot (a folder of snapshots by date avoids it)"
             );

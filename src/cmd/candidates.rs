@@ -46,7 +46,7 @@ fn lines(s: &CandidatesSummary) -> Vec<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (snapshot, pilots) = (args.snapshot.open()?, args.select.resolve()?);
+    let (snapshot, pilots) = (args.snapshot.open_staged(&args.out.out)?, args.select.resolve()?);
     if pilots.is_empty() && !args.json.json {
         println!("no pilot is in force on {}: nothing to do", args.select.as_of);
         return Ok(());

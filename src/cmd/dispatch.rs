@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let snapshot = args.snapshot.open()?;
+    let snapshot = args.snapshot.open_staged(&args.out.out)?;
     let pilots = args.pilots.load()?;
     let out = args.out.open_existing()?;
     let guard = args.guard.guard(&out.path)?;

@@ -71,7 +71,7 @@ fn audit_access(out: &std::path::Path) -> Result<(), UsageError> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let who = who(&args)?;
     audit_access(&args.out)?;
-    let snapshot = args.snapshot.open()?;
+    let snapshot = args.snapshot.open_staged(&args.out)?;
     let (as_of, pilots) = (args.select.as_of, args.select.resolve()?);
     if pilots.is_empty() && !args.json.json {
         println!("no pilot is in force on {as_of} (name one with --pilot ID --allow-expired)");

@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // reply is in it. The run then fails (exit 1) so the scheduler says so.
     let missing = args.replies.missing();
     let replies = if missing.is_empty() { args.replies.resolve()? } else { Default::default() };
-    let snapshot = args.snapshot.open()?;
+    let snapshot = args.snapshot.open_staged(&args.out.out)?;
     let out = args.out.open_beside(&args.snapshot)?;
     let guard = args.guard.guard(&out.path)?;
     let mut runner = Runner::new(StagedSnapshot::open(snapshot, false, &guard)?, pilots, &out.path);

@@ -80,7 +80,7 @@ impl Summary<'_> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let snapshot = args.snapshot.open()?;
+    let snapshot = args.snapshot.open_with(args.snapshot.store_or(None))?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.snapshot.snapshot));
     outdir::check_outside(&out, &args.snapshot.snapshot).map_err(UsageError::Output)?;
     outdir::check(&out, Kind::Validation).map_err(UsageError::Output)?;

@@ -113,6 +113,8 @@ pub enum Snapshots {
         current: Option<(NaiveDate, Box<Runner>)>,
         /// The analysts' tier's key, for each day's runner.
         pseudonym: Option<crate::pseudonym::Pseudonymizer>,
+        /// The staged store each day's snapshot is staged through.
+        store: Option<std::path::PathBuf>,
     },
 }
 
@@ -143,7 +145,7 @@ impl Snapshots {
     pub fn runner(&mut self, day: NaiveDate) -> anyhow::Result<&Runner> {
         match self {
             Snapshots::One(r) => Ok(r),
-            Snapshots::Dated { dated, pilots, out, guard, current, pseudonym } => {
+            Snapshots::Dated { dated, pilots, out, guard, current, pseudonym, store } => {
                 let Some((date, dir)) = dated.iter().rev().find(|(d, _)| *d <= day).cloned() else {
                     let first = dated.first().map(|(d, _)| d.to_string()).unwrap_or_default();
                     return Err(UsageError::Argument(format!(
@@ -153,7 +155,10 @@ impl Snapshots {
                 };
                 if current.as_ref().is_none_or(|(d, _)| *d != date) {
                     tracing::info!("{day}: snapshot of {date} ({})", dir.display());
-                    let snapshot = crate::registry::Snapshot::open(&dir)?;
+                    let mut snapshot = crate::registry::Snapshot::open(&dir)?;
+                    if let Some(store) = store {
+                        snapshot = snapshot.with_store(store);
+                    }
                     // Compared with the runs before this day: a re-run or a resumed backfill
                     // has later days that read later snapshots.
                     let guard = super::stage::InputGuard { before: Some(day), ..guard.clone() };

@@ -36,9 +36,14 @@ pub struct DemoSummary {
     pub status: Status,
 }
 
+/// The demo's staged store: validation stages the world once, and the replay reads it.
+fn store_dir(demo: &Demo) -> PathBuf {
+    demo.dir.join(crate::registry::store::DEFAULT_DIR)
+}
+
 /// Validation found exactly the planted defects, or the demo fails.
 pub fn check_planted(demo: &Demo) -> anyhow::Result<u64> {
-    let snapshot = Snapshot::open(demo.world)?;
+    let snapshot = Snapshot::open(demo.world)?.with_store(&store_dir(demo));
     outdir::check(&demo.dir.join("validation"), Kind::Validation).map_err(UsageError::Output)?;
     let report = super::validate::validate(&snapshot, &demo.dir.join("validation"))?;
     let planted = |rule: &str| demo.planted.get(rule).copied().unwrap_or(0);
@@ -65,7 +70,8 @@ pub fn replay(demo: &Demo, planted: u64) -> anyhow::Result<DemoSummary> {
     }
     let out_dir = OutDir::open(&out).map_err(anyhow::Error::from)?;
     let guard = InputGuard { out: out.clone(), max_drop: DEFAULT_MAX_DROP, accept: false, before: None };
-    let staged = StagedSnapshot::open(Snapshot::open(demo.world)?, true, &guard)?;
+    let staged =
+        StagedSnapshot::open(Snapshot::open(demo.world)?.with_store(&store_dir(demo)), true, &guard)?;
     let pilots = crate::config::load_pilots(None)?;
     let runner = Runner::new(staged, pilots.clone(), &out);
     let options = Options { simulate: Some(SIMULATOR_SEED), portal: None, progress: true };

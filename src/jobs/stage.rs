@@ -49,7 +49,11 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
             tracing::warn!("{}: {} rows fail validation and are left out", t.file_name(), s.left_out);
         }
         let clock = std::time::Instant::now();
-        let sha256 = if hash { io::sha256_file(&snapshot.path(t))? } else { String::new() };
+        let sha256 = match (s.sha256.clone(), hash) {
+            (Some(known), _) => known,
+            (None, true) => io::sha256_file(&snapshot.path(t))?,
+            (None, false) => String::new(),
+        };
         tracing::debug!(
             "{}: {} rows staged in {staged_in:.2} s, hashed in {:.2} s",
             t.file_name(),
@@ -76,7 +80,10 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
 pub fn mobile_entry(snapshot: &Snapshot, mobile: &Staged) -> anyhow::Result<InputEntry> {
     Ok(InputEntry {
         file: mobile_base::SPEC.file_name(),
-        sha256: io::sha256_file(&snapshot.path(&mobile_base::SPEC))?,
+        sha256: match &mobile.sha256 {
+            Some(known) => known.clone(),
+            None => io::sha256_file(&snapshot.path(&mobile_base::SPEC))?,
+        },
         rows: mobile.rows,
         left_out: mobile.left_out,
     })

@@ -14,6 +14,7 @@ pub mod mobile_base;
 pub mod permits;
 pub mod renames;
 pub mod rules;
+pub mod store;
 pub mod validation;
 
 use polars::prelude::*;
@@ -138,7 +139,7 @@ impl TableSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
@@ -188,6 +189,12 @@ pub enum RegistryError {
     MissingColumn { file: PathBuf, column: &'static str, expected: &'static str },
     #[error("{file}: column `{column}` has type {found}, expected {expected}")]
     WrongType { file: PathBuf, column: &'static str, expected: &'static str, found: String },
+    #[error("{path}: cannot use the staged store")]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub const ZONE: &str = "Asia/Almaty";
@@ -196,6 +203,7 @@ pub const ZONE: &str = "Asia/Almaty";
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     dir: PathBuf,
+    store: Option<store::Store>,
 }
 
 impl Snapshot {
@@ -203,7 +211,19 @@ impl Snapshot {
         if !dir.is_dir() {
             return Err(RegistryError::NoSnapshot(dir.to_path_buf()));
         }
-        Ok(Snapshot { dir: dir.to_path_buf() })
+        Ok(Snapshot { dir: dir.to_path_buf(), store: None })
+    }
+
+    /// The snapshot staged through the store at `root` ([`store`]): each registry is
+    /// validated once per content, and later commands read what it kept.
+    pub fn with_store(mut self, root: &Path) -> Snapshot {
+        self.store = Some(store::Store::at(root));
+        self
+    }
+
+    /// The store it is staged through, if any.
+    pub fn store(&self) -> Option<&store::Store> {
+        self.store.as_ref()
     }
 
     pub fn dir(&self) -> &Path {
@@ -257,6 +277,8 @@ pub struct Staged {
     pub frame: LazyFrame,
     pub rows: u64,
     pub left_out: u64,
+    /// The file's SHA-256 when the staged store knows it already.
+    pub sha256: Option<String>,
 }
 
 impl Snapshot {
@@ -269,7 +291,29 @@ impl Snapshot {
     /// sharing a duplicated key fails, so the failing keys name exactly the failing rows. A
     /// table without a key skips them by all their values. Either way later filters on
     /// columns (unlike one on the row position) are pushed into the Parquet scan.
+    ///
+    /// Through a store, the registry's entry is read when its content was staged before, and
+    /// staged into it otherwise; a store that cannot be written (a reader of the audit tier)
+    /// is passed over with a warning, and the registry is staged in memory as without one.
     pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
+        if let Some(store) = &self.store {
+            match store.entry(self, table) {
+                Ok(entry) => return entry.staged(table),
+                Err(RegistryError::Store { path, source }) if self.scan(table).is_ok() => {
+                    tracing::warn!(
+                        "{}: {source}; {} is staged in memory for this run",
+                        path.display(),
+                        table.file_name()
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.stage_in_memory(table)
+    }
+
+    /// [`Snapshot::stage`] without a store.
+    fn stage_in_memory(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
         let errors: Vec<rules::Rule> =
             rules::rules(table).into_iter().filter(|r| r.severity == Severity::Error).collect();
         let refs: Vec<&rules::Rule> = errors.iter().collect();
@@ -308,7 +352,7 @@ impl Snapshot {
                 JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Anti) },
             ),
         };
-        Ok(Staged { table, frame, rows, left_out })
+        Ok(Staged { table, frame, rows, left_out, sha256: None })
     }
 
     /// The number of rows of a registry file (from its metadata).

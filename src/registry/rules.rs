@@ -18,7 +18,7 @@ use polars::prelude::*;
 /// Position of the row in its file (0-based), carried into the quarantine.
 pub const ROW_INDEX: &str = "row_index";
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 enum Check {
     /// True where the row fails.
     Row(Expr),
@@ -62,6 +62,16 @@ impl Rule {
             check: Check::Row(fails),
         }
     }
+}
+
+/// What decides how a table is staged, as text: its contract and every rule with its check.
+/// The staged store keys its entries by it, so a changed rule stages the table again.
+pub fn fingerprint(table: &'static TableSpec) -> String {
+    let mut text = format!("{table:?}\n");
+    for r in rules(table) {
+        text.push_str(&format!("{} {:?} {} {:?}\n", r.id, r.severity, r.description, r.check));
+    }
+    text
 }
 
 /// Codes an identifier column: 0 valid (or null), else the first failing [`IdError`].

@@ -26,11 +26,11 @@ pub enum ValidationError {
 }
 
 /// The outcome of one rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RuleResult {
     pub rule: String,
-    pub table: &'static str,
-    pub column: &'static str,
+    pub table: String,
+    pub column: String,
     pub severity: Severity,
     pub description: String,
     pub rows_checked: u64,
@@ -61,7 +61,16 @@ pub fn validate(snapshot: &Snapshot) -> Result<Validation, ValidationError> {
     let mut results = Vec::new();
     let mut quarantine = Vec::new();
     for table in TABLES {
-        let (r, q) = validate_table(snapshot, table)?;
+        let (r, q) = match snapshot.store().map(|s| s.entry(snapshot, table)) {
+            // What staging found when it validated this content, once.
+            Some(Ok(entry)) => (entry.rules()?, entry.quarantine()?),
+            Some(Err(RegistryError::Store { path, source })) => {
+                tracing::warn!("{}: {source}; {} is validated in memory", path.display(), table.file_name());
+                validate_table(snapshot, table)?
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => validate_table(snapshot, table)?,
+        };
         results.extend(r);
         quarantine.push((*table, q));
     }
@@ -122,8 +131,8 @@ pub fn validate_table(
             .collect();
         results.push(RuleResult {
             rule: rule.id.clone(),
-            table: table.name,
-            column: rule.column,
+            table: table.name.to_string(),
+            column: rule.column.to_string(),
             severity: rule.severity,
             description: rule.description.clone(),
             rows_checked,
@@ -143,8 +152,8 @@ pub fn results_frame(results: &[RuleResult]) -> PolarsResult<DataFrame> {
     let examples: Vec<String> = results.iter().map(|r| r.examples.join(", ")).collect();
     DataFrame::new_infer_height(vec![
         Column::new("rule".into(), results.iter().map(|r| r.rule.as_str()).collect::<Vec<_>>()),
-        Column::new("table".into(), results.iter().map(|r| r.table).collect::<Vec<_>>()),
-        Column::new("column".into(), results.iter().map(|r| r.column).collect::<Vec<_>>()),
+        Column::new("table".into(), results.iter().map(|r| r.table.as_str()).collect::<Vec<_>>()),
+        Column::new("column".into(), results.iter().map(|r| r.column.as_str()).collect::<Vec<_>>()),
         Column::new("severity".into(), results.iter().map(|r| r.severity.name()).collect::<Vec<_>>()),
         Column::new("description".into(), results.iter().map(|r| r.description.as_str()).collect::<Vec<_>>()),
         Column::new("rows_checked".into(), results.iter().map(|r| r.rows_checked).collect::<Vec<_>>()),

@@ -202,12 +202,13 @@ pub fn files(root: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Every file under `root` (manifests and the lock aside: their run fields differ; and the
-/// ledger's caches, `.compact/`, derived and rewritten whenever a run reads enough new files)
-/// with its digest.
+/// ledger's caches, `.compact/`, derived and rewritten whenever a run reads enough new files;
+/// and the staged store, `staged/`, a cache of the registries tested in `store`) with its
+/// digest.
 pub fn tree(root: &Path) -> BTreeMap<String, String> {
     let skip = |p: &Path| {
         p.file_name().is_some_and(|n| n == "manifest.json" || n == ".sdu.lock")
-            || p.components().any(|c| c.as_os_str() == ".compact")
+            || p.components().any(|c| c.as_os_str() == ".compact" || c.as_os_str() == "staged")
     };
     files(root)
         .into_iter()

@@ -11,5 +11,6 @@ mod machines;
 mod report;
 mod rules;
 mod safety;
+mod store;
 mod synth;
 mod tiers;

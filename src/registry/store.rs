@@ -1,0 +1,510 @@
+//! The staged snapshot store: every registry file is validated once, and what validation
+//! keeps is written down for every later command that asks the same snapshot a question.
+//!
+//! ```text
+//! <store>/<registry>/<key>/rows.parquet        the rows that pass every error-severity rule
+//! <store>/<registry>/<key>/quarantine.parquet  the rows that fail any rule (`row_index`, `failed_rules`)
+//! <store>/<registry>/<key>/rules.json          every rule's result (what `sdu validate` prints)
+//! <store>/<registry>/<key>/entry.json          the entry's identity and checks, written last
+//! ```
+//!
+//! The key is content, not a path or a time: an XXH3-128 of the registry file's bytes, of the
+//! files its reference rules read (their keys decide which rows fail), of the rules and of
+//! this format. The same bytes anywhere give the same key, so a copied snapshot reuses its
+//! entries, and a changed file stages its own registry again, and those whose references read
+//! it, never the rest.
+//!
+//! An entry is built in a hidden folder beside its place and renamed into place complete,
+//! after its files reached the disk: a run killed while staging leaves only the hidden
+//! folder, which no reader takes and a later build removes. Each use checks the entry against
+//! its `entry.json` (format, registry, key, and the size and XXH3 of every file); an entry
+//! that does not check out is removed and staged again, with a warning. The store keeps the
+//! [`KEEP`] entries of each registry used last.
+
+use super::validation::{validate_table, RuleResult, FAILED_RULES};
+use super::{RegistryError, Severity, Snapshot, Staged, TableSpec};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The layout of an entry; a change of layout or of what staging does changes it, and every
+/// entry is staged again.
+pub const FORMAT: u32 = 1;
+pub const ENTRY: &str = "entry.json";
+pub const ROWS: &str = "rows.parquet";
+pub const QUARANTINE: &str = "quarantine.parquet";
+pub const RULES: &str = "rules.json";
+/// Entries kept per registry (the ones used last).
+pub const KEEP: usize = 3;
+/// The store's folder under `--out` when none is given.
+pub const DEFAULT_DIR: &str = "staged";
+/// Marks a folder as a store: nothing else is ever written or removed in a folder without it.
+pub const MARKER: &str = ".sdu-store";
+
+/// Whether sdu may use `root` as a store: one it made (marked), an empty folder, or none yet.
+pub fn check_root(root: &Path) -> Result<(), String> {
+    if root.join(MARKER).is_file() {
+        return Ok(());
+    }
+    match fs::read_dir(root).map(|mut listing| listing.next().is_some()) {
+        Ok(true) => Err(format!(
+            "{} holds other data (no {MARKER} marker); a store is a folder of its own, new or made by sdu",
+            root.display()
+        )),
+        Ok(false) => Ok(()),
+        // None yet, or under a file: whoever opens the folder above says what is wrong.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::NotADirectory =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!("{}: {e}", root.display())),
+    }
+}
+
+/// A file's identity: its size and the XXH3-128 of its bytes (32 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    pub bytes: u64,
+    pub xxh3: String,
+}
+
+impl FileId {
+    /// Reads the whole file (XXH3 runs at memory speed; the registries are hashed on every
+    /// command, so this is not SHA-256).
+    pub fn of(path: &Path) -> std::io::Result<FileId> {
+        let mut file = fs::File::open(path)?;
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        Ok(FileId { bytes, xxh3: format!("{:032x}", hasher.digest128()) })
+    }
+}
+
+/// What `entry.json` says of an entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryMeta {
+    pub format: u32,
+    pub table: String,
+    /// The entry's folder name.
+    pub key: String,
+    /// The registry file staged.
+    pub input: FileId,
+    /// Its SHA-256, for the publication manifests (computed once, while staging).
+    pub input_sha256: String,
+    /// The files the registry's reference rules read, by registry.
+    pub depends: BTreeMap<String, FileId>,
+    /// Rows of the registry file.
+    pub rows: u64,
+    /// Rows failing an error-severity rule: not in `rows.parquet`.
+    pub left_out: u64,
+    /// Every file of the entry but this one, checked on each use.
+    pub files: BTreeMap<String, FileId>,
+    pub staged_at: String,
+    pub staged_in_seconds: f64,
+    pub sdu_version: String,
+}
+
+/// An entry that checked out.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub dir: PathBuf,
+    pub meta: EntryMeta,
+}
+
+impl Entry {
+    /// The staged rows, for the pipeline.
+    pub fn staged(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
+        let file = self.dir.join(ROWS);
+        let unreadable = |source| RegistryError::Unreadable { file: file.clone(), source };
+        let frame = LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(&file).map_err(unreadable)?,
+            ScanArgsParquet::default(),
+        )
+        .map_err(unreadable)?
+        .select(table.columns.iter().map(|c| col(c.name)).collect::<Vec<_>>());
+        Ok(Staged {
+            table,
+            frame,
+            rows: self.meta.rows,
+            left_out: self.meta.left_out,
+            sha256: Some(self.meta.input_sha256.clone()),
+        })
+    }
+
+    /// Every rule's result.
+    pub fn rules(&self) -> Result<Vec<RuleResult>, RegistryError> {
+        let path = self.dir.join(RULES);
+        let text = fs::read(&path).map_err(|source| RegistryError::Store { path: path.clone(), source })?;
+        serde_json::from_slice(&text)
+            .map_err(|e| RegistryError::Store { path, source: std::io::Error::other(e) })
+    }
+
+    /// The rows failing any rule.
+    pub fn quarantine(&self) -> Result<DataFrame, RegistryError> {
+        let path = self.dir.join(QUARANTINE);
+        crate::io::read_parquet(&path)
+            .map_err(|e| RegistryError::Store { path, source: std::io::Error::other(e) })
+    }
+}
+
+/// A store folder.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+    /// Files hashed by this process, by path: a snapshot is taken as it was when first read.
+    hashed: Arc<Mutex<BTreeMap<PathBuf, FileId>>>,
+}
+
+/// Why an entry in place cannot be used.
+type Unusable = String;
+
+impl Store {
+    pub fn at(root: &Path) -> Store {
+        Store { root: root.to_path_buf(), hashed: Default::default() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn file_id(&self, path: &Path) -> Result<FileId, RegistryError> {
+        if let Some(id) = self.hashed.lock().expect("not poisoned").get(path) {
+            return Ok(id.clone());
+        }
+        let id = FileId::of(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => RegistryError::MissingFile { file: path.to_path_buf() },
+            _ => RegistryError::Store { path: path.to_path_buf(), source },
+        })?;
+        self.hashed.lock().expect("not poisoned").insert(path.to_path_buf(), id.clone());
+        Ok(id)
+    }
+
+    /// The content key of a registry of a snapshot, with the identities it is made of.
+    fn key(
+        &self,
+        snapshot: &Snapshot,
+        table: &'static TableSpec,
+    ) -> Result<(String, FileId, BTreeMap<String, FileId>), RegistryError> {
+        let input = self.file_id(&snapshot.path(table))?;
+        let mut depends = BTreeMap::new();
+        for r in table.references {
+            depends.insert(r.target.name.to_string(), self.file_id(&snapshot.path(r.target))?);
+        }
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(format!("sdu staged store {FORMAT}\n{}\n", env!("CARGO_PKG_VERSION")).as_bytes());
+        h.update(super::rules::fingerprint(table).as_bytes());
+        h.update(format!("{}:{}:{}\n", table.name, input.bytes, input.xxh3).as_bytes());
+        for (name, id) in &depends {
+            h.update(format!("{name}:{}:{}\n", id.bytes, id.xxh3).as_bytes());
+        }
+        Ok((format!("{:032x}", h.digest128()), input, depends))
+    }
+
+    /// The folder of a registry's entry for this snapshot (whether or not it exists yet).
+    pub fn entry_dir(
+        &self,
+        snapshot: &Snapshot,
+        table: &'static TableSpec,
+    ) -> Result<PathBuf, RegistryError> {
+        Ok(self.root.join(table.name).join(self.key(snapshot, table)?.0))
+    }
+
+    /// The registry's entry for this snapshot: the one in place when it checks out, else
+    /// staged now (every rule evaluated once) and put in place.
+    pub fn entry(&self, snapshot: &Snapshot, table: &'static TableSpec) -> Result<Entry, RegistryError> {
+        let (key, input, depends) = self.key(snapshot, table)?;
+        let dir = self.root.join(table.name).join(&key);
+        match open(&dir, table, &key) {
+            Ok(Some(entry)) => {
+                tracing::debug!("{}: staged store entry {key} reused", table.file_name());
+                // Its use is its age for the clean-up (best effort: a reader may not write).
+                let _ = fs::File::open(dir.join(ENTRY))
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                return Ok(entry);
+            }
+            Ok(None) => {}
+            Err(why) => {
+                tracing::warn!(
+                    "{}: staged store entry is not usable ({why}); staging it again",
+                    dir.display()
+                );
+                fs::remove_dir_all(&dir)
+                    .map_err(|source| RegistryError::Store { path: dir.clone(), source })?;
+            }
+        }
+        self.build(
+            snapshot,
+            table,
+            &dir,
+            EntryMeta {
+                format: FORMAT,
+                table: table.name.to_string(),
+                key,
+                input,
+                input_sha256: String::new(),
+                depends,
+                rows: 0,
+                left_out: 0,
+                files: BTreeMap::new(),
+                staged_at: String::new(),
+                staged_in_seconds: 0.0,
+                sdu_version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+        )
+    }
+
+    /// Stages a registry into a hidden folder, then renames it into place.
+    fn build(
+        &self,
+        snapshot: &Snapshot,
+        table: &'static TableSpec,
+        dir: &Path,
+        mut meta: EntryMeta,
+    ) -> Result<Entry, RegistryError> {
+        let clock = std::time::Instant::now();
+        let parent = dir.parent().expect("an entry is in its registry's folder");
+        let store_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RegistryError::Store { path, source }
+        };
+        check_root(&self.root).map_err(|why| RegistryError::Store {
+            path: self.root.clone(),
+            source: std::io::Error::other(why),
+        })?;
+        fs::create_dir_all(parent).map_err(store_err(parent))?;
+        if !self.root.join(MARKER).is_file() {
+            fs::write(self.root.join(MARKER), "sdu staged snapshot store (src/registry/store.rs)\n")
+                .map_err(store_err(&self.root))?;
+        }
+        remove_abandoned(parent);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let tmp = parent.join(format!(".tmp-{}-{nanos}", std::process::id()));
+        fs::create_dir(&tmp).map_err(store_err(&tmp))?;
+        let building = RemoveOnDrop(tmp.clone());
+
+        let (results, quarantine) = validate_table(snapshot, table).map_err(|e| match e {
+            super::validation::ValidationError::Registry(r) => r,
+            super::validation::ValidationError::Evaluate { source, .. } => {
+                RegistryError::Evaluate { file: snapshot.path(table), source }
+            }
+        })?;
+        let errors: Vec<&str> =
+            results.iter().filter(|r| r.severity == Severity::Error).map(|r| r.rule.as_str()).collect();
+        let left_out = rows_failing(&quarantine, &errors)
+            .map_err(|source| RegistryError::Evaluate { file: snapshot.path(table), source })?;
+        meta.rows = snapshot.rows(table)?;
+        meta.left_out = left_out.len() as u64;
+        write_rows(snapshot, table, left_out, &tmp.join(ROWS))?;
+        let write = |e: crate::io::IoError| RegistryError::Store {
+            path: tmp.clone(),
+            source: std::io::Error::other(e),
+        };
+        crate::io::write_parquet(&mut quarantine.clone(), &tmp.join(QUARANTINE)).map_err(write)?;
+        crate::io::write_json(&results, &tmp.join(RULES)).map_err(write)?;
+        crate::io::fail_point("store:before-entry").map_err(write)?;
+        meta.input_sha256 = crate::io::sha256_file(&snapshot.path(table)).map_err(write)?;
+        for name in [ROWS, QUARANTINE, RULES] {
+            let id = FileId::of(&tmp.join(name)).map_err(store_err(&tmp.join(name)))?;
+            meta.files.insert(name.to_string(), id);
+        }
+        meta.staged_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        meta.staged_in_seconds = (clock.elapsed().as_secs_f64() * 100.0).round() / 100.0;
+        crate::io::write_json(&meta, &tmp.join(ENTRY)).map_err(write)?;
+        crate::io::sync_tree(&tmp).map_err(write)?;
+        match fs::rename(&tmp, dir) {
+            Ok(()) => {
+                std::mem::forget(building);
+                crate::io::sync_dir(parent).map_err(write)?;
+            }
+            // Another process put the same entry in place first: theirs is used.
+            Err(e) if dir.join(ENTRY).is_file() => {
+                tracing::debug!("{}: staged by another process meanwhile ({e})", dir.display());
+            }
+            Err(e) => return Err(store_err(dir)(e)),
+        }
+        tracing::info!(
+            "{}: staged ({} rows, {} left out) in {:.1} s",
+            table.file_name(),
+            meta.rows,
+            meta.left_out,
+            clock.elapsed().as_secs_f64()
+        );
+        self.clean_up(parent, dir);
+        match open(dir, table, &meta.key) {
+            Ok(Some(entry)) => Ok(entry),
+            Ok(None) => Err(RegistryError::Store {
+                path: dir.to_path_buf(),
+                source: std::io::Error::other("the entry vanished after staging"),
+            }),
+            Err(why) => {
+                Err(RegistryError::Store { path: dir.to_path_buf(), source: std::io::Error::other(why) })
+            }
+        }
+    }
+
+    /// Removes a registry's entries beyond the [`KEEP`] used last (never `current`).
+    fn clean_up(&self, parent: &Path, current: &Path) {
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(parent)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().is_some_and(|n| is_key(&n.to_string_lossy())) && p != current)
+            .map(|p| {
+                (fs::metadata(p.join(ENTRY)).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), p)
+            })
+            .collect();
+        entries.sort();
+        let excess = (entries.len() + 1).saturating_sub(KEEP);
+        for (_, p) in entries.into_iter().take(excess) {
+            match fs::remove_dir_all(&p) {
+                Ok(()) => tracing::debug!(
+                    "{}: staged store entry removed (older than the {KEEP} used last)",
+                    p.display()
+                ),
+                Err(e) => tracing::warn!("{}: cannot remove an old staged store entry: {e}", p.display()),
+            }
+        }
+    }
+}
+
+/// A content key: 32 lower-case hex digits (only such folders are ever removed).
+fn is_key(name: &str) -> bool {
+    name.len() == 32 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Removes a folder unless forgotten (a build that did not finish).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes the hidden folders of builds whose process is gone (killed while staging).
+fn remove_abandoned(parent: &Path) {
+    for e in fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) =
+            name.strip_prefix(".tmp-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if !alive(pid) {
+            tracing::debug!("{}: removing an unfinished staging (process {pid} is gone)", e.path().display());
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: kill with signal 0 only asks whether the process exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        pid == std::process::id() as i32
+    }
+}
+
+/// The entry in `dir`, if there is one and it checks out; `Err` says why one in place does
+/// not.
+fn open(dir: &Path, table: &TableSpec, key: &str) -> Result<Option<Entry>, Unusable> {
+    let path = dir.join(ENTRY);
+    let text = match fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => return Ok(None),
+        Err(e) => return Err(format!("{ENTRY}: {e}")),
+    };
+    let meta: EntryMeta = serde_json::from_slice(&text).map_err(|e| format!("{ENTRY}: {e}"))?;
+    if meta.format != FORMAT || meta.table != table.name || meta.key != key {
+        return Err(format!(
+            "{ENTRY} is of format {}, registry {}, key {}; expected {FORMAT}, {}, {key}",
+            meta.format, meta.table, meta.key, table.name
+        ));
+    }
+    for name in [ROWS, QUARANTINE, RULES] {
+        let Some(expected) = meta.files.get(name) else {
+            return Err(format!("{ENTRY} does not list {name}"));
+        };
+        let found = FileId::of(&dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        if found != *expected {
+            return Err(format!(
+                "{name} has {} bytes (XXH3 {}), {ENTRY} says {} bytes (XXH3 {})",
+                found.bytes, found.xxh3, expected.bytes, expected.xxh3
+            ));
+        }
+    }
+    Ok(Some(Entry { dir: dir.to_path_buf(), meta }))
+}
+
+/// The positions of the quarantined rows that fail one of `errors`, ascending.
+fn rows_failing(quarantine: &DataFrame, errors: &[&str]) -> PolarsResult<Vec<IdxSize>> {
+    let index = quarantine.column(super::rules::ROW_INDEX)?.cast(&IDX_DTYPE)?;
+    let index = index.idx()?;
+    let failed = quarantine.column(FAILED_RULES)?.list()?;
+    let mut out = Vec::new();
+    for (i, rules) in index.iter().zip(failed.amortized_iter()) {
+        let (Some(i), Some(rules)) = (i, rules) else { continue };
+        if rules.as_ref().str()?.iter().flatten().any(|r| errors.contains(&r)) {
+            out.push(i);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Writes the registry's rows but those at `left_out`, streaming, in the file's order.
+fn write_rows(
+    snapshot: &Snapshot,
+    table: &'static TableSpec,
+    left_out: Vec<IdxSize>,
+    path: &Path,
+) -> Result<(), RegistryError> {
+    let file = snapshot.path(table);
+    let failed = |source| RegistryError::Evaluate { file: file.clone(), source };
+    let mut lf = snapshot.scan(table)?;
+    if !left_out.is_empty() {
+        let skip = lit(Series::new("skip".into(), left_out)).implode(false);
+        lf = lf
+            .with_row_index(super::rules::ROW_INDEX, None)
+            .filter(col(super::rules::ROW_INDEX).is_in(skip, false).not())
+            .drop(cols([super::rules::ROW_INDEX]));
+    }
+    let schema = lf.collect_schema().map_err(failed)?;
+    let sink = crate::io::ParquetSink::create(path, &schema)
+        .map_err(|e| RegistryError::Store { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    let sink = Arc::new(Mutex::new(Some(sink)));
+    let writer = sink.clone();
+    let callback = PlanCallback::new(move |df: DataFrame| {
+        let mut guard = writer.lock().expect("not poisoned");
+        let sink = guard.as_mut().expect("open until the plan ends");
+        sink.write(df).map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+        Ok(false)
+    });
+    lf.sink_batches(callback, true, None)
+        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
+        .map_err(failed)?;
+    let sink = sink.lock().expect("not poisoned").take().expect("taken once");
+    sink.finish()
+        .map_err(|e| RegistryError::Store { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    Ok(())
+}

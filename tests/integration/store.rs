@@ -1,0 +1,287 @@
+//! The staged snapshot store: a snapshot is validated once per content and every command
+//! reads what it kept; a changed file stages its registry again, a copied snapshot does not;
+//! an entry that is corrupt, or left half-written by a killed run, is never trusted; and the
+//! outputs are the same whether the store was staged beforehand or by the run itself.
+
+use crate::common::*;
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Damage done to an entry's folder.
+type Harm = Box<dyn Fn(&Path)>;
+
+fn world(dir: &Path, name: &str) {
+    let o = sdu(&["synth", "--out", name, "--scale", "tiny", "--seed", "5", "--as-of", "2026-11-23"], dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn run(dir: &Path, args: &[&str]) -> String {
+    let o = sdu(args, dir);
+    assert!(o.status.success(), "sdu {args:?}: {}{}", stdout(&o), stderr(&o));
+    stderr(&o)
+}
+
+fn candidates(dir: &Path, snapshot: &str, out: &str, extra: &[&str]) -> String {
+    let mut args = vec!["candidates", "--snapshot", snapshot, "--as-of", "2026-11-23", "--out", out];
+    args.extend_from_slice(extra);
+    run(dir, &args)
+}
+
+/// Each registry's entries in a store: registry → (entry folder, inode of its rows).
+fn entries(store: &Path) -> BTreeMap<String, Vec<(String, u64)>> {
+    let mut found = BTreeMap::new();
+    for t in std::fs::read_dir(store).unwrap().flatten().filter(|e| e.path().is_dir()) {
+        let mut list: Vec<(String, u64)> = std::fs::read_dir(t.path())
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let ino = std::fs::metadata(e.path().join("rows.parquet")).map(|m| m.ino()).unwrap_or(0);
+                (e.file_name().to_string_lossy().into_owned(), ino)
+            })
+            .collect();
+        list.sort();
+        found.insert(t.file_name().to_string_lossy().into_owned(), list);
+    }
+    found
+}
+
+fn entry_dir(store: &Path, table: &str) -> PathBuf {
+    let list = &entries(store)[table];
+    assert_eq!(list.len(), 1, "{table}: {list:?}");
+    store.join(table).join(&list[0].0)
+}
+
+/// Rewrites a registry file with its rows in another order: the same rows, other bytes.
+fn reorder(file: &Path) {
+    let mut df = sdu::io::read_parquet(file).unwrap();
+    df = df.reverse();
+    sdu::io::write_parquet(&mut df, file).unwrap();
+}
+
+#[test]
+fn a_snapshot_is_staged_once_and_a_changed_file_stages_its_registry_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir, "w");
+    candidates(dir, "w", "out", &[]);
+    let store = dir.join("out/staged");
+    let first = entries(&store);
+    let read: Vec<&str> = sdu::registry::TABLES
+        .iter()
+        .map(|t| t.name)
+        .filter(|n| *n != sdu::registry::mobile_base::SPEC.name)
+        .collect();
+    assert_eq!(first.keys().map(String::as_str).collect::<Vec<_>>().len(), read.len(), "{first:?}");
+    for t in &read {
+        assert_eq!(first[*t].len(), 1, "{t}: one entry");
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(entry_dir(&store, t).join("entry.json")).unwrap()).unwrap();
+        assert_eq!(meta["table"], *t);
+        assert_eq!(
+            meta["input"]["bytes"],
+            std::fs::metadata(dir.join(format!("w/{t}.parquet"))).unwrap().len()
+        );
+    }
+    // The same snapshot again (the day re-run, explain): nothing is staged again.
+    candidates(dir, "w", "out", &[]);
+    let renames = sdu::io::read_parquet(&dir.join("w/legal_entity_renames.parquet")).unwrap();
+    let bin = renames.column("bin").unwrap().str().unwrap().get(0).unwrap().to_string();
+    run(dir, &["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out", "--bin", &bin]);
+    assert_eq!(entries(&store), first, "the same snapshot reuses every entry");
+
+    // A copy elsewhere, with new times: the same content, the same entries.
+    std::fs::create_dir(dir.join("copy")).unwrap();
+    for f in std::fs::read_dir(dir.join("w")).unwrap().flatten() {
+        std::fs::copy(f.path(), dir.join("copy").join(f.file_name())).unwrap();
+    }
+    candidates(dir, "copy", "out", &[]);
+    assert_eq!(entries(&store), first, "keyed by content, not by path or time");
+
+    // civil_acts changes (no reference rule reads it): only civil_acts is staged again.
+    reorder(&dir.join("copy/civil_acts.parquet"));
+    candidates(dir, "copy", "out", &[]);
+    let second = entries(&store);
+    for t in &read {
+        if *t == "civil_acts" {
+            assert_eq!(second[*t].len(), 2, "a new entry beside the old one");
+        } else {
+            assert_eq!(second[*t], first[*t], "{t} is not staged again");
+        }
+    }
+    // individuals changes: it and the registries whose reference rules read its keys.
+    reorder(&dir.join("copy/individuals.parquet"));
+    candidates(dir, "copy", "out", &[]);
+    let third = entries(&store);
+    for t in &read {
+        let again = ["individuals", "legal_entity_heads", "permits", "civil_acts"].contains(t);
+        assert_eq!(third[*t].len() > second[*t].len(), again, "{t}: {:?} → {:?}", second[*t], third[*t]);
+    }
+    // More snapshots than the store keeps: the entries used last stay, at most three.
+    reorder(&dir.join("copy/civil_acts.parquet"));
+    reorder(&dir.join("copy/individuals.parquet"));
+    let mut df = sdu::io::read_parquet(&dir.join("copy/civil_acts.parquet")).unwrap();
+    let half = df.height() / 2;
+    df = df.slice(0, half);
+    sdu::io::write_parquet(&mut df, &dir.join("copy/civil_acts.parquet")).unwrap();
+    candidates(dir, "copy", "out", &["--accept-drop"]);
+    assert_eq!(entries(&store)["civil_acts"].len(), 3, "{:?}", entries(&store)["civil_acts"]);
+}
+
+#[test]
+fn outcomes_are_the_same_with_a_store_staged_beforehand_or_by_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir, "w");
+    // A: the run stages its own store.
+    candidates(dir, "w", "a", &[]);
+    run(dir, &["dispatch", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "a"]);
+    // B: `validate` stages a shared store first; the run only reads it.
+    // The tiny world is dirty on purpose: validate exits 1, and stages all the same.
+    let validate = |out: &str, store: Option<&str>| {
+        let mut args = vec!["validate", "--snapshot", "w", "--out", out];
+        args.extend(store.map(|s| ["--store", s]).into_iter().flatten());
+        let o = sdu(&args, dir);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    };
+    validate("v-store", Some("shared"));
+    let before = entries(&dir.join("shared"));
+    assert_eq!(before.len(), sdu::registry::TABLES.len(), "validate stages every registry");
+    candidates(dir, "w", "b", &["--store", "shared"]);
+    run(dir, &["dispatch", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "b", "--store", "shared"]);
+    assert_eq!(entries(&dir.join("shared")), before, "the runs staged nothing");
+    assert!(!dir.join("b/staged").exists(), "a named store is the only one");
+    let (a, b) = (tree(&dir.join("a")), tree(&dir.join("b")));
+    assert!(a.len() > 10);
+    assert_eq!(diff(&a, &b), Vec::<String>::new(), "the same outputs");
+    // validate reads the same findings from the store as it computes without one.
+    validate("v-memory", None);
+    validate("v-store", Some("shared"));
+    let read = |p: &str| std::fs::read_to_string(dir.join(p).join("validation.json")).unwrap();
+    assert_eq!(read("v-memory"), read("v-store"));
+    let quarantine =
+        |p: &str| sdu::io::read_parquet(&dir.join(p).join("quarantine/individuals.parquet")).unwrap();
+    assert!(quarantine("v-memory").equals_missing(&quarantine("v-store")));
+    // The manifests name the raw inputs, with the same hashes and left-out counts.
+    let inputs = |p: &str| {
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join(p).join("2026-11-23/sanitary/manifest.json")).unwrap(),
+        )
+        .unwrap();
+        m["inputs"].clone()
+    };
+    assert_eq!(inputs("a"), inputs("b"));
+    assert!(inputs("a").to_string().contains("individuals.parquet"));
+}
+
+#[test]
+fn a_corrupt_or_half_written_entry_is_never_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir, "w");
+    candidates(dir, "w", "clean", &[]);
+    let expected = tree(&dir.join("clean"));
+
+    // Killed (SIGKILL) while staging individuals, after its rows were written and before
+    // its entry.json: nothing in place is trusted, and the next run stages it again.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sdu"))
+        .args(["candidates", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out"])
+        .current_dir(dir)
+        .env("SDU_LOG", "warn")
+        .env("SDU_FAIL_AT", "store:before-entry")
+        .env("SDU_FAIL_SKIP", "4")
+        .env("SDU_FAIL_HOW", "hang")
+        .stderr(std::fs::File::create(dir.join("killed.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let store = dir.join("out/staged");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(dir.join("killed.log")).unwrap().contains("hanging at") {
+        assert!(std::time::Instant::now() < deadline, "the run never reached the fail point");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let hidden = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(&store)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|t| std::fs::read_dir(t.path()).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().unwrap().to_string_lossy().starts_with(".tmp-") && p.join("rules.json").exists()
+            })
+            .collect();
+        if let Some(p) = found.first() {
+            break p.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never reached the fail point");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(hidden.exists(), "the killed run left its half-built entry");
+    let table = hidden.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+    let stderr = run(dir, &["candidates", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out"]);
+    assert!(!hidden.exists(), "a later build removes what a killed one left: {stderr}");
+    assert_eq!(entries(&store)[&table].len(), 1);
+    assert_eq!(diff(&expected, &tree(&dir.join("out"))), Vec::<String>::new());
+
+    // A truncated rows file, a changed byte in the quarantine, a missing entry.json: each is
+    // found on the next use, named, and staged again, with the same outputs.
+    let damage: [(&str, Harm); 3] = [
+        (
+            "individuals",
+            Box::new(|e: &Path| {
+                let f = e.join("rows.parquet");
+                let len = std::fs::metadata(&f).unwrap().len();
+                std::fs::OpenOptions::new().write(true).open(&f).unwrap().set_len(len / 2).unwrap();
+            }),
+        ),
+        (
+            "legal_entity_heads",
+            Box::new(|e: &Path| {
+                let f = e.join("quarantine.parquet");
+                let mut bytes = std::fs::read(&f).unwrap();
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 0x55;
+                std::fs::write(&f, bytes).unwrap();
+            }),
+        ),
+        ("permits", Box::new(|e: &Path| std::fs::remove_file(e.join("entry.json")).unwrap())),
+    ];
+    for (table, harm) in &damage {
+        let entry = entry_dir(&store, table);
+        harm(&entry);
+        let stderr = run(dir, &["candidates", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out"]);
+        assert!(
+            stderr.contains("not usable")
+                && stderr.contains(&entry.strip_prefix(dir).unwrap().display().to_string()),
+            "{table}: the damage is named: {stderr}"
+        );
+        assert!(entry.join("entry.json").exists(), "{table}: staged again in the same place");
+        assert_eq!(diff(&expected, &tree(&dir.join("out"))), Vec::<String>::new(), "{table}");
+    }
+}
+
+#[test]
+fn a_store_holding_other_data_or_inside_the_snapshot_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir, "w");
+    std::fs::create_dir_all(dir.join("mine/individuals")).unwrap();
+    std::fs::write(dir.join("mine/individuals/notes.txt"), "mine").unwrap();
+    let o = sdu(
+        &["candidates", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out", "--store", "mine"],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("mine"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(dir.join("mine/individuals/notes.txt")).unwrap(), "mine");
+    let o = sdu(
+        &["candidates", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out", "--store", "w/staged"],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.join("w/staged").exists());
+}

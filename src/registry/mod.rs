@@ -298,7 +298,7 @@ impl Snapshot {
     pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
         if let Some(store) = &self.store {
             match store.entry(self, table) {
-                Ok(entry) => return entry.staged(table),
+                Ok(entry) => return entry.staged(self, table),
                 Err(RegistryError::Store { path, source }) if self.scan(table).is_ok() => {
                     tracing::warn!(
                         "{}: {source}; {} is staged in memory for this run",
@@ -317,29 +317,34 @@ impl Snapshot {
         let errors: Vec<rules::Rule> =
             rules::rules(table).into_iter().filter(|r| r.severity == Severity::Error).collect();
         let refs: Vec<&rules::Rule> = errors.iter().collect();
-        // A row of a table without a key is named by all its columns: equal rows fail the
-        // same rules.
-        let by: Vec<&str> = match table.key {
-            [key] => vec![*key],
-            _ => table.column_names(),
-        };
         let file = self.path(table);
         let failing = crate::frames::collect_streaming(
             rules::flags(self, table, &errors)?
                 .filter(rules::any_failed(&refs))
-                .select(by.iter().map(|c| col(*c)).collect::<Vec<_>>()),
+                .select(row_names(table).iter().map(|c| col(*c)).collect::<Vec<_>>()),
         )
         .map_err(|source| RegistryError::Evaluate { file, source })?;
         let left_out = failing.height() as u64;
         let rows = self.rows(table)?;
+        Ok(Staged { table, frame: self.skipping(table, failing)?, rows, left_out, sha256: None })
+    }
+
+    /// The registry's rows but those `failing` names (by [`row_names`]): the staged frame.
+    pub fn skipping(
+        &self,
+        table: &'static TableSpec,
+        failing: DataFrame,
+    ) -> Result<LazyFrame, RegistryError> {
+        if failing.height() == 0 {
+            return self.scan(table);
+        }
         let skipped = failing.lazy().unique(None, UniqueKeepStrategy::Any);
-        let on: Vec<Expr> = by.iter().map(|c| col(*c)).collect();
+        let on: Vec<Expr> = row_names(table).iter().map(|c| col(*c)).collect();
         // An anti join rather than a filter: a later filter (a lookup by key) is pushed below
         // it into the scan, and the join then probes only the rows found.
-        let frame = match (left_out, table.key) {
-            (0, _) => self.scan(table)?,
+        Ok(match table.key {
             // A missing key fails `not_null`; it is skipped explicitly.
-            (_, [key]) => self.scan(table)?.filter(col(*key).is_not_null()).join(
+            [key] => self.scan(table)?.filter(col(*key).is_not_null()).join(
                 skipped,
                 on.clone(),
                 on,
@@ -351,8 +356,7 @@ impl Snapshot {
                 on,
                 JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Anti) },
             ),
-        };
-        Ok(Staged { table, frame, rows, left_out, sha256: None })
+        })
     }
 
     /// The number of rows of a registry file (from its metadata).
@@ -366,6 +370,17 @@ impl Snapshot {
             .map_err(unreadable)?
             .get(0)
             .unwrap_or(0))
+    }
+}
+
+/// The columns that name a row failing a rule: its key; for a table without a single-column
+/// key, all its columns (equal rows fail the same rules). Every row sharing a failing key
+/// fails too (the key is unique, or all of them fail uniqueness), so the names of the
+/// failing rows name exactly the rows to leave out.
+pub fn row_names(table: &TableSpec) -> Vec<&'static str> {
+    match table.key {
+        [key] => vec![*key],
+        _ => table.column_names(),
     }
 }
 

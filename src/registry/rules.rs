@@ -336,7 +336,7 @@ pub fn flags(
             Check::Reference(r) if r.target.column(r.target_column).is_some_and(|c| c.id.is_some()) => {
                 // Identifiers: the target's keys as sorted numbers, looked up by binary
                 // search (a hash join would first build a table of all 20 M IINs).
-                let keys = std::sync::Arc::new(IdSet::read(snapshot, r.target, r.target_column)?);
+                let keys = IdSet::shared(snapshot, r.target, r.target_column)?;
                 row_flags.push(
                     col(r.column)
                         .map(
@@ -413,7 +413,42 @@ struct IdSet {
     others: std::collections::HashSet<String>,
 }
 
+/// The identifier sets read last, by file, column and the file's size and time: staging
+/// reads `individuals.iin` and `legal_entities.bin` for several registries' reference rules,
+/// and 20 M keys take seconds to read. A few are kept (the latest first), so a backfill over
+/// many snapshots holds a few.
+type IdSetKey = (std::path::PathBuf, String, u64, Option<std::time::SystemTime>);
+static ID_SETS: std::sync::Mutex<Vec<(IdSetKey, std::sync::Arc<IdSet>)>> = std::sync::Mutex::new(Vec::new());
+const ID_SETS_KEPT: usize = 2;
+
 impl IdSet {
+    /// [`IdSet::read`], shared with the rules read before from the same file and column.
+    fn shared(
+        snapshot: &Snapshot,
+        table: &TableSpec,
+        column: &str,
+    ) -> Result<std::sync::Arc<IdSet>, RegistryError> {
+        let path = snapshot.path(table);
+        let meta = std::fs::metadata(&path).ok();
+        let id = (
+            path,
+            column.to_string(),
+            meta.as_ref().map_or(0, |m| m.len()),
+            meta.and_then(|m| m.modified().ok()),
+        );
+        let mut sets = ID_SETS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = sets.iter().position(|(key, _)| *key == id) {
+            let found = sets.remove(n);
+            let set = found.1.clone();
+            sets.insert(0, found);
+            return Ok(set);
+        }
+        sets.truncate(ID_SETS_KEPT - 1);
+        let set = std::sync::Arc::new(IdSet::read(snapshot, table, column)?);
+        sets.insert(0, (id, set.clone()));
+        Ok(set)
+    }
+
     fn read(snapshot: &Snapshot, table: &TableSpec, column: &str) -> Result<IdSet, RegistryError> {
         let unreadable = |source| RegistryError::Unreadable { file: snapshot.path(table), source };
         let df = crate::frames::collect_streaming(snapshot.scan(table)?.select([col(column)]))

@@ -1,12 +1,18 @@
 //! The staged snapshot store: every registry file is validated once, and what validation
-//! keeps is written down for every later command that asks the same snapshot a question.
+//! found is written down for every later command that asks the same snapshot a question.
 //!
 //! ```text
-//! <store>/<registry>/<key>/rows.parquet        the rows that pass every error-severity rule
+//! <store>/<registry>/<key>/left_out.parquet    the keys of the rows an error-severity rule leaves out
 //! <store>/<registry>/<key>/quarantine.parquet  the rows that fail any rule (`row_index`, `failed_rules`)
 //! <store>/<registry>/<key>/rules.json          every rule's result (what `sdu validate` prints)
 //! <store>/<registry>/<key>/entry.json          the entry's identity and checks, written last
 //! ```
+//!
+//! The rows themselves stay in the registry file, which the key pins: the staged frame is a
+//! scan of it that skips the left-out keys, as without a store. A copy of the rows (sorted,
+//! LZ4, smaller row groups, identifiers as numbers) was built and measured: it made staging
+//! three times slower (the country's 46 M rows rewritten) and lookups no faster through
+//! polars' reader (bench/RESULTS.md, "The staged store").
 //!
 //! The key is content, not a path or a time: an XXH3-128 of the registry file's bytes, of the
 //! files its reference rules read (their keys decide which rows fail), of the rules and of
@@ -35,7 +41,7 @@ use std::sync::{Arc, Mutex};
 /// entry is staged again.
 pub const FORMAT: u32 = 1;
 pub const ENTRY: &str = "entry.json";
-pub const ROWS: &str = "rows.parquet";
+pub const LEFT_OUT: &str = "left_out.parquet";
 pub const QUARANTINE: &str = "quarantine.parquet";
 pub const RULES: &str = "rules.json";
 /// Entries kept per registry (the ones used last).
@@ -108,7 +114,7 @@ pub struct EntryMeta {
     pub depends: BTreeMap<String, FileId>,
     /// Rows of the registry file.
     pub rows: u64,
-    /// Rows failing an error-severity rule: not in `rows.parquet`.
+    /// Rows failing an error-severity rule: named in `left_out.parquet`, skipped.
     pub left_out: u64,
     /// Every file of the entry but this one, checked on each use.
     pub files: BTreeMap<String, FileId>,
@@ -125,16 +131,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The staged rows, for the pipeline.
-    pub fn staged(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
-        let file = self.dir.join(ROWS);
-        let unreadable = |source| RegistryError::Unreadable { file: file.clone(), source };
-        let frame = LazyFrame::scan_parquet(
-            PlRefPath::try_from_path(&file).map_err(unreadable)?,
-            ScanArgsParquet::default(),
-        )
-        .map_err(unreadable)?
-        .select(table.columns.iter().map(|c| col(c.name)).collect::<Vec<_>>());
+    /// The staged rows, for the pipeline: the registry file's rows but the left-out ones.
+    pub fn staged(&self, snapshot: &Snapshot, table: &'static TableSpec) -> Result<Staged, RegistryError> {
+        let path = self.dir.join(LEFT_OUT);
+        let failing = crate::io::read_parquet(&path)
+            .map_err(|e| RegistryError::Store { path, source: std::io::Error::other(e) })?;
+        let frame = snapshot.skipping(table, failing)?;
         Ok(Staged {
             table,
             frame,
@@ -304,20 +306,20 @@ impl Store {
         })?;
         let errors: Vec<&str> =
             results.iter().filter(|r| r.severity == Severity::Error).map(|r| r.rule.as_str()).collect();
-        let left_out = rows_failing(&quarantine, &errors)
-            .map_err(|source| RegistryError::Evaluate { file: snapshot.path(table), source })?;
+        let evaluate = |source| RegistryError::Evaluate { file: snapshot.path(table), source };
+        let mut left_out = left_out(&quarantine, table, &errors).map_err(evaluate)?;
         meta.rows = snapshot.rows(table)?;
-        meta.left_out = left_out.len() as u64;
-        write_rows(snapshot, table, left_out, &tmp.join(ROWS))?;
+        meta.left_out = left_out.height() as u64;
         let write = |e: crate::io::IoError| RegistryError::Store {
             path: tmp.clone(),
             source: std::io::Error::other(e),
         };
+        crate::io::write_parquet(&mut left_out, &tmp.join(LEFT_OUT)).map_err(write)?;
         crate::io::write_parquet(&mut quarantine.clone(), &tmp.join(QUARANTINE)).map_err(write)?;
         crate::io::write_json(&results, &tmp.join(RULES)).map_err(write)?;
         crate::io::fail_point("store:before-entry").map_err(write)?;
         meta.input_sha256 = crate::io::sha256_file(&snapshot.path(table)).map_err(write)?;
-        for name in [ROWS, QUARANTINE, RULES] {
+        for name in [LEFT_OUT, QUARANTINE, RULES] {
             let id = FileId::of(&tmp.join(name)).map_err(store_err(&tmp.join(name)))?;
             meta.files.insert(name.to_string(), id);
         }
@@ -441,7 +443,7 @@ fn open(dir: &Path, table: &TableSpec, key: &str) -> Result<Option<Entry>, Unusa
             meta.format, meta.table, meta.key, table.name
         ));
     }
-    for name in [ROWS, QUARANTINE, RULES] {
+    for name in [LEFT_OUT, QUARANTINE, RULES] {
         let Some(expected) = meta.files.get(name) else {
             return Err(format!("{ENTRY} does not list {name}"));
         };
@@ -456,55 +458,18 @@ fn open(dir: &Path, table: &TableSpec, key: &str) -> Result<Option<Entry>, Unusa
     Ok(Some(Entry { dir: dir.to_path_buf(), meta }))
 }
 
-/// The positions of the quarantined rows that fail one of `errors`, ascending.
-fn rows_failing(quarantine: &DataFrame, errors: &[&str]) -> PolarsResult<Vec<IdxSize>> {
-    let index = quarantine.column(super::rules::ROW_INDEX)?.cast(&IDX_DTYPE)?;
-    let index = index.idx()?;
+/// The names ([`super::row_names`]) of the quarantined rows that fail one of `errors`, one
+/// row each, in the file's order.
+fn left_out(quarantine: &DataFrame, table: &TableSpec, errors: &[&str]) -> PolarsResult<DataFrame> {
     let failed = quarantine.column(FAILED_RULES)?.list()?;
-    let mut out = Vec::new();
-    for (i, rules) in index.iter().zip(failed.amortized_iter()) {
-        let (Some(i), Some(rules)) = (i, rules) else { continue };
-        if rules.as_ref().str()?.iter().flatten().any(|r| errors.contains(&r)) {
-            out.push(i);
-        }
+    let mut keep = Vec::with_capacity(quarantine.height());
+    for rules in failed.amortized_iter() {
+        let fails = match rules {
+            Some(r) => r.as_ref().str()?.iter().flatten().any(|r| errors.contains(&r)),
+            None => false,
+        };
+        keep.push(fails);
     }
-    out.sort_unstable();
-    Ok(out)
-}
-
-/// Writes the registry's rows but those at `left_out`, streaming, in the file's order.
-fn write_rows(
-    snapshot: &Snapshot,
-    table: &'static TableSpec,
-    left_out: Vec<IdxSize>,
-    path: &Path,
-) -> Result<(), RegistryError> {
-    let file = snapshot.path(table);
-    let failed = |source| RegistryError::Evaluate { file: file.clone(), source };
-    let mut lf = snapshot.scan(table)?;
-    if !left_out.is_empty() {
-        let skip = lit(Series::new("skip".into(), left_out)).implode(false);
-        lf = lf
-            .with_row_index(super::rules::ROW_INDEX, None)
-            .filter(col(super::rules::ROW_INDEX).is_in(skip, false).not())
-            .drop(cols([super::rules::ROW_INDEX]));
-    }
-    let schema = lf.collect_schema().map_err(failed)?;
-    let sink = crate::io::ParquetSink::create(path, &schema)
-        .map_err(|e| RegistryError::Store { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
-    let sink = Arc::new(Mutex::new(Some(sink)));
-    let writer = sink.clone();
-    let callback = PlanCallback::new(move |df: DataFrame| {
-        let mut guard = writer.lock().expect("not poisoned");
-        let sink = guard.as_mut().expect("open until the plan ends");
-        sink.write(df).map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
-        Ok(false)
-    });
-    lf.sink_batches(callback, true, None)
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming))
-        .map_err(failed)?;
-    let sink = sink.lock().expect("not poisoned").take().expect("taken once");
-    sink.finish()
-        .map_err(|e| RegistryError::Store { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
-    Ok(())
+    let mask = BooleanChunked::from_slice("left_out".into(), &keep);
+    quarantine.filter(&mask)?.select(super::row_names(table))
 }

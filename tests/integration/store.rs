@@ -37,7 +37,7 @@ fn entries(store: &Path) -> BTreeMap<String, Vec<(String, u64)>> {
             .unwrap()
             .flatten()
             .map(|e| {
-                let ino = std::fs::metadata(e.path().join("rows.parquet")).map(|m| m.ino()).unwrap_or(0);
+                let ino = std::fs::metadata(e.path().join("left_out.parquet")).map(|m| m.ino()).unwrap_or(0);
                 (e.file_name().to_string_lossy().into_owned(), ino)
             })
             .collect();
@@ -233,7 +233,7 @@ fn a_corrupt_or_half_written_entry_is_never_trusted() {
         (
             "individuals",
             Box::new(|e: &Path| {
-                let f = e.join("rows.parquet");
+                let f = e.join("left_out.parquet");
                 let len = std::fs::metadata(&f).unwrap().len();
                 std::fs::OpenOptions::new().write(true).open(&f).unwrap().set_len(len / 2).unwrap();
             }),

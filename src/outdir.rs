@@ -76,7 +76,12 @@ pub fn check(path: &Path, kind: Kind) -> Result<(), OutDirError> {
     let entries: Vec<PathBuf> = std::fs::read_dir(path).map_err(io)?.flatten().map(|e| e.path()).collect();
     let ours = |p: &PathBuf| {
         p.file_name().is_some_and(|n| {
-            n == kind.marker() || (kind == Kind::Output && (n == layout::LEDGER || n == layout::LOCK))
+            n == kind.marker()
+                || (kind == Kind::Output
+                    && (n == layout::LEDGER
+                        || n == layout::LOCK
+                        || (n == crate::registry::store::DEFAULT_DIR
+                            && p.join(crate::registry::store::MARKER).is_file())))
         })
     };
     if entries.is_empty() || entries.iter().any(ours) {

@@ -36,22 +36,34 @@ impl SnapshotArg {
         self.store.clone().or(default)
     }
 
-    /// Opens the snapshot staged through `--store`, else `<out>/staged`; a store inside the
-    /// snapshot is a usage error.
+    /// Opens the snapshot staged through `--store` (checked: a folder of its own, not inside
+    /// the snapshot, not `out` itself), else `<out>/staged` (the output folder's own: a store
+    /// there that cannot be used is passed over with a warning).
     pub fn open_staged(&self, out: &Path) -> Result<Snapshot, UsageError> {
-        let store =
-            self.store_or(Some(out.join(crate::registry::store::DEFAULT_DIR))).expect("a default is given");
-        self.open_with(Some(store))
+        if let Some(store) = &self.store {
+            let same = |a: &Path, b: &Path| {
+                let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+                abs(a) == abs(b) || a.canonicalize().ok().is_some_and(|c| b.canonicalize().ok() == Some(c))
+            };
+            if same(store, out) {
+                return Err(UsageError::Argument(format!(
+                    "--store (SDU_STORE) {}: is the output folder itself; a store is a folder of its own (the default is {})",
+                    store.display(),
+                    out.join(crate::registry::store::DEFAULT_DIR).display()
+                )));
+            }
+            return self.open_with(Some(store.clone()));
+        }
+        Ok(self.open()?.with_store(&out.join(crate::registry::store::DEFAULT_DIR)))
     }
 
-    /// Opens the snapshot, staged through `store` when given.
+    /// Opens the snapshot, staged through `store` (from `--store`) when given.
     pub fn open_with(&self, store: Option<PathBuf>) -> Result<Snapshot, UsageError> {
         let snapshot = self.open()?;
         Ok(match store {
             Some(store) => {
-                outdir::check_outside(&store, &self.snapshot).map_err(|e| {
-                    UsageError::Argument(format!("--store (SDU_STORE) {}: {e}", store.display()))
-                })?;
+                outdir::check_outside(&store, &self.snapshot)
+                    .map_err(|e| UsageError::Argument(format!("--store (SDU_STORE): {e}")))?;
                 crate::registry::store::check_root(&store)
                     .map_err(|e| UsageError::Argument(format!("--store (SDU_STORE): {e}")))?;
                 snapshot.with_store(&store)

@@ -297,8 +297,8 @@ impl Snapshot {
     /// is passed over with a warning, and the registry is staged in memory as without one.
     pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
         if let Some(store) = &self.store {
-            match store.entry(self, table) {
-                Ok(entry) => return entry.staged(self, table),
+            match store.entry(self, table).and_then(|entry| entry.staged(self, table)) {
+                Ok(staged) => return Ok(staged),
                 Err(RegistryError::Store { path, source }) if self.scan(table).is_ok() => {
                     tracing::warn!(
                         "{}: {source}; {} is staged in memory for this run",

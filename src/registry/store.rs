@@ -51,25 +51,51 @@ pub const DEFAULT_DIR: &str = "staged";
 /// Marks a folder as a store: nothing else is ever written or removed in a folder without it.
 pub const MARKER: &str = ".sdu-store";
 
-/// Whether sdu may use `root` as a store: one it made (marked), an empty folder, or none yet.
+/// Whether sdu may use `root` as a store: one it made (marked), an empty folder (or one
+/// holding only a marker being written), or none yet. A folder holding anything else, or a
+/// path that is not a folder, is not.
 pub fn check_root(root: &Path) -> Result<(), String> {
     if root.join(MARKER).is_file() {
         return Ok(());
     }
-    match fs::read_dir(root).map(|mut listing| listing.next().is_some()) {
-        Ok(true) => Err(format!(
-            "{} holds other data (no {MARKER} marker); a store is a folder of its own, new or made by sdu",
-            root.display()
-        )),
-        Ok(false) => Ok(()),
-        // None yet, or under a file: whoever opens the folder above says what is wrong.
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::NotADirectory =>
-        {
-            Ok(())
+    match fs::symlink_metadata(root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(format!("{}: a folder above it is a file", root.display()))
         }
-        Err(e) => Err(format!("{}: {e}", root.display())),
+        // Unreadable: the command stages in memory, with a warning (a reader of the audit tier).
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", root.display())),
+        Ok(_) if !root.is_dir() => return Err(format!("{} is not a folder", root.display())),
+        Ok(_) => {}
     }
+    let listing = match fs::read_dir(root) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", root.display())),
+    };
+    let other = listing.flatten().find(|e| !e.file_name().to_string_lossy().starts_with(MARKER));
+    match other {
+        Some(e) => Err(format!(
+            "{} holds other data ({}; no {MARKER} marker); a store is a folder of its own, new or made by sdu",
+            root.display(),
+            e.file_name().to_string_lossy()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Makes `root` a store: the folder, then its marker (written aside and renamed), before
+/// anything else goes in, so a command killed at any point leaves a folder that is empty or
+/// marked.
+fn claim(root: &Path) -> std::io::Result<()> {
+    if root.join(MARKER).is_file() {
+        return Ok(());
+    }
+    fs::create_dir_all(root)?;
+    let tmp = root.join(format!("{MARKER}.tmp-{}", std::process::id()));
+    fs::write(&tmp, "sdu staged snapshot store (src/registry/store.rs)\n")?;
+    fs::rename(&tmp, root.join(MARKER))
 }
 
 /// A file's identity: its size and the XXH3-128 of its bytes (32 hex digits).
@@ -243,8 +269,11 @@ impl Store {
                     "{}: staged store entry is not usable ({why}); staging it again",
                     dir.display()
                 );
-                fs::remove_dir_all(&dir)
-                    .map_err(|source| RegistryError::Store { path: dir.clone(), source })?;
+                let removed = match fs::symlink_metadata(&dir) {
+                    Ok(m) if m.is_dir() => fs::remove_dir_all(&dir),
+                    _ => fs::remove_file(&dir),
+                };
+                removed.map_err(|source| RegistryError::Store { path: dir.clone(), source })?;
             }
         }
         self.build(
@@ -286,17 +315,14 @@ impl Store {
             path: self.root.clone(),
             source: std::io::Error::other(why),
         })?;
+        claim(&self.root).map_err(store_err(&self.root))?;
         fs::create_dir_all(parent).map_err(store_err(parent))?;
-        if !self.root.join(MARKER).is_file() {
-            fs::write(self.root.join(MARKER), "sdu staged snapshot store (src/registry/store.rs)\n")
-                .map_err(store_err(&self.root))?;
-        }
         remove_abandoned(parent);
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let tmp = parent.join(format!(".tmp-{}-{nanos}", std::process::id()));
         fs::create_dir(&tmp).map_err(store_err(&tmp))?;
-        let building = RemoveOnDrop(tmp.clone());
+        let mut building = Building::start(tmp.clone()).map_err(store_err(&tmp))?;
 
         let (results, quarantine) = validate_table(snapshot, table).map_err(|e| match e {
             super::validation::ValidationError::Registry(r) => r,
@@ -326,10 +352,11 @@ impl Store {
         meta.staged_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         meta.staged_in_seconds = (clock.elapsed().as_secs_f64() * 100.0).round() / 100.0;
         crate::io::write_json(&meta, &tmp.join(ENTRY)).map_err(write)?;
+        building.unlock();
         crate::io::sync_tree(&tmp).map_err(write)?;
         match fs::rename(&tmp, dir) {
             Ok(()) => {
-                std::mem::forget(building);
+                building.done();
                 crate::io::sync_dir(parent).map_err(write)?;
             }
             // Another process put the same entry in place first: theirs is used.
@@ -358,21 +385,33 @@ impl Store {
         }
     }
 
-    /// Removes a registry's entries beyond the [`KEEP`] used last (never `current`).
+    /// Removes a registry's entries beyond the [`KEEP`] used last (never `current`, nor one
+    /// used in the last [`IN_USE`]: another command may be reading it). Only folders that
+    /// are entries of this registry (a content key for a name, an `entry.json` naming the
+    /// registry) in a registry folder that is not a link are ever removed.
     fn clean_up(&self, parent: &Path, current: &Path) {
+        if fs::symlink_metadata(parent).is_ok_and(|m| m.file_type().is_symlink()) {
+            return;
+        }
+        let table = parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let now = std::time::SystemTime::now();
         let mut entries: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(parent)
             .into_iter()
             .flatten()
             .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.path())
             .filter(|p| p.file_name().is_some_and(|n| is_key(&n.to_string_lossy())) && p != current)
-            .map(|p| {
-                (fs::metadata(p.join(ENTRY)).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), p)
+            .filter_map(|p| {
+                let meta: EntryMeta = serde_json::from_slice(&fs::read(p.join(ENTRY)).ok()?).ok()?;
+                let used = fs::metadata(p.join(ENTRY)).and_then(|m| m.modified()).ok()?;
+                (meta.table == table).then_some((used, p))
             })
             .collect();
         entries.sort();
         let excess = (entries.len() + 1).saturating_sub(KEEP);
-        for (_, p) in entries.into_iter().take(excess) {
+        let idle = |used: &std::time::SystemTime| now.duration_since(*used).is_ok_and(|d| d >= IN_USE);
+        for (_, p) in entries.into_iter().take(excess).filter(|(used, _)| idle(used)) {
             match fs::remove_dir_all(&p) {
                 Ok(()) => tracing::debug!(
                     "{}: staged store entry removed (older than the {KEEP} used last)",
@@ -389,41 +428,69 @@ fn is_key(name: &str) -> bool {
     name.len() == 32 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Removes a folder unless forgotten (a build that did not finish).
-struct RemoveOnDrop(PathBuf);
+/// An entry being built in its hidden folder, which holds `.building` locked (an OS advisory
+/// lock, released by the kernel however the process ends) until the entry is complete.
+/// Dropped before [`Building::done`], the folder is removed.
+struct Building {
+    dir: PathBuf,
+    lock: Option<fs::File>,
+    done: bool,
+}
 
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+/// The lock file of a build.
+const BUILDING: &str = ".building";
+/// An entry used this recently may be in another command's hands: the clean-up leaves it.
+const IN_USE: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Building {
+    fn start(dir: PathBuf) -> std::io::Result<Building> {
+        let file = fs::File::create(dir.join(BUILDING))?;
+        file.try_lock().map_err(std::io::Error::other)?;
+        Ok(Building { dir, lock: Some(file), done: false })
+    }
+
+    /// Releases and removes the lock file, before the folder is renamed into place.
+    fn unlock(&mut self) {
+        self.lock = None;
+        let _ = fs::remove_file(self.dir.join(BUILDING));
+    }
+
+    fn done(mut self) {
+        self.done = true;
     }
 }
 
-/// Removes the hidden folders of builds whose process is gone (killed while staging).
-fn remove_abandoned(parent: &Path) {
-    for e in fs::read_dir(parent).into_iter().flatten().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) =
-            name.strip_prefix(".tmp-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if !alive(pid) {
-            tracing::debug!("{}: removing an unfinished staging (process {pid} is gone)", e.path().display());
-            let _ = fs::remove_dir_all(e.path());
+impl Drop for Building {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_dir_all(&self.dir);
         }
     }
 }
 
-fn alive(pid: i32) -> bool {
-    #[cfg(unix)]
-    {
-        // SAFETY: kill with signal 0 only asks whether the process exists.
-        let rc = unsafe { libc::kill(pid, 0) };
-        rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-    }
-    #[cfg(not(unix))]
-    {
-        pid == std::process::id() as i32
+/// Removes the hidden folders of builds that ended without finishing (killed while staging):
+/// those whose lock no process holds, or (killed before it took the lock) that have none and
+/// are older than [`IN_USE`]. Works across containers sharing the store, where a pid tells
+/// nothing.
+fn remove_abandoned(parent: &Path) {
+    for e in fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_build = name
+            .strip_prefix(".tmp-")
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+        if !is_build || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let abandoned = match fs::OpenOptions::new().write(true).open(e.path().join(BUILDING)) {
+            Ok(file) => file.try_lock().is_ok(),
+            Err(_) => fs::metadata(e.path())
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|d| d >= IN_USE)),
+        };
+        if abandoned {
+            tracing::debug!("{}: removing an unfinished staging (its process is gone)", e.path().display());
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
 

@@ -61,9 +61,12 @@ pub fn validate(snapshot: &Snapshot) -> Result<Validation, ValidationError> {
     let mut results = Vec::new();
     let mut quarantine = Vec::new();
     for table in TABLES {
-        let (r, q) = match snapshot.store().map(|s| s.entry(snapshot, table)) {
+        let found = snapshot
+            .store()
+            .map(|s| s.entry(snapshot, table).and_then(|entry| Ok((entry.rules()?, entry.quarantine()?))));
+        let (r, q) = match found {
             // What staging found when it validated this content, once.
-            Some(Ok(entry)) => (entry.rules()?, entry.quarantine()?),
+            Some(Ok(found)) => found,
             Some(Err(RegistryError::Store { path, source })) => {
                 tracing::warn!("{}: {source}; {} is validated in memory", path.display(), table.file_name());
                 validate_table(snapshot, table)?

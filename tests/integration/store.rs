@@ -118,7 +118,8 @@ fn a_snapshot_is_staged_once_and_a_changed_file_stages_its_registry_only() {
         let again = ["individuals", "legal_entity_heads", "permits", "civil_acts"].contains(t);
         assert_eq!(third[*t].len() > second[*t].len(), again, "{t}: {:?} → {:?}", second[*t], third[*t]);
     }
-    // More snapshots than the store keeps: the entries used last stay, at most three.
+    // More snapshots than the store keeps: entries used in the last ten minutes stay (another
+    // command may be reading them); of the others, the three used last.
     reorder(&dir.join("copy/civil_acts.parquet"));
     reorder(&dir.join("copy/individuals.parquet"));
     let mut df = sdu::io::read_parquet(&dir.join("copy/civil_acts.parquet")).unwrap();
@@ -126,7 +127,27 @@ fn a_snapshot_is_staged_once_and_a_changed_file_stages_its_registry_only() {
     df = df.slice(0, half);
     sdu::io::write_parquet(&mut df, &dir.join("copy/civil_acts.parquet")).unwrap();
     candidates(dir, "copy", "out", &["--accept-drop"]);
-    assert_eq!(entries(&store)["civil_acts"].len(), 3, "{:?}", entries(&store)["civil_acts"]);
+    assert_eq!(
+        entries(&store)["civil_acts"].len(),
+        4,
+        "all used just now: {:?}",
+        entries(&store)["civil_acts"]
+    );
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for (n, (key, _)) in entries(&store)["civil_acts"].iter().enumerate() {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(store.join("civil_acts").join(key).join("entry.json"))
+            .unwrap();
+        f.set_modified(hour_ago + std::time::Duration::from_secs(n as u64)).unwrap();
+    }
+    // A folder sdu did not make, named like an entry, in the registry's folder: never removed.
+    std::fs::create_dir(store.join("civil_acts/0123456789abcdef0123456789abcdef")).unwrap();
+    reorder(&dir.join("copy/civil_acts.parquet"));
+    candidates(dir, "copy", "out", &["--accept-drop"]);
+    let kept = entries(&store)["civil_acts"].clone();
+    assert_eq!(kept.len(), 4, "three entries and the foreign folder: {kept:?}");
+    assert!(kept.iter().any(|(k, _)| k == "0123456789abcdef0123456789abcdef"));
 }
 
 #[test]
@@ -284,4 +305,23 @@ fn a_store_holding_other_data_or_inside_the_snapshot_is_refused() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!dir.join("w/staged").exists());
+    // The output folder itself, a file, a path under a file: refused up front.
+    std::fs::write(dir.join("afile"), "x").unwrap();
+    for store in ["out", "afile", "afile/sub"] {
+        let o = sdu(
+            &["candidates", "--snapshot", "w", "--as-of", "2026-11-23", "--out", "out", "--store", store],
+            dir,
+        );
+        assert_eq!(o.status.code(), Some(2), "{store}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--store"), "{}", stderr(&o));
+    }
+    // A store a killed command left empty, or with its marker half-written, is taken.
+    std::fs::create_dir_all(dir.join("half")).unwrap();
+    std::fs::write(dir.join("half/.sdu-store.tmp-99"), "").unwrap();
+    candidates(dir, "w", "out2", &["--store", "half"]);
+    assert!(dir.join("half/.sdu-store").is_file());
+    // A store staged beforehand inside a new output folder: the folder is sdu's.
+    let o = sdu(&["validate", "--snapshot", "w", "--out", "v", "--store", "pre/staged"], dir);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    candidates(dir, "w", "pre", &[]);
 }

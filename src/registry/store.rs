@@ -95,7 +95,14 @@ fn claim(root: &Path) -> std::io::Result<()> {
     fs::create_dir_all(root)?;
     let tmp = root.join(format!("{MARKER}.tmp-{}", std::process::id()));
     fs::write(&tmp, "sdu staged snapshot store (src/registry/store.rs)\n")?;
-    fs::rename(&tmp, root.join(MARKER))
+    fs::rename(&tmp, root.join(MARKER))?;
+    // A marker a killed command left half-written.
+    for e in fs::read_dir(root)?.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&format!("{MARKER}.tmp-")) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+    Ok(())
 }
 
 /// A file's identity: its size and the XXH3-128 of its bytes (32 hex digits).

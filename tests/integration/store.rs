@@ -320,6 +320,7 @@ fn a_store_holding_other_data_or_inside_the_snapshot_is_refused() {
     std::fs::write(dir.join("half/.sdu-store.tmp-99"), "").unwrap();
     candidates(dir, "w", "out2", &["--store", "half"]);
     assert!(dir.join("half/.sdu-store").is_file());
+    assert!(!dir.join("half/.sdu-store.tmp-99").exists(), "the half-written marker is cleared");
     // A store staged beforehand inside a new output folder: the folder is sdu's.
     let o = sdu(&["validate", "--snapshot", "w", "--out", "v", "--store", "pre/staged"], dir);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

@@ -31,45 +31,33 @@ impl SnapshotArg {
         Ok(Snapshot::open(&self.snapshot)?)
     }
 
-    /// The store to stage through: `--store`, else `default`.
-    pub fn store_or(&self, default: Option<PathBuf>) -> Option<PathBuf> {
-        self.store.clone().or(default)
-    }
-
-    /// Opens the snapshot staged through `--store` (checked: a folder of its own, not inside
-    /// the snapshot, not `out` itself), else `<out>/staged` (the output folder's own: a store
-    /// there that cannot be used is passed over with a warning).
-    pub fn open_staged(&self, out: &Path) -> Result<Snapshot, UsageError> {
-        if let Some(store) = &self.store {
-            let same = |a: &Path, b: &Path| {
-                let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-                abs(a) == abs(b) || a.canonicalize().ok().is_some_and(|c| b.canonicalize().ok() == Some(c))
-            };
-            if same(store, out) {
-                return Err(UsageError::Argument(format!(
-                    "--store (SDU_STORE) {}: is the output folder itself; a store is a folder of its own (the default is {})",
-                    store.display(),
-                    out.join(crate::registry::store::DEFAULT_DIR).display()
-                )));
-            }
-            return self.open_with(Some(store.clone()));
+    /// The store to stage through: `--store`, checked (a folder of its own, not inside the
+    /// snapshot, not the output folder `out` itself), else `<out>/staged` (the output
+    /// folder's own: one there that cannot be used is passed over with a warning), else none.
+    pub fn store(&self, out: Option<&Path>) -> Result<Option<PathBuf>, UsageError> {
+        let default = || out.map(|o| o.join(crate::registry::store::DEFAULT_DIR));
+        let Some(store) = &self.store else { return Ok(default()) };
+        let flag = |e: String| UsageError::Argument(format!("--store (SDU_STORE): {e}"));
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let real = |p: &Path| p.canonicalize().ok();
+        if let Some(out) =
+            out.filter(|o| abs(o) == abs(store) || real(o).is_some_and(|r| real(store) == Some(r)))
+        {
+            return Err(flag(format!(
+                "{} is the output folder itself; a store is a folder of its own (the default is {})",
+                store.display(),
+                out.join(crate::registry::store::DEFAULT_DIR).display()
+            )));
         }
-        Ok(self.open()?.with_store(&out.join(crate::registry::store::DEFAULT_DIR)))
+        outdir::check_outside(store, &self.snapshot).map_err(|e| flag(e.to_string()))?;
+        crate::registry::store::check_root(store).map_err(flag)?;
+        Ok(Some(store.clone()))
     }
 
-    /// Opens the snapshot, staged through `store` (from `--store`) when given.
-    pub fn open_with(&self, store: Option<PathBuf>) -> Result<Snapshot, UsageError> {
-        let snapshot = self.open()?;
-        Ok(match store {
-            Some(store) => {
-                outdir::check_outside(&store, &self.snapshot)
-                    .map_err(|e| UsageError::Argument(format!("--store (SDU_STORE): {e}")))?;
-                crate::registry::store::check_root(&store)
-                    .map_err(|e| UsageError::Argument(format!("--store (SDU_STORE): {e}")))?;
-                snapshot.with_store(&store)
-            }
-            None => snapshot,
-        })
+    /// Opens the snapshot staged through [`SnapshotArg::store`] for the output folder `out`.
+    pub fn open_staged(&self, out: &Path) -> Result<Snapshot, UsageError> {
+        let store = self.store(Some(out))?.expect("an output folder gives a default");
+        Ok(self.open()?.with_store(&store))
     }
 }
 

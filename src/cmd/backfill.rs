@@ -98,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 guard,
                 current: None,
                 pseudonym: pseudonym.clone(),
-                store: args.snapshot.store_or(Some(out.path.join(crate::registry::store::DEFAULT_DIR))),
+                store: args.snapshot.store(Some(&out.path))?,
             }
         }
         None => {

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 /// Run the whole job on the embedded default: the small synthetic world, about 22 months of
 /// daily runs, and the KPI report.
 ///
-/// Writes `<dir>/world` (the snapshot), `<dir>/validation`, `<dir>/out` (published files and
-/// the case ledger) and copies the report to `--reports`.
+/// Writes `<dir>/world` (the snapshot), `<dir>/validation`, `<dir>/staged` (the staged
+/// store), `<dir>/out` (published files and the case ledger) and copies the report to
+/// `--reports`.
 ///
 /// Example:
 ///   sdu demo

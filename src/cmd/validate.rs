@@ -80,7 +80,10 @@ impl Summary<'_> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let snapshot = args.snapshot.open_with(args.snapshot.store_or(None))?;
+    let snapshot = match args.snapshot.store(None)? {
+        Some(store) => args.snapshot.open()?.with_store(&store),
+        None => args.snapshot.open()?,
+    };
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.snapshot.snapshot));
     outdir::check_outside(&out, &args.snapshot.snapshot).map_err(UsageError::Output)?;
     outdir::check(&out, Kind::Validation).map_err(UsageError::Output)?;

@@ -49,11 +49,7 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
             tracing::warn!("{}: {} rows fail validation and are left out", t.file_name(), s.left_out);
         }
         let clock = std::time::Instant::now();
-        let sha256 = match (s.sha256.clone(), hash) {
-            (Some(known), _) => known,
-            (None, true) => io::sha256_file(&snapshot.path(t))?,
-            (None, false) => String::new(),
-        };
+        let sha256 = if hash { input_sha256(snapshot, &s)? } else { String::new() };
         tracing::debug!(
             "{}: {} rows staged in {staged_in:.2} s, hashed in {:.2} s",
             t.file_name(),
@@ -76,14 +72,20 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
     Ok(Inputs { registries, entries, left_out })
 }
 
+/// A staged registry file's SHA-256, for the manifest: the store's (computed once, while
+/// staging), else hashed now.
+fn input_sha256(snapshot: &Snapshot, staged: &Staged) -> Result<String, io::IoError> {
+    match &staged.sha256 {
+        Some(known) => Ok(known.clone()),
+        None => io::sha256_file(&snapshot.path(staged.table)),
+    }
+}
+
 /// МАБ's manifest entry.
 pub fn mobile_entry(snapshot: &Snapshot, mobile: &Staged) -> anyhow::Result<InputEntry> {
     Ok(InputEntry {
         file: mobile_base::SPEC.file_name(),
-        sha256: match &mobile.sha256 {
-            Some(known) => known.clone(),
-            None => io::sha256_file(&snapshot.path(&mobile_base::SPEC))?,
-        },
+        sha256: input_sha256(snapshot, mobile)?,
         rows: mobile.rows,
         left_out: mobile.left_out,
     })

@@ -94,7 +94,8 @@ fn claim(root: &Path) -> std::io::Result<()> {
     }
     fs::create_dir_all(root)?;
     let tmp = root.join(format!("{MARKER}.tmp-{}", std::process::id()));
-    fs::write(&tmp, "sdu staged snapshot store (src/registry/store.rs)\n")?;
+    crate::io::write_text(&tmp, "sdu staged snapshot store (src/registry/store.rs)\n")
+        .map_err(std::io::Error::other)?;
     fs::rename(&tmp, root.join(MARKER))?;
     // A marker a killed command left half-written.
     for e in fs::read_dir(root)?.flatten() {

@@ -44,10 +44,11 @@ def tree(root: Path) -> dict:
     """Every file below root but manifests, the lock, the ledger's caches (`.compact/`:
     derived, rewritten at whichever run reads enough new files) and the staged store's
     `entry.json` (it records when and how fast it was staged; the verdicts beside it are
-    compared), with its digest."""
+    compared) and its memo of file identities (written once a file is 3 s old: timing), with
+    its digest."""
     out = {}
     for p in sorted(root.rglob("*")):
-        store_entry = p.name == "entry.json" and "staged" in p.parts
+        store_entry = (p.name == "entry.json" and "staged" in p.parts) or p.name.startswith(".sdu-store.files.json")
         if p.is_file() and p.name not in ("manifest.json", ".sdu.lock") and ".compact" not in p.parts \
                 and not store_entry:
             out[str(p.relative_to(root))] = digest(p)

@@ -79,7 +79,9 @@ pub fn dispatch_with(
         .filter(|c| c.state == crate::campaign::state::State::Offered)
         .map(|c| c.offer.iin.clone())
         .collect();
-    let numbers = collect_streaming(active_numbers(mobile.frame.clone(), &waiting, at))
+    let asked = polars::prelude::Column::new(mb::IIN.into(), &waiting);
+    let frame = crate::registry::slices::frame_for(&mobile.frame, mobile.slice.as_ref(), &asked);
+    let numbers = collect_streaming(active_numbers(frame, &waiting, at))
         .map_err(anyhow::Error::from)
         .context("looking up МАБ numbers")?;
     let (iins, lists) = (numbers.column(mb::IIN)?.str()?, numbers.column(mb::PHONE)?.list()?);

@@ -127,13 +127,13 @@ pub fn explain(
     };
     // Only this person's name changes are events; other acts stay (death evidence).
     let others = col(ca::ACT_TYPE).neq(lit(ca::NAME_CHANGE));
-    regs.civil_acts = regs.civil_acts.filter(match &me {
+    regs.filter_civil_acts(match &me {
         Some(i) => others.or(col(ca::IIN).eq(lit(i.as_str()))),
         None => others,
     });
     let evaluated = evaluate(&regs, s)?;
     // In scope, but the organization's own row failed validation: counted, not evaluated.
-    let orphans = renames_of_quarantined_organizations(&regs, s).collect()?;
+    let orphans = renames_of_quarantined_organizations(&regs, s)?.collect()?;
     for i in 0..orphans.height() {
         lines.push(format!(
             "  rename {} (ЗТ МДҚ) of {}: in scope, but not evaluated: the organization's row in \

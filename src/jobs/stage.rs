@@ -5,14 +5,14 @@
 use crate::frames::collect_streaming;
 use crate::io;
 use crate::layout;
-use crate::pipeline::candidates::Registries;
+use crate::pipeline::candidates::{Registries, Slices};
 use crate::publish::{read_manifest, InputEntry};
 use crate::registry::{
     civil_acts, heads, individuals, legal_entities, mobile_base, permits, renames, Snapshot, Staged,
     TableSpec, TABLES,
 };
 use anyhow::Context;
-use polars::prelude::IntoLazy;
+use polars::prelude::{IntoLazy, LazyFrame};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +39,7 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
         let _contract_checked = snapshot.scan(t)?;
     }
     let mut staged = BTreeMap::new();
+    let mut slices = BTreeMap::new();
     let mut entries = Vec::new();
     let mut left_out = BTreeMap::new();
     for t in reads() {
@@ -59,6 +60,7 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
         entries.push(InputEntry { file: t.file_name(), sha256, rows: s.rows, left_out: s.left_out });
         left_out.insert(t.name.to_string(), s.left_out);
         staged.insert(t.name, s.frame);
+        slices.insert(t.name, s.slice);
     }
     let mut take = |t: &TableSpec| staged.remove(t.name).expect("staged above");
     let registries = Registries {
@@ -68,6 +70,13 @@ pub fn stage_inputs(snapshot: &Snapshot, hash: bool) -> anyhow::Result<Inputs> {
         permits: take(&permits::SPEC),
         individuals: take(&individuals::SPEC),
         civil_acts: take(&civil_acts::SPEC),
+        slices: Slices::of(
+            slices.remove(legal_entities::SPEC.name).flatten(),
+            slices.remove(heads::SPEC.name).flatten(),
+            slices.remove(permits::SPEC.name).flatten(),
+            slices.remove(individuals::SPEC.name).flatten(),
+            slices.remove(civil_acts::SPEC.name).flatten(),
+        ),
     };
     Ok(Inputs { registries, entries, left_out })
 }
@@ -102,7 +111,9 @@ impl StagedSnapshot {
     /// Stages every registry once (the row rules run here). For many days (`many_days`, a
     /// backfill) a snapshot of at most [`KEEP_IN_MEMORY_ROWS`] rows is kept in memory, so
     /// each day evaluates without reading a file; a larger one is read again each day,
-    /// looking up only the keys the day needs, so memory stays that of one day.
+    /// looking up only the keys the day needs, so memory stays that of one day. With people
+    /// slices (a store) the rows counted and held are the slices', not the person-keyed
+    /// files', which stay on disk for the rare lookup outside the slices' domain.
     pub fn open(snapshot: Snapshot, many_days: bool, guard: &InputGuard) -> anyhow::Result<StagedSnapshot> {
         let mut inputs = stage_inputs(&snapshot, true)
             .with_context(|| format!("reading snapshot {}", snapshot.dir().display()))?;
@@ -110,18 +121,49 @@ impl StagedSnapshot {
         let mut entries = inputs.entries.clone();
         entries.push(mobile_entry(&snapshot, &mobile)?);
         guard.check(&entries)?;
-        let rows = mobile.rows + inputs.entries.iter().map(|e| e.rows).sum::<u64>();
+        let r = &mut inputs.registries;
+        let (rows, held): (u64, Vec<&mut LazyFrame>) = match (&mut r.slices, &mut mobile.slice) {
+            // Sliced: the slices and the renames are held; the files stay on disk for a lookup
+            // outside the domain.
+            (Some(s), Some(m)) => {
+                let rows = s.legal_entities.rows
+                    + s.heads.rows
+                    + s.permits.rows
+                    + s.individuals.rows
+                    + s.civil_acts.rows
+                    + m.rows
+                    + inputs
+                        .entries
+                        .iter()
+                        .find(|e| e.file == renames::SPEC.file_name())
+                        .map_or(0, |e| e.rows);
+                let held = vec![
+                    &mut r.renames,
+                    &mut s.legal_entities.frame,
+                    &mut s.heads.frame,
+                    &mut s.permits.frame,
+                    &mut s.individuals.frame,
+                    &mut s.civil_acts.frame,
+                    &mut m.frame,
+                ];
+                (rows, held)
+            }
+            _ => {
+                let rows = mobile.rows + inputs.entries.iter().map(|e| e.rows).sum::<u64>();
+                let held = vec![
+                    &mut r.legal_entities,
+                    &mut r.renames,
+                    &mut r.heads,
+                    &mut r.permits,
+                    &mut r.individuals,
+                    &mut r.civil_acts,
+                    &mut mobile.frame,
+                ];
+                (rows, held)
+            }
+        };
         if many_days && rows <= KEEP_IN_MEMORY_ROWS {
-            let r = &mut inputs.registries;
-            for lf in [
-                &mut r.legal_entities,
-                &mut r.renames,
-                &mut r.heads,
-                &mut r.permits,
-                &mut r.individuals,
-                &mut r.civil_acts,
-                &mut mobile.frame,
-            ] {
+            for lf in held {
                 *lf = collect_streaming(lf.clone())?.lazy();
             }
             tracing::debug!("{rows} registry rows kept in memory for the days to come");

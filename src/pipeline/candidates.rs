@@ -16,6 +16,7 @@
 use super::columns as c;
 use super::{day, end_of_day, event_kind, holds_on, outcome};
 use crate::config::Pilot;
+use crate::registry::slices::{self, Slice};
 use crate::registry::{civil_acts as ca, heads as hd, individuals as ind, legal_entities as le};
 use crate::registry::{permits as pm, renames as rn};
 use chrono::NaiveDate;
@@ -31,6 +32,95 @@ pub struct Registries {
     pub permits: LazyFrame,
     pub individuals: LazyFrame,
     pub civil_acts: LazyFrame,
+    /// When the snapshot was staged through a store, the slices of the keys the events can
+    /// ask about ([`crate::registry::slices`]): lookups read them instead of the files.
+    pub slices: Option<Slices>,
+}
+
+/// The slices of the registries the candidates look keys up in, of one domain.
+#[derive(Clone)]
+pub struct Slices {
+    pub legal_entities: Slice,
+    pub heads: Slice,
+    pub permits: Slice,
+    pub individuals: Slice,
+    pub civil_acts: Slice,
+}
+
+/// A registry looked up by key.
+#[derive(Clone, Copy)]
+pub enum Reg {
+    LegalEntities,
+    Heads,
+    Permits,
+    Individuals,
+    CivilActs,
+}
+
+impl Slices {
+    /// The five slices, if all five were made, of the same domain.
+    pub fn of(
+        legal_entities: Option<Slice>,
+        heads: Option<Slice>,
+        permits: Option<Slice>,
+        individuals: Option<Slice>,
+        civil_acts: Option<Slice>,
+    ) -> Option<Slices> {
+        let s = Slices {
+            legal_entities: legal_entities?,
+            heads: heads?,
+            permits: permits?,
+            individuals: individuals?,
+            civil_acts: civil_acts?,
+        };
+        let id = &s.legal_entities.domain_id;
+        [&s.heads, &s.permits, &s.individuals, &s.civil_acts].iter().all(|x| x.domain_id == *id).then_some(s)
+    }
+
+    fn get(&self, reg: Reg) -> &Slice {
+        match reg {
+            Reg::LegalEntities => &self.legal_entities,
+            Reg::Heads => &self.heads,
+            Reg::Permits => &self.permits,
+            Reg::Individuals => &self.individuals,
+            Reg::CivilActs => &self.civil_acts,
+        }
+    }
+}
+
+impl Registries {
+    fn file(&self, reg: Reg) -> &LazyFrame {
+        match reg {
+            Reg::LegalEntities => &self.legal_entities,
+            Reg::Heads => &self.heads,
+            Reg::Permits => &self.permits,
+            Reg::Individuals => &self.individuals,
+            Reg::CivilActs => &self.civil_acts,
+        }
+    }
+
+    /// The registry to look `keys` up in: its slice when the slices' domain holds every one
+    /// of them, else the file.
+    pub fn find(&self, reg: Reg, keys: &Column) -> LazyFrame {
+        slices::frame_for(self.file(reg), self.slices.as_ref().map(|s| s.get(reg)), keys)
+    }
+
+    /// Keeps only the `civil_acts` rows that pass `keep`, in the slice as in the file.
+    pub fn filter_civil_acts(&mut self, keep: Expr) {
+        self.civil_acts = self.civil_acts.clone().filter(keep.clone());
+        if let Some(s) = &mut self.slices {
+            s.civil_acts.frame = s.civil_acts.frame.clone().filter(keep);
+        }
+    }
+
+    /// `civil_acts` for the name changes: the slice, which holds every name-change act (their
+    /// IINs are in the domain), where there is one.
+    fn name_change_acts(&self) -> LazyFrame {
+        match &self.slices {
+            Some(s) => s.civil_acts.frame.clone(),
+            None => self.civil_acts.clone(),
+        }
+    }
 }
 
 /// One pilot on one run date.
@@ -63,13 +153,19 @@ fn lookup(lf: LazyFrame, column: &str, keys: &Expr) -> LazyFrame {
 
 /// Renames in scope whose organization's row was left out by validation (e.g. a duplicated
 /// BIN): they cannot be evaluated, and are counted instead.
-pub fn renames_of_quarantined_organizations(r: &Registries, s: Scope) -> LazyFrame {
-    renames_in_window(r, s).join(
-        r.legal_entities.clone().select([col(le::BIN)]),
+pub fn renames_of_quarantined_organizations(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
+    let renames = crate::frames::collect_streaming(renames_in_window(r, s))?;
+    let found = lookup(
+        r.find(Reg::LegalEntities, renames.column(rn::BIN)?),
+        le::BIN,
+        &key_set(renames.column(rn::BIN)?)?,
+    );
+    Ok(renames.lazy().join(
+        found.select([col(le::BIN)]),
         [col(rn::BIN)],
         [col(le::BIN)],
         JoinArgs::new(JoinType::Anti),
-    )
+    ))
 }
 
 /// Why a rename is or is not in a pilot's scope (SCHEMA.md, "Scope"), as the `scope`
@@ -124,11 +220,16 @@ pub fn rename_scope(renames: LazyFrame, s: Scope) -> LazyFrame {
 
 /// Step 3: the rename events in scope (SCHEMA.md, "Scope"): changed on or after the pilot's
 /// start and on or before D, and recorded by the end of D; of organizations that passed
-/// validation.
-pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
-    renames_in_window(r, s)
+/// validation (looked up by the renames' BINs).
+pub fn rename_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
+    let renames = crate::frames::collect_streaming(renames_in_window(r, s))?;
+    let bins = key_set(renames.column(rn::BIN)?)?;
+    Ok(renames
+        .clone()
+        .lazy()
         .join(
-            r.legal_entities.clone().select([col(le::BIN)]),
+            lookup(r.find(Reg::LegalEntities, renames.column(rn::BIN)?), le::BIN, &bins)
+                .select([col(le::BIN)]),
             [col(rn::BIN)],
             [col(le::BIN)],
             JoinArgs::new(JoinType::Semi),
@@ -144,33 +245,28 @@ pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
             col(rn::OLD_NAME_RU).alias(c::OLD_NAME_RU),
             col(rn::NEW_NAME_KK).alias(c::NEW_NAME_KK),
             col(rn::NEW_NAME_RU).alias(c::NEW_NAME_RU),
-        ])
+        ]))
 }
 
 /// `sanitary`: the name changes (АХАЖ) of people who hold a permit, in any status, for one
 /// of the pilot's services, by `act_date` and `registered_at` alike. The acts in the window
-/// are few: the permit holders are matched against them (a join built on the acts' side).
-pub fn name_change_events(r: &Registries, s: Scope) -> LazyFrame {
-    let acts = r.civil_acts.clone().filter(
-        col(ca::ACT_TYPE)
-            .eq(lit(ca::NAME_CHANGE))
-            .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
-            .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
-            .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
-    );
-    let holders = r
-        .permits
-        .clone()
-        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false).and(col(pm::HOLDER_IIN).is_not_null()))
-        .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
-        .join(
-            acts.clone().select([col(ca::IIN)]),
-            [col(ca::IIN)],
-            [col(ca::IIN)],
-            JoinArgs::new(JoinType::Semi),
-        )
-        .unique(None, UniqueKeepStrategy::Any);
-    acts.join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi)).select([
+/// are few: they are read first, and the permits looked up by their IINs.
+pub fn name_change_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
+    let acts = crate::frames::collect_streaming(
+        r.name_change_acts().filter(
+            col(ca::ACT_TYPE)
+                .eq(lit(ca::NAME_CHANGE))
+                .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
+                .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
+                .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
+        ),
+    )?;
+    let holders =
+        lookup(r.find(Reg::Permits, acts.column(ca::IIN)?), pm::HOLDER_IIN, &key_set(acts.column(ca::IIN)?)?)
+            .filter(col(pm::SERVICE_CODE).is_in(s.services(), false))
+            .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
+            .unique(None, UniqueKeepStrategy::Any);
+    Ok(acts.lazy().join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi)).select([
         col(ca::ACT_ID).alias(c::EVENT_ID),
         lit(event_kind::NAME_CHANGE).alias(c::EVENT_KIND),
         str_null().alias(c::BIN),
@@ -180,14 +276,14 @@ pub fn name_change_events(r: &Registries, s: Scope) -> LazyFrame {
         col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_RU),
         col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_KK),
         col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_RU),
-    ])
+    ]))
 }
 
 /// Every event in scope: renames, and in pilots with individual holders their name changes.
 pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    let renames = rename_events(r, s);
+    let renames = rename_events(r, s)?;
     if s.pilot.individual_holders {
-        concat([renames, name_change_events(r, s)], UnionArgs::default())
+        concat([renames, name_change_events(r, s)?], UnionArgs::default())
     } else {
         Ok(renames)
     }
@@ -222,8 +318,7 @@ fn issued_before_change() -> Expr {
 pub fn permit_verdicts(r: &Registries, s: Scope, holder: &str, changed_on: NaiveDate) -> LazyFrame {
     let held =
         col(pm::HOLDER_BIN).eq(lit(holder)).or(col(pm::HOLDER_IIN).eq(lit(holder))).fill_null(lit(false));
-    r.permits
-        .clone()
+    r.find(Reg::Permits, &Column::new("holder".into(), [holder]))
         .filter(held.and(col(pm::SERVICE_CODE).is_in(s.services(), false)))
         .with_column(day(changed_on).alias(c::CHANGED_ON))
         .with_column(
@@ -244,11 +339,11 @@ pub fn permit_verdicts(r: &Registries, s: Scope, holder: &str, changed_on: Naive
 pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
     let holder = || when(col(c::BIN).is_not_null()).then(col(c::BIN)).otherwise(col("holder_iin"));
     // An event has a BIN or a holder IIN: the holders are both columns' values.
-    let mut holders = events.column(c::BIN)?.clone();
-    holders.append(events.column("holder_iin")?)?;
+    let mut holder_keys = events.column(c::BIN)?.clone();
+    holder_keys.append(events.column("holder_iin")?)?;
+    let holders = key_set(&holder_keys)?;
     let permits = r
-        .permits
-        .clone()
+        .find(Reg::Permits, &holder_keys)
         .filter(col(pm::SERVICE_CODE).is_in(s.services(), false).and(permit_active()).and(permit_valid_on(s)))
         .select([
             col(pm::PERMIT_ID),
@@ -264,7 +359,7 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsR
         .lazy()
         .select([col(c::EVENT_ID), col(c::CHANGED_ON), holder().alias("holder")])
         .join(
-            lookup(permits, "holder", &key_set(&holders)?),
+            lookup(permits, "holder", &holders),
             [col("holder")],
             [col("holder")],
             JoinArgs::new(JoinType::Inner),
@@ -282,10 +377,10 @@ pub fn eligible_permits(r: &Registries, s: Scope, events: &DataFrame) -> PolarsR
 
 /// Step 5: the current first head of each organization on D (from on or before D, not ended
 /// by D). Should the registry hold two, the one who took office last.
-/// `bins` is a `key_set` of the organizations asked about.
-pub fn current_first_heads(r: &Registries, s: Scope, bins: &Expr) -> LazyFrame {
+/// `bins` names the organizations asked about.
+pub fn current_first_heads(r: &Registries, s: Scope, bins: &Column) -> PolarsResult<LazyFrame> {
     let latest = SortMultipleOptions::default().with_order_descending_multi([true, false]);
-    lookup(r.heads.clone(), hd::BIN, bins)
+    Ok(lookup(r.find(Reg::Heads, bins), hd::BIN, &key_set(bins)?)
         .filter(col(hd::ROLE).eq(lit(hd::FIRST_HEAD)).and(holds_on(
             hd::FROM_DATE,
             Some(hd::TO_DATE),
@@ -302,13 +397,15 @@ pub fn current_first_heads(r: &Registries, s: Scope, bins: &Expr) -> LazyFrame {
                 .first()
                 .alias(c::HEAD_FROM),
         ])
-        .rename([hd::BIN], [c::BIN], true)
+        .rename([hd::BIN], [c::BIN], true))
 }
 
 /// Step 6: the four criteria for each recipient on D, from ЖТ МДҚ and, for death, АХАЖ too,
-/// with the evidence (dates, the death act). `iins` is a `key_set` of the people asked about.
-pub fn recipient_status(r: &Registries, s: Scope, iins: &Expr) -> LazyFrame {
-    let death_acts = lookup(r.civil_acts.clone(), ca::IIN, iins)
+/// with the evidence (dates, the death act), for the people `keys` names.
+pub fn recipient_status(r: &Registries, s: Scope, keys: &Column) -> PolarsResult<LazyFrame> {
+    let iins = &key_set(keys)?;
+    let (individuals, civil_acts) = (r.find(Reg::Individuals, keys), r.find(Reg::CivilActs, keys));
+    let death_acts = lookup(civil_acts, ca::IIN, iins)
         .filter(
             col(ca::ACT_TYPE)
                 .eq(lit(ca::DEATH))
@@ -324,7 +421,7 @@ pub fn recipient_status(r: &Registries, s: Scope, iins: &Expr) -> LazyFrame {
             col(ca::ACT_DATE).min().alias(c::DEATH_ACT_DATE),
         ]);
     let on = |column: &str| col(column).lt_eq(day(s.as_of)).fill_null(lit(false));
-    lookup(r.individuals.clone(), ind::IIN, iins)
+    Ok(lookup(individuals, ind::IIN, iins)
         .join(death_acts, [col(ind::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Left))
         .select([
             col(ind::IIN).alias("person_iin"),
@@ -356,7 +453,7 @@ pub fn recipient_status(r: &Registries, s: Scope, iins: &Expr) -> LazyFrame {
                 .then(col(ind::IMPRISONED_FROM))
                 .otherwise(lit(NULL))
                 .alias(c::IMPRISONED_FROM),
-        ])
+        ]))
 }
 
 /// A stable case id: the first 16 hex digits of SHA-256 over `pilot|event|recipient`. It
@@ -391,7 +488,7 @@ fn case_id_expr(pilot: &str) -> Expr {
 /// recipient's IIN (the head, or the individual holder).
 pub fn with_organizations(r: &Registries, s: Scope, events: &DataFrame) -> PolarsResult<LazyFrame> {
     let bins = key_set(events.column(c::BIN)?)?;
-    let orgs = lookup(r.legal_entities.clone(), le::BIN, &bins).select([
+    let orgs = lookup(r.find(Reg::LegalEntities, events.column(c::BIN)?), le::BIN, &bins).select([
         col(le::BIN),
         col(le::STATUS).alias(c::ORG_STATUS),
         col(le::LIQUIDATED_ON).alias(c::ORG_LIQUIDATED_ON),
@@ -407,7 +504,12 @@ pub fn with_organizations(r: &Registries, s: Scope, events: &DataFrame) -> Polar
             [col(c::EVENT_ID)],
             JoinArgs::new(JoinType::Left),
         )
-        .join(current_first_heads(r, s, &bins), [col(c::BIN)], [col(c::BIN)], JoinArgs::new(JoinType::Left))
+        .join(
+            current_first_heads(r, s, events.column(c::BIN)?)?,
+            [col(c::BIN)],
+            [col(c::BIN)],
+            JoinArgs::new(JoinType::Left),
+        )
         .with_column(
             when(col(c::EVENT_KIND).eq(lit(event_kind::RENAME)))
                 .then(col("head_iin"))
@@ -420,9 +522,8 @@ pub fn with_organizations(r: &Registries, s: Scope, events: &DataFrame) -> Polar
 /// outcome, all its reasons, the recipient (where one was found) and the evidence. One row
 /// per event, sorted by event id.
 pub fn judged(r: &Registries, s: Scope, with_org: &DataFrame) -> PolarsResult<LazyFrame> {
-    let iins = key_set(with_org.column(c::IIN)?)?;
     let evaluated = with_org.clone().lazy().join(
-        recipient_status(r, s, &iins),
+        recipient_status(r, s, with_org.column(c::IIN)?)?,
         [col(c::IIN)],
         [col("person_iin")],
         JoinArgs::new(JoinType::Left),

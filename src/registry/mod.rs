@@ -14,6 +14,7 @@ pub mod mobile_base;
 pub mod permits;
 pub mod renames;
 pub mod rules;
+pub mod slices;
 pub mod store;
 pub mod validation;
 
@@ -279,6 +280,8 @@ pub struct Staged {
     pub left_out: u64,
     /// The file's SHA-256 when the staged store knows it already.
     pub sha256: Option<String>,
+    /// Staged through a store, the rows of the keys the events can ask about ([`slices`]).
+    pub slice: Option<slices::Slice>,
 }
 
 impl Snapshot {
@@ -297,7 +300,7 @@ impl Snapshot {
     /// is passed over with a warning, and the registry is staged in memory as without one.
     pub fn stage(&self, table: &'static TableSpec) -> Result<Staged, RegistryError> {
         if let Some(store) = &self.store {
-            match store.entry(self, table).and_then(|entry| entry.staged(self, table)) {
+            match store.stage(self, table) {
                 Ok(staged) => return Ok(staged),
                 Err(RegistryError::Store { path, source }) if self.scan(table).is_ok() => {
                     tracing::warn!(
@@ -326,7 +329,7 @@ impl Snapshot {
         .map_err(|source| RegistryError::Evaluate { file, source })?;
         let left_out = failing.height() as u64;
         let rows = self.rows(table)?;
-        Ok(Staged { table, frame: self.skipping(table, failing)?, rows, left_out, sha256: None })
+        Ok(Staged { table, frame: self.skipping(table, failing)?, rows, left_out, sha256: None, slice: None })
     }
 
     /// The registry's rows but those `failing` names (by [`row_names`]): the staged frame.
@@ -335,30 +338,35 @@ impl Snapshot {
         table: &'static TableSpec,
         failing: DataFrame,
     ) -> Result<LazyFrame, RegistryError> {
-        if failing.height() == 0 {
-            return self.scan(table);
-        }
-        let skipped = failing.lazy().unique(None, UniqueKeepStrategy::Any);
-        let on: Vec<Expr> = row_names(table).iter().map(|c| col(*c)).collect();
-        // An anti join rather than a filter: a later filter (a lookup by key) is pushed below
-        // it into the scan, and the join then probes only the rows found.
-        Ok(match table.key {
-            // A missing key fails `not_null`; it is skipped explicitly.
-            [key] => self.scan(table)?.filter(col(*key).is_not_null()).join(
-                skipped,
-                on.clone(),
-                on,
-                JoinArgs::new(JoinType::Anti),
-            ),
-            _ => self.scan(table)?.join(
-                skipped,
-                on.clone(),
-                on,
-                JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Anti) },
-            ),
-        })
+        Ok(skip(self.scan(table)?, table, failing))
     }
+}
 
+/// The rows of `rows` (a registry's staged columns: its file, or a slice of it) but those
+/// `failing` names (by [`row_names`]).
+pub fn skip(rows: LazyFrame, table: &'static TableSpec, failing: DataFrame) -> LazyFrame {
+    if failing.height() == 0 {
+        return rows;
+    }
+    let skipped = failing.lazy().unique(None, UniqueKeepStrategy::Any);
+    let on: Vec<Expr> = row_names(table).iter().map(|c| col(*c)).collect();
+    // An anti join rather than a filter: a later filter (a lookup by key) is pushed below
+    // it into the scan, and the join then probes only the rows found.
+    match table.key {
+        // A missing key fails `not_null`; it is skipped explicitly.
+        [key] => {
+            rows.filter(col(*key).is_not_null()).join(skipped, on.clone(), on, JoinArgs::new(JoinType::Anti))
+        }
+        _ => rows.join(
+            skipped,
+            on.clone(),
+            on,
+            JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Anti) },
+        ),
+    }
+}
+
+impl Snapshot {
     /// The number of rows of a registry file (from its metadata).
     pub fn rows(&self, table: &TableSpec) -> Result<u64, RegistryError> {
         let unreadable = |source| RegistryError::Unreadable { file: self.path(table), source };

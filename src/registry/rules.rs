@@ -426,7 +426,7 @@ fn duplicated_keys(snapshot: &Snapshot, table: &TableSpec, packed: Expr) -> Resu
 
 /// The values of an identifier column, for membership tests: 12-digit values as sorted
 /// numbers, anything else (malformed values, few) as strings.
-struct IdSet {
+pub struct IdSet {
     numbers: Vec<u64>,
     others: std::collections::HashSet<String>,
 }
@@ -438,6 +438,12 @@ struct IdSet {
 type IdSetKey = (std::path::PathBuf, String, u64, Option<std::time::SystemTime>);
 static ID_SETS: std::sync::Mutex<Vec<(IdSetKey, std::sync::Arc<IdSet>)>> = std::sync::Mutex::new(Vec::new());
 const ID_SETS_KEPT: usize = 2;
+
+impl std::fmt::Debug for IdSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdSet({} values)", self.len())
+    }
+}
 
 impl IdSet {
     /// [`IdSet::read`], shared with the rules read before from the same file and column.
@@ -471,7 +477,11 @@ impl IdSet {
         let unreadable = |source| RegistryError::Unreadable { file: snapshot.path(table), source };
         let df = crate::frames::collect_streaming(snapshot.scan(table)?.select([col(column)]))
             .map_err(unreadable)?;
-        let values = df.column(column).expect("selected").str().map_err(unreadable)?;
+        Ok(IdSet::of(df.column(column).expect("selected").str().map_err(unreadable)?))
+    }
+
+    /// The set of a string column's values (nulls aside).
+    pub fn of(values: &StringChunked) -> IdSet {
         let mut set = IdSet { numbers: Vec::with_capacity(values.len()), others: Default::default() };
         for v in values.iter().flatten() {
             match digits12(v) {
@@ -486,10 +496,19 @@ impl IdSet {
             set.numbers.par_sort_unstable();
         }
         set.numbers.dedup();
-        Ok(set)
+        set
     }
 
-    fn contains(&self, v: &str) -> bool {
+    /// The number of distinct values.
+    pub fn len(&self) -> usize {
+        self.numbers.len() + self.others.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, v: &str) -> bool {
         match digits12(v) {
             Some(n) => self.numbers.binary_search(&n).is_ok(),
             None => self.others.contains(v),

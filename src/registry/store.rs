@@ -9,10 +9,13 @@
 //! ```
 //!
 //! The rows themselves stay in the registry file, which the key pins: the staged frame is a
-//! scan of it that skips the left-out keys, as without a store. A copy of the rows (sorted,
-//! LZ4, smaller row groups, identifiers as numbers) was built and measured: it made staging
-//! three times slower (the country's 46 M rows rewritten) and lookups no faster through
-//! polars' reader (bench/RESULTS.md, "The staged store").
+//! scan of it that skips the left-out keys, as without a store. A copy of all the rows
+//! (sorted, LZ4, smaller row groups, identifiers as numbers) was built and measured: it made
+//! staging three times slower (the country's 46 M rows rewritten) and lookups no faster
+//! through polars' reader (bench/RESULTS.md, "The staged store"). What makes lookups cheap is
+//! reading fewer rows: the store keeps, beside the verdicts, the *slices* of the registries
+//! looked up by key ([`super::slices`]: the rows of the keys the events can name, 0.8 % of the
+//! country's rows), made the same way (`<store>/slices/<registry>/<key>/`).
 //!
 //! The key is content, not a path or a time: an XXH3-128 of the registry file's bytes, of the
 //! files its reference rules read (their keys decide which rows fail), of the rules and of
@@ -27,6 +30,8 @@
 //! that does not check out is removed and staged again, with a warning. The store keeps the
 //! [`KEEP`] entries of each registry used last.
 
+use super::rules::IdSet;
+use super::slices::{self, Slice};
 use super::validation::{validate_table, RuleResult, FAILED_RULES};
 use super::{RegistryError, Severity, Snapshot, Staged, TableSpec};
 use polars::prelude::*;
@@ -106,6 +111,56 @@ fn claim(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The store's memo of file identities: a file's stamp (device, inode, size, times) → its [`FileId`], so a command
+/// does not read 500 MB of registries to learn they are the ones staged. Like git's index:
+/// the identity is still the content's; the memo only answers while the file's device,
+/// inode, size and modification and change times (to the nanosecond) are those it had when
+/// it was hashed. A rewrite changes the change time, which no tool can set back (`touch -r`
+/// sets the modification time only).
+pub const MEMO: &str = ".sdu-store.files.json";
+/// Identities the memo keeps (the ones with the smallest stamps go first).
+const MEMO_KEEP: usize = 256;
+
+/// What the file system says of a file, to tell that it was not touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    bytes: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &Path) -> std::io::Result<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(path)?;
+        Ok(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            bytes: m.size(),
+            modified: (m.mtime(), m.mtime_nsec()),
+            changed: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+
+    fn key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}.{:09}:{}.{:09}",
+            self.dev, self.ino, self.bytes, self.modified.0, self.modified.1, self.changed.0, self.changed.1
+        )
+    }
+
+    /// Whether the file was last written well before `started` (when hashing began): a
+    /// write during the hashing, on a file system with coarse times, could otherwise leave
+    /// the same stamp on other bytes.
+    fn settled(&self, started: std::time::SystemTime) -> bool {
+        let Ok(now) = started.duration_since(std::time::UNIX_EPOCH) else { return false };
+        let last = self.modified.0.max(self.changed.0);
+        i64::try_from(now.as_secs()).is_ok_and(|now| now - last >= 3)
+    }
+}
+
 /// A file's identity: its size and the XXH3-128 of its bytes (32 hex digits).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileId {
@@ -165,19 +220,11 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The staged rows, for the pipeline: the registry file's rows but the left-out ones.
-    pub fn staged(&self, snapshot: &Snapshot, table: &'static TableSpec) -> Result<Staged, RegistryError> {
+    /// The names of the rows left out.
+    pub fn left_out(&self) -> Result<DataFrame, RegistryError> {
         let path = self.dir.join(LEFT_OUT);
-        let failing = crate::io::read_parquet(&path)
-            .map_err(|e| RegistryError::Store { path, source: std::io::Error::other(e) })?;
-        let frame = snapshot.skipping(table, failing)?;
-        Ok(Staged {
-            table,
-            frame,
-            rows: self.meta.rows,
-            left_out: self.meta.left_out,
-            sha256: Some(self.meta.input_sha256.clone()),
-        })
+        crate::io::read_parquet(&path)
+            .map_err(|e| RegistryError::Store { path, source: std::io::Error::other(e) })
     }
 
     /// Every rule's result.
@@ -196,36 +243,131 @@ impl Entry {
     }
 }
 
+/// What a slice's `entry.json` says ([`slices`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SliceMeta {
+    pub format: u32,
+    pub table: String,
+    /// The entry's folder name.
+    pub key: String,
+    /// The registry file sliced.
+    pub input: FileId,
+    /// The files the domain is made of ([`slices::DOMAIN_FROM`]), by registry.
+    pub domain_from: BTreeMap<String, FileId>,
+    /// Keys in the domain.
+    pub domain: u64,
+    /// The registry's rows in the slice.
+    pub rows: u64,
+    /// Every file of the entry but this one, checked on each use.
+    pub files: BTreeMap<String, FileId>,
+    pub staged_at: String,
+    pub staged_in_seconds: f64,
+    pub sdu_version: String,
+}
+
 /// A store folder.
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
     /// Files hashed by this process, by path: a snapshot is taken as it was when first read.
     hashed: Arc<Mutex<BTreeMap<PathBuf, FileId>>>,
+    /// The last domain made or read by this process, by its sources' or its file's identity:
+    /// the slices of one snapshot share it.
+    domains: Arc<Mutex<Vec<Domain>>>,
+    /// The store's [`MEMO`], once read.
+    memo: Arc<Mutex<Option<BTreeMap<String, FileId>>>>,
 }
+
+/// A domain held: its identity, as a set and as its frame.
+type Domain = (String, Arc<IdSet>, DataFrame);
 
 /// Why an entry in place cannot be used.
 type Unusable = String;
 
+fn store_err(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError {
+    let path = path.to_path_buf();
+    move |source| RegistryError::Store { path, source }
+}
+
 impl Store {
     pub fn at(root: &Path) -> Store {
-        Store { root: root.to_path_buf(), hashed: Default::default() }
+        Store {
+            root: root.to_path_buf(),
+            hashed: Default::default(),
+            domains: Default::default(),
+            memo: Default::default(),
+        }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// A registry file's identity: hashed once per process; across processes the store's
+    /// [`MEMO`] spares the read while the file is, by its inode and times, untouched.
     fn file_id(&self, path: &Path) -> Result<FileId, RegistryError> {
         if let Some(id) = self.hashed.lock().expect("not poisoned").get(path) {
             return Ok(id.clone());
         }
-        let id = FileId::of(path).map_err(|source| match source.kind() {
+        let failed = |source: std::io::Error| match source.kind() {
             std::io::ErrorKind::NotFound => RegistryError::MissingFile { file: path.to_path_buf() },
             _ => RegistryError::Store { path: path.to_path_buf(), source },
-        })?;
+        };
+        let before = Stamp::of(path).map_err(failed)?;
+        let known = self.memo().as_ref().and_then(|m| m.get(&before.key()).cloned());
+        let id = match known {
+            Some(id) if id.bytes == before.bytes => id,
+            _ => {
+                let started = std::time::SystemTime::now();
+                let id = FileId::of(path).map_err(failed)?;
+                if Stamp::of(path).is_ok_and(|after| after == before) && before.settled(started) {
+                    self.remember(before.key(), id.clone());
+                }
+                id
+            }
+        };
         self.hashed.lock().expect("not poisoned").insert(path.to_path_buf(), id.clone());
         Ok(id)
+    }
+
+    /// The memo of file identities, read once per process.
+    fn memo(&self) -> std::sync::MutexGuard<'_, Option<BTreeMap<String, FileId>>> {
+        let mut memo = self.memo.lock().expect("not poisoned");
+        if memo.is_none() {
+            let read = fs::read(self.root.join(MEMO)).ok().and_then(|t| serde_json::from_slice(&t).ok());
+            *memo = Some(read.unwrap_or_default());
+        }
+        memo
+    }
+
+    /// Adds an identity to the memo and writes it (aside, then renamed; best effort: a
+    /// store that cannot be written hashes again next time). Only a store already marked
+    /// gets one.
+    fn remember(&self, stamp: String, id: FileId) {
+        let mut memo = self.memo();
+        let map = memo.get_or_insert_with(BTreeMap::new);
+        map.insert(stamp, id);
+        while map.len() > MEMO_KEEP {
+            let oldest = map.keys().next().cloned().expect("not empty");
+            map.remove(&oldest);
+        }
+        if !self.root.join(MARKER).is_file() {
+            return;
+        }
+        let tmp = self.root.join(format!("{MEMO}.tmp-{}", std::process::id()));
+        // What a killed command left (or another is writing: its rename then fails, harmlessly).
+        for e in fs::read_dir(&self.root).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with(&format!("{MEMO}.tmp-")) && e.path() != tmp {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+        let written = crate::io::write_json(&*map, &tmp)
+            .map_err(std::io::Error::other)
+            .and_then(|()| fs::rename(&tmp, self.root.join(MEMO)));
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            tracing::debug!("{}: the memo of file identities is not written: {e}", self.root.display());
+        }
     }
 
     /// The content key of a registry of a snapshot, with the identities it is made of.
@@ -277,11 +419,7 @@ impl Store {
                     "{}: staged store entry is not usable ({why}); staging it again",
                     dir.display()
                 );
-                let removed = match fs::symlink_metadata(&dir) {
-                    Ok(m) if m.is_dir() => fs::remove_dir_all(&dir),
-                    _ => fs::remove_file(&dir),
-                };
-                removed.map_err(|source| RegistryError::Store { path: dir.clone(), source })?;
+                remove_entry(&dir)?;
             }
         }
         self.build(
@@ -305,20 +443,15 @@ impl Store {
         )
     }
 
-    /// Stages a registry into a hidden folder, then renames it into place.
-    fn build(
+    /// Builds an entry in a hidden folder beside `dir` (`fill` writes its files, `entry.json`
+    /// last), then renames it into place after its files reached the disk; then removes the
+    /// entries of that folder beyond the [`KEEP`] used last.
+    fn put(
         &self,
-        snapshot: &Snapshot,
-        table: &'static TableSpec,
         dir: &Path,
-        mut meta: EntryMeta,
-    ) -> Result<Entry, RegistryError> {
-        let clock = std::time::Instant::now();
+        fill: impl FnOnce(&Path) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
         let parent = dir.parent().expect("an entry is in its registry's folder");
-        let store_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RegistryError::Store { path, source }
-        };
         check_root(&self.root).map_err(|why| RegistryError::Store {
             path: self.root.clone(),
             source: std::io::Error::other(why),
@@ -331,7 +464,66 @@ impl Store {
         let tmp = parent.join(format!(".tmp-{}-{nanos}", std::process::id()));
         fs::create_dir(&tmp).map_err(store_err(&tmp))?;
         let mut building = Building::start(tmp.clone()).map_err(store_err(&tmp))?;
+        fill(&tmp)?;
+        building.unlock();
+        let write = |e: crate::io::IoError| RegistryError::Store {
+            path: tmp.clone(),
+            source: std::io::Error::other(e),
+        };
+        crate::io::sync_tree(&tmp).map_err(write)?;
+        match fs::rename(&tmp, dir) {
+            Ok(()) => {
+                building.done();
+                crate::io::sync_dir(parent).map_err(write)?;
+            }
+            // Another process put the same entry in place first: theirs is used.
+            Err(e) if dir.join(ENTRY).is_file() => {
+                tracing::debug!("{}: staged by another process meanwhile ({e})", dir.display());
+            }
+            Err(e) => return Err(store_err(dir)(e)),
+        }
+        self.clean_up(parent, dir);
+        Ok(())
+    }
 
+    /// Stages a registry into a hidden folder, then renames it into place.
+    fn build(
+        &self,
+        snapshot: &Snapshot,
+        table: &'static TableSpec,
+        dir: &Path,
+        mut meta: EntryMeta,
+    ) -> Result<Entry, RegistryError> {
+        let clock = std::time::Instant::now();
+        self.put(dir, |tmp| self.fill(snapshot, table, tmp, &mut meta, clock))?;
+        tracing::info!(
+            "{}: staged ({} rows, {} left out) in {:.1} s",
+            table.file_name(),
+            meta.rows,
+            meta.left_out,
+            clock.elapsed().as_secs_f64()
+        );
+        match open(dir, table, &meta.key) {
+            Ok(Some(entry)) => Ok(entry),
+            Ok(None) => Err(RegistryError::Store {
+                path: dir.to_path_buf(),
+                source: std::io::Error::other("the entry vanished after staging"),
+            }),
+            Err(why) => {
+                Err(RegistryError::Store { path: dir.to_path_buf(), source: std::io::Error::other(why) })
+            }
+        }
+    }
+
+    /// Validates a registry and writes its entry's files into `tmp`.
+    fn fill(
+        &self,
+        snapshot: &Snapshot,
+        table: &'static TableSpec,
+        tmp: &Path,
+        meta: &mut EntryMeta,
+        clock: std::time::Instant,
+    ) -> Result<(), RegistryError> {
         let (results, quarantine) = validate_table(snapshot, table).map_err(|e| match e {
             super::validation::ValidationError::Registry(r) => r,
             super::validation::ValidationError::Evaluate { source, .. } => {
@@ -345,7 +537,7 @@ impl Store {
         meta.rows = snapshot.rows(table)?;
         meta.left_out = left_out.height() as u64;
         let write = |e: crate::io::IoError| RegistryError::Store {
-            path: tmp.clone(),
+            path: tmp.to_path_buf(),
             source: std::io::Error::other(e),
         };
         crate::io::write_parquet(&mut left_out, &tmp.join(LEFT_OUT)).map_err(write)?;
@@ -359,38 +551,177 @@ impl Store {
         }
         meta.staged_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         meta.staged_in_seconds = (clock.elapsed().as_secs_f64() * 100.0).round() / 100.0;
-        crate::io::write_json(&meta, &tmp.join(ENTRY)).map_err(write)?;
-        building.unlock();
-        crate::io::sync_tree(&tmp).map_err(write)?;
-        match fs::rename(&tmp, dir) {
-            Ok(()) => {
-                building.done();
-                crate::io::sync_dir(parent).map_err(write)?;
+        crate::io::write_json(&meta, &tmp.join(ENTRY)).map_err(write)
+    }
+
+    /// The staged rows of a registry, through its entry ([`Store::entry`]); for a sliced
+    /// registry with its slice too. A slice that cannot be made or read is passed
+    /// over with a warning: lookups then read the registry file, as without one.
+    pub fn stage(&self, snapshot: &Snapshot, table: &'static TableSpec) -> Result<Staged, RegistryError> {
+        let entry = self.entry(snapshot, table)?;
+        let failing = entry.left_out()?;
+        let mut staged = Staged {
+            table,
+            frame: snapshot.skipping(table, failing.clone())?,
+            rows: entry.meta.rows,
+            left_out: entry.meta.left_out,
+            sha256: Some(entry.meta.input_sha256.clone()),
+            slice: None,
+        };
+        if slices::key_columns(table).is_some() {
+            match self
+                .slice(snapshot, table)
+                .and_then(|(dir, meta)| self.read_slice(&dir, &meta, table, failing))
+            {
+                Ok(slice) => staged.slice = Some(slice),
+                Err(e) => {
+                    tracing::warn!("{}: no slice ({e}); lookups read the whole file", table.file_name())
+                }
             }
-            // Another process put the same entry in place first: theirs is used.
-            Err(e) if dir.join(ENTRY).is_file() => {
-                tracing::debug!("{}: staged by another process meanwhile ({e})", dir.display());
-            }
-            Err(e) => return Err(store_err(dir)(e)),
         }
+        Ok(staged)
+    }
+
+    /// The content key of a registry's slice, with the identities it is made of.
+    fn slice_key(
+        &self,
+        snapshot: &Snapshot,
+        table: &'static TableSpec,
+    ) -> Result<(String, FileId, BTreeMap<String, FileId>), RegistryError> {
+        let input = self.file_id(&snapshot.path(table))?;
+        let mut from = BTreeMap::new();
+        for t in slices::DOMAIN_FROM {
+            from.insert(t.name.to_string(), self.file_id(&snapshot.path(t))?);
+        }
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(format!("sdu slice {FORMAT}\n{}\n", env!("CARGO_PKG_VERSION")).as_bytes());
+        h.update(super::rules::fingerprint(table).as_bytes());
+        h.update(slices::fingerprint().as_bytes());
+        h.update(format!("{}:{}:{}\n", table.name, input.bytes, input.xxh3).as_bytes());
+        for (name, id) in &from {
+            h.update(format!("{name}:{}:{}\n", id.bytes, id.xxh3).as_bytes());
+        }
+        Ok((format!("{:032x}", h.digest128()), input, from))
+    }
+
+    /// The slice of a sliced registry for this snapshot: the one in place when it
+    /// checks out, else made now (its folder and `entry.json`).
+    pub fn slice(
+        &self,
+        snapshot: &Snapshot,
+        table: &'static TableSpec,
+    ) -> Result<(PathBuf, SliceMeta), RegistryError> {
+        let (key, input, domain_from) = self.slice_key(snapshot, table)?;
+        let dir = self.root.join(slices::DIR).join(table.name).join(&key);
+        match open_slice(&dir, table, &key) {
+            Ok(Some(meta)) => {
+                tracing::debug!("{}: slice {key} reused", table.file_name());
+                let _ = fs::File::open(dir.join(ENTRY))
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                return Ok((dir, meta));
+            }
+            Ok(None) => {}
+            Err(why) => {
+                tracing::warn!("{}: slice is not usable ({why}); making it again", dir.display());
+                remove_entry(&dir)?;
+            }
+        }
+        let clock = std::time::Instant::now();
+        let mut meta = SliceMeta {
+            format: FORMAT,
+            table: table.name.to_string(),
+            key: key.clone(),
+            input,
+            domain_from,
+            domain: 0,
+            rows: 0,
+            files: BTreeMap::new(),
+            staged_at: String::new(),
+            staged_in_seconds: 0.0,
+            sdu_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        self.put(&dir, |tmp| {
+            let sources: String = meta.domain_from.values().map(|id| id.xxh3.as_str()).collect();
+            let (set, mut domain) = self.domain(&sources, || slices::domain(snapshot))?;
+            let mut rows = slices::rows(snapshot, table, set)?;
+            meta.domain = domain.height() as u64;
+            meta.rows = rows.height() as u64;
+            let write = |e: crate::io::IoError| RegistryError::Store {
+                path: tmp.to_path_buf(),
+                source: std::io::Error::other(e),
+            };
+            crate::io::write_parquet(&mut domain, &tmp.join(slices::DOMAIN)).map_err(write)?;
+            crate::io::write_parquet(&mut rows, &tmp.join(slices::ROWS)).map_err(write)?;
+            crate::io::fail_point("store:before-slice-entry").map_err(write)?;
+            for name in [slices::DOMAIN, slices::ROWS] {
+                let id = FileId::of(&tmp.join(name)).map_err(store_err(&tmp.join(name)))?;
+                meta.files.insert(name.to_string(), id);
+            }
+            meta.staged_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            meta.staged_in_seconds = (clock.elapsed().as_secs_f64() * 100.0).round() / 100.0;
+            crate::io::write_json(&meta, &tmp.join(ENTRY)).map_err(write)
+        })?;
         tracing::info!(
-            "{}: staged ({} rows, {} left out) in {:.1} s",
+            "{}: sliced ({} rows of the {} keys the events can ask about) in {:.1} s",
             table.file_name(),
             meta.rows,
-            meta.left_out,
+            meta.domain,
             clock.elapsed().as_secs_f64()
         );
-        self.clean_up(parent, dir);
-        match open(dir, table, &meta.key) {
-            Ok(Some(entry)) => Ok(entry),
+        match open_slice(&dir, table, &key) {
+            Ok(Some(meta)) => Ok((dir, meta)),
             Ok(None) => Err(RegistryError::Store {
-                path: dir.to_path_buf(),
-                source: std::io::Error::other("the entry vanished after staging"),
+                path: dir.clone(),
+                source: std::io::Error::other("the slice vanished after it was made"),
             }),
-            Err(why) => {
-                Err(RegistryError::Store { path: dir.to_path_buf(), source: std::io::Error::other(why) })
-            }
+            Err(why) => Err(RegistryError::Store { path: dir, source: std::io::Error::other(why) }),
         }
+    }
+
+    /// A domain as a set and as its frame: the one this process holds under `id`, else made
+    /// by `make` (and then held instead).
+    fn domain(
+        &self,
+        id: &str,
+        make: impl FnOnce() -> Result<DataFrame, RegistryError>,
+    ) -> Result<(Arc<IdSet>, DataFrame), RegistryError> {
+        let mut held = self.domains.lock().expect("not poisoned");
+        if let Some((_, set, df)) = held.iter().find(|(k, _, _)| k == id) {
+            return Ok((set.clone(), df.clone()));
+        }
+        let df = make()?;
+        let values = df.column(slices::KEY).and_then(|c| c.str().cloned()).map_err(|source| {
+            RegistryError::Store { path: self.root.clone(), source: std::io::Error::other(source) }
+        })?;
+        let set = Arc::new(IdSet::of(&values));
+        held.clear();
+        held.push((id.to_string(), set.clone(), df.clone()));
+        Ok((set, df))
+    }
+
+    /// A slice in place, for lookups: its domain and its rows but the `failing` ones.
+    fn read_slice(
+        &self,
+        dir: &Path,
+        meta: &SliceMeta,
+        table: &'static TableSpec,
+        failing: DataFrame,
+    ) -> Result<Slice, RegistryError> {
+        let domain_id = meta.files.get(slices::DOMAIN).map(|f| f.xxh3.clone()).unwrap_or_default();
+        let path = dir.join(slices::DOMAIN);
+        let (domain, _) = self.domain(&domain_id, || {
+            crate::io::read_parquet(&path)
+                .map_err(|e| RegistryError::Store { path: path.clone(), source: std::io::Error::other(e) })
+        })?;
+        let rows = dir.join(slices::ROWS);
+        let unreadable =
+            |e: PolarsError| RegistryError::Store { path: rows.clone(), source: std::io::Error::other(e) };
+        let scan = LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(&rows).map_err(unreadable)?,
+            ScanArgsParquet::default(),
+        )
+        .map_err(unreadable)?;
+        Ok(Slice { domain, domain_id, frame: super::skip(scan, table, failing), rows: meta.rows })
     }
 
     /// Removes a registry's entries beyond the [`KEEP`] used last (never `current`, nor one
@@ -411,7 +742,7 @@ impl Store {
             .map(|e| e.path())
             .filter(|p| p.file_name().is_some_and(|n| is_key(&n.to_string_lossy())) && p != current)
             .filter_map(|p| {
-                let meta: EntryMeta = serde_json::from_slice(&fs::read(p.join(ENTRY)).ok()?).ok()?;
+                let meta: Named = serde_json::from_slice(&fs::read(p.join(ENTRY)).ok()?).ok()?;
                 let used = fs::metadata(p.join(ENTRY)).and_then(|m| m.modified()).ok()?;
                 (meta.table == table).then_some((used, p))
             })
@@ -429,6 +760,12 @@ impl Store {
             }
         }
     }
+}
+
+/// What the clean-up reads of any `entry.json`: the registry it is of.
+#[derive(Deserialize)]
+struct Named {
+    table: String,
 }
 
 /// A content key: 32 lower-case hex digits (only such folders are ever removed).
@@ -505,21 +842,45 @@ fn remove_abandoned(parent: &Path) {
 /// The entry in `dir`, if there is one and it checks out; `Err` says why one in place does
 /// not.
 fn open(dir: &Path, table: &TableSpec, key: &str) -> Result<Option<Entry>, Unusable> {
-    let path = dir.join(ENTRY);
-    let text = match fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => return Ok(None),
-        Err(e) => return Err(format!("{ENTRY}: {e}")),
-    };
-    let meta: EntryMeta = serde_json::from_slice(&text).map_err(|e| format!("{ENTRY}: {e}"))?;
+    let Some(meta) = read_meta::<EntryMeta>(dir)? else { return Ok(None) };
     if meta.format != FORMAT || meta.table != table.name || meta.key != key {
         return Err(format!(
             "{ENTRY} is of format {}, registry {}, key {}; expected {FORMAT}, {}, {key}",
             meta.format, meta.table, meta.key, table.name
         ));
     }
-    for name in [LEFT_OUT, QUARANTINE, RULES] {
-        let Some(expected) = meta.files.get(name) else {
+    check_files(dir, &meta.files, &[LEFT_OUT, QUARANTINE, RULES])?;
+    Ok(Some(Entry { dir: dir.to_path_buf(), meta }))
+}
+
+/// Removes an entry in place that does not check out (a folder, or a file in its place).
+fn remove_entry(dir: &Path) -> Result<(), RegistryError> {
+    let removed = match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(dir),
+        _ => fs::remove_file(dir),
+    };
+    removed.map_err(store_err(dir))
+}
+
+/// The slice in `dir`, if there is one and it checks out; `Err` says why one in place
+/// does not.
+fn open_slice(dir: &Path, table: &TableSpec, key: &str) -> Result<Option<SliceMeta>, Unusable> {
+    let Some(meta) = read_meta::<SliceMeta>(dir)? else { return Ok(None) };
+    if meta.format != FORMAT || meta.table != table.name || meta.key != key {
+        return Err(format!(
+            "{ENTRY} is of format {}, registry {}, key {}; expected {FORMAT}, {}, {key}",
+            meta.format, meta.table, meta.key, table.name
+        ));
+    }
+    check_files(dir, &meta.files, &[slices::DOMAIN, slices::ROWS])?;
+    Ok(Some(meta))
+}
+
+/// Checks that each of an entry's `names` is listed in its `entry.json` (`files`) and has
+/// the size and XXH3 listed.
+fn check_files(dir: &Path, files: &BTreeMap<String, FileId>, names: &[&str]) -> Result<(), Unusable> {
+    for name in names {
+        let Some(expected) = files.get(*name) else {
             return Err(format!("{ENTRY} does not list {name}"));
         };
         let found = FileId::of(&dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
@@ -530,7 +891,18 @@ fn open(dir: &Path, table: &TableSpec, key: &str) -> Result<Option<Entry>, Unusa
             ));
         }
     }
-    Ok(Some(Entry { dir: dir.to_path_buf(), meta }))
+    Ok(())
+}
+
+/// Reads an entry's `entry.json`: `None` when the entry's folder does not exist.
+fn read_meta<M: serde::de::DeserializeOwned>(dir: &Path) -> Result<Option<M>, Unusable> {
+    let path = dir.join(ENTRY);
+    let text = match fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => return Ok(None),
+        Err(e) => return Err(format!("{ENTRY}: {e}")),
+    };
+    serde_json::from_slice(&text).map(Some).map_err(|e| format!("{ENTRY}: {e}"))
 }
 
 /// The names ([`super::row_names`]) of the quarantined rows that fail one of `errors`, one
@@ -551,7 +923,44 @@ fn left_out(quarantine: &DataFrame, table: &TableSpec, errors: &[&str]) -> Polar
 
 #[cfg(test)]
 mod tests {
-    use super::FileId;
+    use super::{FileId, Store, MARKER, MEMO};
+    use std::collections::BTreeMap;
+
+    /// The memo answers for a file its stamp still describes, and never for one rewritten
+    /// since, even to the same size with its modification time set back (`touch -r`).
+    #[test]
+    fn the_memo_of_identities_never_outlives_a_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(root.join(MARKER), "sdu\n").unwrap();
+        let file = dir.path().join("individuals.parquet");
+        std::fs::write(&file, b"first content").unwrap();
+        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+        // Written just now: not settled, so not remembered.
+        let real = Store::at(&root).file_id(&file).unwrap();
+        assert!(!root.join(MEMO).exists());
+        std::thread::sleep(std::time::Duration::from_millis(3100));
+        assert_eq!(Store::at(&root).file_id(&file).unwrap(), real);
+        let memo: BTreeMap<String, FileId> =
+            serde_json::from_slice(&std::fs::read(root.join(MEMO)).unwrap()).unwrap();
+        assert_eq!(memo.values().collect::<Vec<_>>(), vec![&real]);
+        // A later process takes the memo's word (here a planted one) without reading.
+        let planted = FileId { bytes: real.bytes, xxh3: "0".repeat(32) };
+        let key = memo.keys().next().unwrap().clone();
+        std::fs::write(
+            root.join(MEMO),
+            serde_json::to_vec(&BTreeMap::from([(key, planted.clone())])).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(Store::at(&root).file_id(&file).unwrap(), planted);
+        // Rewritten to the same size, its time set back: hashed again.
+        std::fs::write(&file, b"other content").unwrap();
+        std::fs::File::options().write(true).open(&file).unwrap().set_modified(written).unwrap();
+        let again = Store::at(&root).file_id(&file).unwrap();
+        assert_eq!(again, FileId::of(&file).unwrap());
+        assert_ne!(again.xxh3, real.xxh3);
+    }
 
     /// Read in chunks, a file has the identity of its bytes at once; an empty file has the
     /// XXH3 of nothing; and one changed byte changes it.

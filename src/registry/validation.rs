@@ -77,6 +77,14 @@ pub fn validate(snapshot: &Snapshot) -> Result<Validation, ValidationError> {
         results.extend(r);
         quarantine.push((*table, q));
     }
+    // Staging through a store makes the slices later lookups read, too.
+    if let Some(store) = snapshot.store() {
+        for (table, _) in super::slices::TABLES {
+            if let Err(e) = store.slice(snapshot, table) {
+                tracing::warn!("{}: no slice ({e}); lookups will read the whole file", table.file_name());
+            }
+        }
+    }
     Ok(Validation { results, quarantine })
 }
 

@@ -217,6 +217,7 @@ impl World {
             permits: take(permits::SPEC.name).lazy(),
             individuals: take(individuals::SPEC.name).lazy(),
             civil_acts: naive(take(civil_acts::SPEC.name), "registered_at"),
+            slices: None,
         }
     }
 }

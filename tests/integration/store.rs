@@ -31,13 +31,23 @@ fn candidates(dir: &Path, snapshot: &str, out: &str, extra: &[&str]) -> String {
 
 /// Each registry's entries in a store: registry → (entry folder, inode of its rows).
 fn entries(store: &Path) -> BTreeMap<String, Vec<(String, u64)>> {
+    listing(store, "left_out.parquet", |name| name != "slices")
+}
+
+/// Each registry's slices in a store: registry → (slice folder, inode of its rows).
+fn slices(store: &Path) -> BTreeMap<String, Vec<(String, u64)>> {
+    listing(&store.join("slices"), "rows.parquet", |_| true)
+}
+
+fn listing(root: &Path, file: &str, keep: impl Fn(&str) -> bool) -> BTreeMap<String, Vec<(String, u64)>> {
     let mut found = BTreeMap::new();
-    for t in std::fs::read_dir(store).unwrap().flatten().filter(|e| e.path().is_dir()) {
+    let folders = std::fs::read_dir(root).into_iter().flatten().flatten();
+    for t in folders.filter(|e| e.path().is_dir() && keep(&e.file_name().to_string_lossy())) {
         let mut list: Vec<(String, u64)> = std::fs::read_dir(t.path())
             .unwrap()
             .flatten()
             .map(|e| {
-                let ino = std::fs::metadata(e.path().join("left_out.parquet")).map(|m| m.ino()).unwrap_or(0);
+                let ino = std::fs::metadata(e.path().join(file)).map(|m| m.ino()).unwrap_or(0);
                 (e.file_name().to_string_lossy().into_owned(), ino)
             })
             .collect();
@@ -325,4 +335,146 @@ fn a_store_holding_other_data_or_inside_the_snapshot_is_refused() {
     let o = sdu(&["validate", "--snapshot", "w", "--out", "v", "--store", "pre/staged"], dir);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     candidates(dir, "w", "pre", &[]);
+}
+
+/// `explain` for each of `whom` (`--bin X` or `--iin X`), its text with the output folder's
+/// name taken out.
+fn explained(dir: &Path, out: &str, whom: &[(&str, String)]) -> Vec<String> {
+    whom.iter()
+        .map(|(flag, id)| {
+            let args = ["explain", "--snapshot", "w", "--as-of", "2026-11-23", "--out", out, flag, id];
+            let o = sdu(&args, dir);
+            assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+            stdout(&o).replace(&format!(" {out} "), " OUT ")
+        })
+        .collect()
+}
+
+fn column(file: &Path, name: &str) -> Vec<String> {
+    let df = sdu::io::read_parquet(file).unwrap();
+    df.column(name).unwrap().str().unwrap().iter().flatten().map(String::from).collect()
+}
+
+#[test]
+fn lookups_read_the_slices_and_find_what_the_files_hold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir, "w");
+    let day = |out: &str| {
+        candidates(dir, "w", out, &[]);
+        run(dir, &["dispatch", "--snapshot", "w", "--as-of", "2026-11-23", "--out", out])
+    };
+    // A: through slices.
+    day("a");
+    let store = dir.join("a/staged");
+    let made = slices(&store);
+    let sliced =
+        ["civil_acts", "individuals", "legal_entities", "legal_entity_heads", "mobile_base", "permits"];
+    assert_eq!(made.keys().map(String::as_str).collect::<Vec<_>>(), sliced, "{made:?}");
+    // The domain: every renamed organization, the heads of those, everyone with a name change.
+    let domain_file = |t: &str| store.join("slices").join(t).join(&made[t][0].0).join("domain.parquet");
+    let domain: std::collections::BTreeSet<String> =
+        column(&domain_file("individuals"), "key").into_iter().collect();
+    let renamed = column(&dir.join("w/legal_entity_renames.parquet"), "bin");
+    assert!(renamed.iter().all(|b| domain.contains(b)));
+    let heads = sdu::io::read_parquet(&dir.join("w/legal_entity_heads.parquet")).unwrap();
+    let (hb, hi) = (heads.column("bin").unwrap().str().unwrap(), heads.column("iin").unwrap().str().unwrap());
+    let mut outside = None;
+    for (b, i) in hb.iter().zip(hi.iter()) {
+        let (Some(b), Some(i)) = (b, i) else { continue };
+        if renamed.iter().any(|r| r == b) {
+            assert!(domain.contains(i), "the head {i} of renamed {b}");
+        } else if !domain.contains(i) && !domain.contains(b) {
+            outside = Some((b.to_string(), i.to_string()));
+        }
+    }
+    let (other_bin, other_iin) = outside.expect("the tiny world has organizations that were not renamed");
+    for t in sliced {
+        assert_eq!(column(&domain_file(t), "key").len(), domain.len(), "{t}: one domain for all");
+        let meta: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(store.join("slices").join(t).join(&made[t][0].0).join("entry.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["table"], t);
+        assert_eq!(meta["domain"], domain.len());
+    }
+    // The same snapshot again: every slice reused.
+    candidates(dir, "w", "a", &[]);
+    assert_eq!(slices(&store), made);
+
+    // B: no slices (their folder is a file: they can't be made): lookups read the files.
+    std::fs::create_dir_all(dir.join("b/staged")).unwrap();
+    std::fs::write(dir.join("b/staged/.sdu-store"), "sdu staged snapshot store\n").unwrap();
+    std::fs::write(dir.join("b/staged/slices"), "not a folder").unwrap();
+    let stderr = day("b");
+    assert!(stderr.contains("no slice"), "{stderr}");
+    let (a, b) = (tree(&dir.join("a")), tree(&dir.join("b")));
+    assert!(a.len() > 10);
+    assert_eq!(diff(&a, &b), Vec::<String>::new(), "the same outputs with slices and without");
+    // explain: a renamed organization and its head (in the domain), an organization and a
+    // person outside it (the files are read): the same text either way.
+    let head_of_renamed = hi
+        .iter()
+        .zip(hb.iter())
+        .find(|(_, b)| b.is_some_and(|b| renamed.iter().any(|r| r == b)))
+        .and_then(|(i, _)| i.map(String::from))
+        .unwrap();
+    let whom = [
+        ("--bin", renamed[0].clone()),
+        ("--iin", head_of_renamed),
+        ("--bin", other_bin),
+        ("--iin", other_iin),
+    ];
+    assert_eq!(explained(dir, "a", &whom), explained(dir, "b", &whom));
+
+    // Recipients outside the domain: dispatch on a later snapshot whose renames name none of
+    // today's organizations finds their numbers in the whole МАБ, as without slices.
+    std::fs::create_dir(dir.join("w2")).unwrap();
+    for f in std::fs::read_dir(dir.join("w")).unwrap().flatten() {
+        std::fs::copy(f.path(), dir.join("w2").join(f.file_name())).unwrap();
+    }
+    let mut renames = sdu::io::read_parquet(&dir.join("w2/legal_entity_renames.parquet")).unwrap();
+    renames = renames.slice(0, 0);
+    sdu::io::write_parquet(&mut renames, &dir.join("w2/legal_entity_renames.parquet")).unwrap();
+    for out in ["c", "d"] {
+        candidates(dir, "w", out, &[]);
+    }
+    std::fs::remove_dir_all(dir.join("d/staged")).unwrap();
+    std::fs::create_dir_all(dir.join("d/staged")).unwrap();
+    std::fs::write(dir.join("d/staged/.sdu-store"), "sdu staged snapshot store\n").unwrap();
+    std::fs::write(dir.join("d/staged/slices"), "not a folder").unwrap();
+    let later = ["dispatch", "--snapshot", "w2", "--as-of", "2026-11-24", "--accept-drop"];
+    for out in ["c", "d"] {
+        run(dir, &[&later[..], &["--out", out]].concat());
+    }
+    let outbox = |out: &str| {
+        std::fs::read_to_string(dir.join(out).join("2026-11-24/dispatch/sms_outbox.csv")).unwrap()
+    };
+    assert!(outbox("c").lines().count() > 1, "{}", outbox("c"));
+    assert_eq!(outbox("c"), outbox("d"));
+    std::fs::remove_dir_all(dir.join("c")).unwrap();
+
+    // A damaged slice is named and made again; the outputs stay the same.
+    let rows = store.join("slices/individuals").join(&made["individuals"][0].0).join("rows.parquet");
+    let mut bytes = std::fs::read(&rows).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&rows, bytes).unwrap();
+    let stderr = candidates(dir, "w", "a", &[]);
+    assert!(stderr.contains("slice is not usable") && stderr.contains("rows.parquet"), "{stderr}");
+    assert_eq!(diff(&a, &tree(&dir.join("a"))), Vec::<String>::new());
+
+    // A new renames file changes the domain: every slice is made again, no registry is
+    // validated again but the renames.
+    let before = entries(&store);
+    reorder(&dir.join("w/legal_entity_renames.parquet"));
+    candidates(dir, "w", "c", &["--store", "a/staged"]);
+    let after = slices(&store);
+    for t in sliced.iter().filter(|t| **t != "mobile_base") {
+        assert_eq!(after[*t].len(), 2, "{t}: {:?}", after[*t]);
+    }
+    let entries_after = entries(&store);
+    for (t, list) in &before {
+        assert_eq!(entries_after[t].len() > list.len(), t == "legal_entity_renames", "{t}");
+    }
 }

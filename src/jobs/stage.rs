@@ -111,9 +111,10 @@ impl StagedSnapshot {
     /// Stages every registry once (the row rules run here). For many days (`many_days`, a
     /// backfill) a snapshot of at most [`KEEP_IN_MEMORY_ROWS`] rows is kept in memory, so
     /// each day evaluates without reading a file; a larger one is read again each day,
-    /// looking up only the keys the day needs, so memory stays that of one day. With people
-    /// slices (a store) the rows counted and held are the slices', not the person-keyed
-    /// files', which stay on disk for the rare lookup outside the slices' domain.
+    /// looking up only the keys the day needs, so memory stays that of one day. With slices
+    /// (staged through a store) the rows counted and held are the slices' (and the renames'),
+    /// not the files', which stay on disk for a lookup outside the slices' domain: a country
+    /// snapshot's 350 thousand rows are held instead of its 46 M read each day.
     pub fn open(snapshot: Snapshot, many_days: bool, guard: &InputGuard) -> anyhow::Result<StagedSnapshot> {
         let mut inputs = stage_inputs(&snapshot, true)
             .with_context(|| format!("reading snapshot {}", snapshot.dir().display()))?;

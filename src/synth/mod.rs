@@ -32,6 +32,9 @@ pub enum Scale {
     Medium,
     /// 20 M individuals, 600 k legal entities, 3 M permits, 16 M mobile numbers.
     Country,
+    /// Three times the country (60 M individuals): how the job grows past it (docs/scaling.md).
+    #[value(name = "country3")]
+    Country3,
 }
 
 /// Sizes and rates behind a scale.
@@ -56,6 +59,7 @@ impl Scale {
             Scale::Small => (200_000, 6_000, 30_000),
             Scale::Medium => (2_000_000, 60_000, 300_000),
             Scale::Country => (20_000_000, 600_000, 3_000_000),
+            Scale::Country3 => (60_000_000, 1_800_000, 9_000_000),
         };
         let tiny = self == Scale::Tiny;
         Sizes {

@@ -9,6 +9,14 @@ pub fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
     Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
 }
 
+/// A boolean column without nulls from `values`, packed from a plain `Vec<bool>`: several
+/// times faster than collecting `Option<bool>`s (what a row rule over 20 M rows would
+/// otherwise spend most of its time on).
+pub fn bool_column(name: PlSmallStr, values: impl Iterator<Item = bool>) -> Column {
+    let v: Vec<bool> = values.collect();
+    BooleanChunked::from_slice(name, &v).into_column()
+}
+
 /// The zone of every time sdu writes.
 pub const ZONE: &str = "Asia/Almaty";
 

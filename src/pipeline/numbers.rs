@@ -17,8 +17,7 @@ pub fn active_numbers(mobile: LazyFrame, iins: &[String], at: NaiveDateTime) -> 
     let usable = col(mb::PHONE).map(
         |c: Column| {
             let ca = c.str()?;
-            let out: BooleanChunked = ca.iter().map(|p| Some(p.is_some_and(mb::is_mobile))).collect();
-            Ok(out.with_name(c.name().clone()).into_column())
+            Ok(crate::frames::bool_column(c.name().clone(), ca.iter().map(|p| p.is_some_and(mb::is_mobile))))
         },
         |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
     );

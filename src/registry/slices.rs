@@ -106,9 +106,10 @@ pub fn rows(snapshot: &Snapshot, table: &TableSpec, domain: Arc<IdSet>) -> Resul
         col(column).map(
             move |c: Column| {
                 let ca = c.str()?;
-                let out: BooleanChunked =
-                    ca.iter().map(|v| Some(v.is_some_and(|v| domain.contains(v)))).collect();
-                Ok(out.with_name(c.name().clone()).into_column())
+                Ok(crate::frames::bool_column(
+                    c.name().clone(),
+                    ca.iter().map(|v| v.is_some_and(|v| domain.contains(v))),
+                ))
             },
             |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
         )

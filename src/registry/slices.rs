@@ -10,7 +10,7 @@
 //! - every IIN of `legal_entity_heads` on a row of one of those BINs (any role and time);
 //! - every IIN of a `name_change` act of `civil_acts` (any date).
 //!
-//! At country scale that is some 30 thousand keys, against 20 M people and 600 thousand
+//! At country scale that is about 105 thousand keys, against 20 M people and 600 thousand
 //! organizations. Each of six registries keeps, in the staged store, a **slice**: all its
 //! rows whose key column holds a domain key (both holder columns for `permits`), in the
 //! file's order, in the staged types. A lookup whose keys are all in the domain reads the

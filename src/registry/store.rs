@@ -81,6 +81,8 @@ pub fn check_root(root: &Path) -> Result<(), String> {
     };
     let other = listing.flatten().find(|e| !e.file_name().to_string_lossy().starts_with(MARKER));
     match other {
+        // Another command claimed the folder and filled it while it was listed.
+        Some(_) if root.join(MARKER).is_file() => Ok(()),
         Some(e) => Err(format!(
             "{} holds other data ({}; no {MARKER} marker); a store is a folder of its own, new or made by sdu",
             root.display(),
@@ -102,9 +104,11 @@ fn claim(root: &Path) -> std::io::Result<()> {
     crate::io::write_text(&tmp, "sdu staged snapshot store (src/registry/store.rs)\n")
         .map_err(std::io::Error::other)?;
     fs::rename(&tmp, root.join(MARKER))?;
-    // A marker a killed command left half-written.
+    // A marker a killed command left half-written (not one another command is writing now).
     for e in fs::read_dir(root)?.flatten() {
-        if e.file_name().to_string_lossy().starts_with(&format!("{MARKER}.tmp-")) {
+        let stale =
+            e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|d| d >= IN_USE));
+        if e.file_name().to_string_lossy().starts_with(&format!("{MARKER}.tmp-")) && stale {
             let _ = fs::remove_file(e.path());
         }
     }
@@ -118,8 +122,25 @@ fn claim(root: &Path) -> std::io::Result<()> {
 /// it was hashed. A rewrite changes the change time, which no tool can set back (`touch -r`
 /// sets the modification time only).
 pub const MEMO: &str = ".sdu-store.files.json";
-/// Identities the memo keeps (the ones with the smallest stamps go first).
+/// Identities the memo keeps (the ones used least recently go first).
 const MEMO_KEEP: usize = 256;
+
+/// A file's identity in the memo, with when it was last used (Unix seconds): the memo
+/// forgets the ones used least recently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Remembered {
+    bytes: u64,
+    xxh3: String,
+    used: u64,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A remembered identity used again after this long has its `used` refreshed (so the memo
+/// is not rewritten by every command).
+const MEMO_REFRESH: u64 = 3600;
 
 /// What the file system says of a file, to tell that it was not touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,7 +296,7 @@ pub struct Store {
     /// the slices of one snapshot share it.
     domains: Arc<Mutex<Vec<Domain>>>,
     /// The store's [`MEMO`], once read.
-    memo: Arc<Mutex<Option<BTreeMap<String, FileId>>>>,
+    memo: Arc<Mutex<Option<BTreeMap<String, Remembered>>>>,
 }
 
 /// A domain held: its identity, as a set and as its frame.
@@ -283,6 +304,14 @@ type Domain = (String, Arc<IdSet>, DataFrame);
 
 /// Why an entry in place cannot be used.
 type Unusable = String;
+
+/// An error with its cause, for a warning (a store error displays only its path).
+pub fn cause(e: &RegistryError) -> String {
+    match e {
+        RegistryError::Store { path, source } => format!("{}: {source}", path.display()),
+        other => other.to_string(),
+    }
+}
 
 fn store_err(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError {
     let path = path.to_path_buf();
@@ -316,7 +345,13 @@ impl Store {
         let before = Stamp::of(path).map_err(failed)?;
         let known = self.memo().as_ref().and_then(|m| m.get(&before.key()).cloned());
         let id = match known {
-            Some(id) if id.bytes == before.bytes => id,
+            Some(r) if r.bytes == before.bytes => {
+                let id = FileId { bytes: r.bytes, xxh3: r.xxh3 };
+                if unix_now().saturating_sub(r.used) >= MEMO_REFRESH {
+                    self.remember(before.key(), id.clone());
+                }
+                id
+            }
             _ => {
                 let started = std::time::SystemTime::now();
                 let id = FileId::of(path).map_err(failed)?;
@@ -331,7 +366,7 @@ impl Store {
     }
 
     /// The memo of file identities, read once per process.
-    fn memo(&self) -> std::sync::MutexGuard<'_, Option<BTreeMap<String, FileId>>> {
+    fn memo(&self) -> std::sync::MutexGuard<'_, Option<BTreeMap<String, Remembered>>> {
         let mut memo = self.memo.lock().expect("not poisoned");
         if memo.is_none() {
             let read = fs::read(self.root.join(MEMO)).ok().and_then(|t| serde_json::from_slice(&t).ok());
@@ -346,9 +381,9 @@ impl Store {
     fn remember(&self, stamp: String, id: FileId) {
         let mut memo = self.memo();
         let map = memo.get_or_insert_with(BTreeMap::new);
-        map.insert(stamp, id);
+        map.insert(stamp, Remembered { bytes: id.bytes, xxh3: id.xxh3, used: unix_now() });
         while map.len() > MEMO_KEEP {
-            let oldest = map.keys().next().cloned().expect("not empty");
+            let oldest = map.iter().min_by_key(|(_, r)| r.used).map(|(k, _)| k.clone()).expect("not empty");
             map.remove(&oldest);
         }
         if !self.root.join(MARKER).is_file() {
@@ -575,7 +610,11 @@ impl Store {
             {
                 Ok(slice) => staged.slice = Some(slice),
                 Err(e) => {
-                    tracing::warn!("{}: no slice ({e}); lookups read the whole file", table.file_name())
+                    tracing::warn!(
+                        "{}: no slice ({}); lookups read the whole file",
+                        table.file_name(),
+                        cause(&e)
+                    )
                 }
             }
         }
@@ -789,8 +828,11 @@ const IN_USE: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Building {
     fn start(dir: PathBuf) -> std::io::Result<Building> {
-        let file = fs::File::create(dir.join(BUILDING))?;
+        // Locked before it takes its name: a `.building` nobody holds is always abandoned.
+        let aside = dir.join(format!("{BUILDING}.new"));
+        let file = fs::File::create(&aside)?;
         file.try_lock().map_err(std::io::Error::other)?;
+        fs::rename(&aside, dir.join(BUILDING))?;
         Ok(Building { dir, lock: Some(file), done: false })
     }
 
@@ -942,17 +984,20 @@ mod tests {
         assert!(!root.join(MEMO).exists());
         std::thread::sleep(std::time::Duration::from_millis(3100));
         assert_eq!(Store::at(&root).file_id(&file).unwrap(), real);
-        let memo: BTreeMap<String, FileId> =
+        let memo: BTreeMap<String, serde_json::Value> =
             serde_json::from_slice(&std::fs::read(root.join(MEMO)).unwrap()).unwrap();
-        assert_eq!(memo.values().collect::<Vec<_>>(), vec![&real]);
+        let (key, remembered) = memo.iter().next().unwrap();
+        assert_eq!(memo.len(), 1);
+        assert_eq!(
+            (remembered["xxh3"].as_str(), remembered["bytes"].as_u64()),
+            (Some(real.xxh3.as_str()), Some(real.bytes))
+        );
         // A later process takes the memo's word (here a planted one) without reading.
         let planted = FileId { bytes: real.bytes, xxh3: "0".repeat(32) };
-        let key = memo.keys().next().unwrap().clone();
-        std::fs::write(
-            root.join(MEMO),
-            serde_json::to_vec(&BTreeMap::from([(key, planted.clone())])).unwrap(),
-        )
-        .unwrap();
+        let entry =
+            serde_json::json!({"bytes": planted.bytes, "xxh3": planted.xxh3, "used": super::unix_now()});
+        std::fs::write(root.join(MEMO), serde_json::to_vec(&BTreeMap::from([(key.clone(), entry)])).unwrap())
+            .unwrap();
         assert_eq!(Store::at(&root).file_id(&file).unwrap(), planted);
         // Rewritten to the same size, its time set back: hashed again.
         std::fs::write(&file, b"other content").unwrap();
@@ -960,6 +1005,26 @@ mod tests {
         let again = Store::at(&root).file_id(&file).unwrap();
         assert_eq!(again, FileId::of(&file).unwrap());
         assert_ne!(again.xxh3, real.xxh3);
+    }
+
+    /// Full, the memo forgets the identities used least recently, whatever their stamps.
+    #[test]
+    fn the_memo_forgets_the_least_recently_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(root.join(MARKER), "sdu\n").unwrap();
+        let old: BTreeMap<String, serde_json::Value> = (0..super::MEMO_KEEP)
+            .map(|n| (format!("0:{n}:1:1.0:1.0"), serde_json::json!({"bytes": 1, "xxh3": "0", "used": n})))
+            .collect();
+        std::fs::write(root.join(MEMO), serde_json::to_vec(&old).unwrap()).unwrap();
+        let store = Store::at(&root);
+        store.remember("9:9:9:9.0:9.0".into(), FileId { bytes: 9, xxh3: "9".into() });
+        let memo: BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(root.join(MEMO)).unwrap()).unwrap();
+        assert_eq!(memo.len(), super::MEMO_KEEP);
+        assert!(memo.contains_key("9:9:9:9.0:9.0"), "the newest stays although its stamp sorts last");
+        assert!(!memo.contains_key("0:0:1:1.0:1.0"), "the one used longest ago goes");
     }
 
     /// Read in chunks, a file has the identity of its bytes at once; an empty file has the

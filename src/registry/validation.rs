@@ -81,7 +81,11 @@ pub fn validate(snapshot: &Snapshot) -> Result<Validation, ValidationError> {
     if let Some(store) = snapshot.store() {
         for (table, _) in super::slices::TABLES {
             if let Err(e) = store.slice(snapshot, table) {
-                tracing::warn!("{}: no slice ({e}); lookups will read the whole file", table.file_name());
+                tracing::warn!(
+                    "{}: no slice ({}); lookups will read the whole file",
+                    table.file_name(),
+                    super::store::cause(&e)
+                );
             }
         }
     }

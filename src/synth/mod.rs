@@ -32,7 +32,7 @@ pub enum Scale {
     Medium,
     /// 20 M individuals, 600 k legal entities, 3 M permits, 16 M mobile numbers.
     Country,
-    /// Three times the country (60 M individuals): how the job grows past it (docs/scaling.md).
+    /// Three times the country: 60 M individuals (how the job grows past the country).
     #[value(name = "country3")]
     Country3,
 }

@@ -325,12 +325,21 @@ fn a_store_holding_other_data_or_inside_the_snapshot_is_refused() {
         assert_eq!(o.status.code(), Some(2), "{store}: {}", stderr(&o));
         assert!(stderr(&o).contains("--store"), "{}", stderr(&o));
     }
-    // A store a killed command left empty, or with its marker half-written, is taken.
+    // A store a killed command left empty, or with its marker half-written, is taken; the
+    // half-written marker is cleared once old (a fresh one is another command's, writing).
     std::fs::create_dir_all(dir.join("half")).unwrap();
     std::fs::write(dir.join("half/.sdu-store.tmp-99"), "").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("half/.sdu-store.tmp-99"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    std::fs::write(dir.join("half/.sdu-store.tmp-98"), "").unwrap();
     candidates(dir, "w", "out2", &["--store", "half"]);
     assert!(dir.join("half/.sdu-store").is_file());
-    assert!(!dir.join("half/.sdu-store.tmp-99").exists(), "the half-written marker is cleared");
+    assert!(!dir.join("half/.sdu-store.tmp-99").exists(), "the old half-written marker is cleared");
+    assert!(dir.join("half/.sdu-store.tmp-98").exists(), "another command's, being written, is not");
     // A store staged beforehand inside a new output folder: the folder is sdu's.
     let o = sdu(&["validate", "--snapshot", "w", "--out", "v", "--store", "pre/staged"], dir);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -476,5 +485,53 @@ fn lookups_read_the_slices_and_find_what_the_files_hold() {
     let entries_after = entries(&store);
     for (t, list) in &before {
         assert_eq!(entries_after[t].len() > list.len(), t == "legal_entity_renames", "{t}");
+    }
+}
+
+/// Commands started together on a store nobody made yet: each claims, stages or reads it
+/// without taking another's marker, build or entry for foreign data, and without falling
+/// back to staging in memory; the outputs are those of one command alone.
+#[test]
+fn commands_started_together_share_a_new_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    world(dir, "w");
+    candidates(dir, "w", "alone", &["--store", "alone-store"]);
+    let expected = tree(&dir.join("alone"));
+    for round in 0..3 {
+        let store = format!("shared-{round}");
+        let children: Vec<_> = (0..3)
+            .map(|i| {
+                let out = format!("r{round}-{i}");
+                Command::new(env!("CARGO_BIN_EXE_sdu"))
+                    .args([
+                        "candidates",
+                        "--snapshot",
+                        "w",
+                        "--as-of",
+                        "2026-11-23",
+                        "--out",
+                        &out,
+                        "--store",
+                        &store,
+                    ])
+                    .current_dir(dir)
+                    .env("SDU_LOG", "warn")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (i, child) in children.into_iter().enumerate() {
+            let o = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr).into_owned();
+            assert!(o.status.success(), "round {round}, command {i}: {err}");
+            assert!(
+                !err.contains("in memory") && !err.contains("no slice"),
+                "round {round}, command {i}: {err}"
+            );
+            assert_eq!(diff(&expected, &tree(&dir.join(format!("r{round}-{i}")))), Vec::<String>::new());
+        }
     }
 }

@@ -26,17 +26,12 @@ import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/sdu-target"))
-OUT = Path(os.environ.get("BENCH_DIR", Path.home() / ".cache/sdu-bench"))
-SCALES = os.environ.get("SCALES", "small country").split()
-RUNS = int(os.environ.get("RUNS", "5"))
-STAGE_RUNS = int(os.environ.get("STAGE_RUNS", "1"))
-AS_OF = os.environ.get("AS_OF", "2026-11-23")
-BACKFILL_DAYS = int(os.environ.get("BACKFILL_DAYS", "0"))
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from candidates import plain_sql, TWIN  # noqa: E402  (the same peer as bench/candidates.py)
+# The same folders, scales, runs and date as bench/candidates.py, and its plain DuckDB peer.
+from candidates import AS_OF, OUT, ROOT, RUNS, SCALES, TARGET, TWIN, plain_sql  # noqa: E402
+
+STAGE_RUNS = int(os.environ.get("STAGE_RUNS", "1"))
+BACKFILL_DAYS = int(os.environ.get("BACKFILL_DAYS", "0"))
 
 
 def timed(cmd):

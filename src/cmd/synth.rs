@@ -21,6 +21,7 @@ pub struct Args {
     /// Folder to write (created, or replaced atomically).
     #[arg(long, env = "SDU_SYNTH_OUT")]
     pub out: PathBuf,
+    /// The size of the world (README, "The synthetic world"; docs/scaling.md).
     #[arg(long, value_enum, default_value_t = Scale::Small, env = "SDU_SYNTH_SCALE")]
     pub scale: Scale,
     #[arg(long, default_value_t = 7, env = "SDU_SYNTH_SEED")]

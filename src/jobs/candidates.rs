@@ -134,7 +134,7 @@ pub fn run_pilot(job: &Job, inputs: &Inputs, pilot: &Pilot) -> anyhow::Result<Pi
     }
     let counts = funnel::counts(outcomes.clone().lazy())?.collect()?;
     let orphans = collect_streaming(
-        renames_of_quarantined_organizations(&inputs.registries, scope)?.select([len().alias("rows")]),
+        renames_of_quarantined_organizations(&inputs.registries, scope).select([len().alias("rows")]),
     )?;
     // Offered today and already offered on an earlier date (a case whose recipient has since
     // met a criterion keeps its earlier date but is not offered today).

@@ -133,7 +133,7 @@ pub fn explain(
     });
     let evaluated = evaluate(&regs, s)?;
     // In scope, but the organization's own row failed validation: counted, not evaluated.
-    let orphans = renames_of_quarantined_organizations(&regs, s)?.collect()?;
+    let orphans = renames_of_quarantined_organizations(&regs, s).collect()?;
     for i in 0..orphans.height() {
         lines.push(format!(
             "  rename {} (ЗТ МДҚ) of {}: in scope, but not evaluated: the organization's row in \

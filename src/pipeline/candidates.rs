@@ -113,12 +113,13 @@ impl Registries {
         }
     }
 
-    /// `civil_acts` for the name changes: the slice, which holds every name-change act (their
-    /// IINs are in the domain), where there is one.
-    fn name_change_acts(&self) -> LazyFrame {
+    /// A registry joined with the events themselves (no keys at hand to check): its slice,
+    /// which holds every row the events can name by construction (the domain holds every
+    /// rename's BIN and every name-change act's IIN), where there is one; else the file.
+    fn for_events(&self, reg: Reg) -> LazyFrame {
         match &self.slices {
-            Some(s) => s.civil_acts.frame.clone(),
-            None => self.civil_acts.clone(),
+            Some(s) => s.get(reg).frame.clone(),
+            None => self.file(reg).clone(),
         }
     }
 }
@@ -153,19 +154,13 @@ fn lookup(lf: LazyFrame, column: &str, keys: &Expr) -> LazyFrame {
 
 /// Renames in scope whose organization's row was left out by validation (e.g. a duplicated
 /// BIN): they cannot be evaluated, and are counted instead.
-pub fn renames_of_quarantined_organizations(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    let renames = crate::frames::collect_streaming(renames_in_window(r, s))?;
-    let found = lookup(
-        r.find(Reg::LegalEntities, renames.column(rn::BIN)?),
-        le::BIN,
-        &key_set(renames.column(rn::BIN)?)?,
-    );
-    Ok(renames.lazy().join(
-        found.select([col(le::BIN)]),
+pub fn renames_of_quarantined_organizations(r: &Registries, s: Scope) -> LazyFrame {
+    renames_in_window(r, s).join(
+        r.for_events(Reg::LegalEntities).select([col(le::BIN)]),
         [col(rn::BIN)],
         [col(le::BIN)],
         JoinArgs::new(JoinType::Anti),
-    ))
+    )
 }
 
 /// Why a rename is or is not in a pilot's scope (SCHEMA.md, "Scope"), as the `scope`
@@ -220,16 +215,11 @@ pub fn rename_scope(renames: LazyFrame, s: Scope) -> LazyFrame {
 
 /// Step 3: the rename events in scope (SCHEMA.md, "Scope"): changed on or after the pilot's
 /// start and on or before D, and recorded by the end of D; of organizations that passed
-/// validation (looked up by the renames' BINs).
-pub fn rename_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    let renames = crate::frames::collect_streaming(renames_in_window(r, s))?;
-    let bins = key_set(renames.column(rn::BIN)?)?;
-    Ok(renames
-        .clone()
-        .lazy()
+/// validation.
+pub fn rename_events(r: &Registries, s: Scope) -> LazyFrame {
+    renames_in_window(r, s)
         .join(
-            lookup(r.find(Reg::LegalEntities, renames.column(rn::BIN)?), le::BIN, &bins)
-                .select([col(le::BIN)]),
+            r.for_events(Reg::LegalEntities).select([col(le::BIN)]),
             [col(rn::BIN)],
             [col(le::BIN)],
             JoinArgs::new(JoinType::Semi),
@@ -245,28 +235,32 @@ pub fn rename_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
             col(rn::OLD_NAME_RU).alias(c::OLD_NAME_RU),
             col(rn::NEW_NAME_KK).alias(c::NEW_NAME_KK),
             col(rn::NEW_NAME_RU).alias(c::NEW_NAME_RU),
-        ]))
+        ])
 }
 
 /// `sanitary`: the name changes (АХАЖ) of people who hold a permit, in any status, for one
 /// of the pilot's services, by `act_date` and `registered_at` alike. The acts in the window
-/// are few: they are read first, and the permits looked up by their IINs.
-pub fn name_change_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    let acts = crate::frames::collect_streaming(
-        r.name_change_acts().filter(
-            col(ca::ACT_TYPE)
-                .eq(lit(ca::NAME_CHANGE))
-                .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
-                .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
-                .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
-        ),
-    )?;
-    let holders =
-        lookup(r.find(Reg::Permits, acts.column(ca::IIN)?), pm::HOLDER_IIN, &key_set(acts.column(ca::IIN)?)?)
-            .filter(col(pm::SERVICE_CODE).is_in(s.services(), false))
-            .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
-            .unique(None, UniqueKeepStrategy::Any);
-    Ok(acts.lazy().join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi)).select([
+/// are few: the permit holders are matched against them (a join built on the acts' side).
+pub fn name_change_events(r: &Registries, s: Scope) -> LazyFrame {
+    let acts = r.for_events(Reg::CivilActs).filter(
+        col(ca::ACT_TYPE)
+            .eq(lit(ca::NAME_CHANGE))
+            .and(col(ca::ACT_DATE).gt_eq(day(s.pilot.in_force_from)))
+            .and(col(ca::ACT_DATE).lt_eq(day(s.as_of)))
+            .and(col(ca::REGISTERED_AT).lt(end_of_day(s.as_of))),
+    );
+    let holders = r
+        .for_events(Reg::Permits)
+        .filter(col(pm::SERVICE_CODE).is_in(s.services(), false).and(col(pm::HOLDER_IIN).is_not_null()))
+        .select([col(pm::HOLDER_IIN).alias(ca::IIN)])
+        .join(
+            acts.clone().select([col(ca::IIN)]),
+            [col(ca::IIN)],
+            [col(ca::IIN)],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .unique(None, UniqueKeepStrategy::Any);
+    acts.join(holders, [col(ca::IIN)], [col(ca::IIN)], JoinArgs::new(JoinType::Semi)).select([
         col(ca::ACT_ID).alias(c::EVENT_ID),
         lit(event_kind::NAME_CHANGE).alias(c::EVENT_KIND),
         str_null().alias(c::BIN),
@@ -276,14 +270,14 @@ pub fn name_change_events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
         col(ca::OLD_FULL_NAME).alias(c::OLD_NAME_RU),
         col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_KK),
         col(ca::NEW_FULL_NAME).alias(c::NEW_NAME_RU),
-    ]))
+    ])
 }
 
 /// Every event in scope: renames, and in pilots with individual holders their name changes.
 pub fn events(r: &Registries, s: Scope) -> PolarsResult<LazyFrame> {
-    let renames = rename_events(r, s)?;
+    let renames = rename_events(r, s);
     if s.pilot.individual_holders {
-        concat([renames, name_change_events(r, s)?], UnionArgs::default())
+        concat([renames, name_change_events(r, s)], UnionArgs::default())
     } else {
         Ok(renames)
     }

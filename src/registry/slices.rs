@@ -122,7 +122,8 @@ pub fn rows(snapshot: &Snapshot, table: &TableSpec, domain: Arc<IdSet>) -> Resul
 #[derive(Clone)]
 pub struct Slice {
     pub domain: Arc<IdSet>,
-    /// The domain's content (its file's XXH3): the slices of one snapshot share it.
+    /// The domain's identity (the XXH3s of the files it is made of): the slices of one
+    /// snapshot share it.
     pub domain_id: String,
     pub frame: LazyFrame,
     /// The registry's rows in the slice (before validation's are skipped).

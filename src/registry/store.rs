@@ -746,7 +746,8 @@ impl Store {
         table: &'static TableSpec,
         failing: DataFrame,
     ) -> Result<Slice, RegistryError> {
-        let domain_id = meta.files.get(slices::DOMAIN).map(|f| f.xxh3.clone()).unwrap_or_default();
+        // Keyed by the files it is made of, as when it is made: one domain per snapshot is held.
+        let domain_id: String = meta.domain_from.values().map(|id| id.xxh3.as_str()).collect();
         let path = dir.join(slices::DOMAIN);
         let (domain, _) = self.domain(&domain_id, || {
             crate::io::read_parquet(&path)

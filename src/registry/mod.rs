@@ -238,6 +238,40 @@ impl Snapshot {
     /// Scans a registry file, checks it against the contract and returns a lazy frame of
     /// exactly the contract's columns, cast to their staged types. Reads only metadata.
     pub fn scan(&self, table: &TableSpec) -> Result<LazyFrame, RegistryError> {
+        let (lf, found) = self.scan_checked(table)?;
+        Ok(lf.select(
+            table
+                .columns
+                .iter()
+                .zip(&found)
+                .map(|(spec, f)| stage_column(col(spec.name), spec, f))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// [`Snapshot::scan`] for a pass that keeps few rows (validation's): columns whose
+    /// staging converts every value (a zoned time to Asia/Almaty) come also as found, named
+    /// `__found_<column>`, with the expressions (by column) that stage those after the
+    /// pass's filter. A column no rule reads is then converted for the rows
+    /// kept only, since polars computes no projection nothing reads.
+    pub fn scan_for_pass(&self, table: &TableSpec) -> Result<(LazyFrame, Vec<StagedAfter>), RegistryError> {
+        let (lf, found) = self.scan_checked(table)?;
+        let mut exprs = Vec::new();
+        let mut after = Vec::new();
+        for (spec, f) in table.columns.iter().zip(&found) {
+            exprs.push(stage_column(col(spec.name), spec, f));
+            if *f != spec.kind.dtype() {
+                let raw = format!("__found_{}", spec.name);
+                exprs.push(col(spec.name).alias(raw.as_str()));
+                after.push((spec.name, stage_column(col(raw.as_str()), spec, f).alias(spec.name)));
+            }
+        }
+        Ok((lf.select(exprs), after))
+    }
+
+    /// The registry file's scan, its columns checked against the contract, and the type the
+    /// file has each contract column in. Reads only metadata.
+    fn scan_checked(&self, table: &TableSpec) -> Result<(LazyFrame, Vec<DataType>), RegistryError> {
         let file = self.path(table);
         if !file.is_file() {
             return Err(RegistryError::MissingFile { file });
@@ -249,7 +283,7 @@ impl Snapshot {
         )
         .map_err(unreadable)?;
         let schema = lf.collect_schema().map_err(unreadable)?;
-        let mut exprs = Vec::with_capacity(table.columns.len());
+        let mut types = Vec::with_capacity(table.columns.len());
         for spec in table.columns {
             let found = schema.get(spec.name).ok_or_else(|| RegistryError::MissingColumn {
                 file: file.clone(),
@@ -264,11 +298,15 @@ impl Snapshot {
                     found: found.to_string(),
                 });
             }
-            exprs.push(stage_column(spec, found));
+            types.push(found.clone());
         }
-        Ok(lf.select(exprs))
+        Ok((lf, types))
     }
 }
+
+/// A column of [`Snapshot::scan_for_pass`] staged after the pass's filter: its name and the
+/// expression that stages it.
+pub type StagedAfter = (&'static str, Expr);
 
 /// A registry ready for the pipeline: the rows that pass every error-severity rule, how
 /// many rows the file has and how many were left out.
@@ -322,8 +360,7 @@ impl Snapshot {
         let refs: Vec<&rules::Rule> = errors.iter().collect();
         let file = self.path(table);
         let failing = crate::frames::collect_streaming(
-            rules::flags(self, table, &errors)?
-                .filter(rules::any_failed(&refs))
+            rules::failing(self, table, &errors, &refs)?
                 .select(row_names(table).iter().map(|c| col(*c)).collect::<Vec<_>>()),
         )
         .map_err(|source| RegistryError::Evaluate { file, source })?;
@@ -397,8 +434,7 @@ pub fn row_names(table: &TableSpec) -> Vec<&'static str> {
 /// column that has its staged type already is taken as it is: a plain projection lets
 /// polars push later filters into the Parquet scan (which then decodes the other columns
 /// only for the rows that pass), where a cast, even a no-op one, stops them.
-fn stage_column(spec: &ColumnSpec, found: &DataType) -> Expr {
-    let c = col(spec.name);
+fn stage_column(c: Expr, spec: &ColumnSpec, found: &DataType) -> Expr {
     if *found == spec.kind.dtype() {
         return c;
     }

@@ -1,8 +1,8 @@
 //! Row rules of the registry contract, each with a severity.
 //!
 //! Every rule is a boolean expression over one staged table that is true where a row fails
-//! it. [`flags`] adds one such column per rule to a scan (plus the row's position), so the
-//! same definitions drive `sdu validate` (counts, examples, quarantine) and the staging of
+//! it. [`failing`] adds one such column per rule to a scan (plus the row's position) and
+//! keeps the rows failing any, so the same definitions drive `sdu validate` (counts, examples, quarantine) and the staging of
 //! later stages, which keep only rows that pass every error-severity rule
 //! ([`super::Snapshot::stage`]). Rules derived from the contract (nulls, enums, identifiers,
 //! keys, intervals, references) come from each table's [`TableSpec`]; the few that are
@@ -126,23 +126,20 @@ fn id_number(column: &str) -> Expr {
     col(column).map(
         |c: Column| {
             let ca = c.str()?;
-            let out: UInt64Chunked = ca
-                .iter()
-                .map(|v| {
-                    v.map(|s| {
-                        digits12(s).unwrap_or_else(|| {
-                            use std::hash::{Hash, Hasher};
-                            let mut h = std::collections::hash_map::DefaultHasher::new();
-                            s.hash(&mut h);
-                            h.finish() | (1 << 63)
-                        })
-                    })
-                })
-                .collect();
+            let out: UInt64Chunked =
+                ca.iter().map(|v| v.map(|s| digits12(s).unwrap_or_else(|| malformed_key(s)))).collect();
             Ok(out.with_name(c.name().clone()).into_column())
         },
         |_, f| Ok(Field::new(f.name().clone(), DataType::UInt64)),
     )
+}
+
+/// The number [`id_number`] gives a malformed identifier: a hash with the top bit set.
+fn malformed_key(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish() | (1 << 63)
 }
 
 fn id_rules(table: &'static TableSpec, column: &'static str, kind: Id) -> Vec<Rule> {
@@ -303,14 +300,34 @@ fn custom(table: &'static TableSpec) -> Vec<Rule> {
     }
 }
 
-/// The staged scan of a table with a row index and one boolean column per rule, named by
-/// the rule's id. Reference rules join the target's key set.
-pub fn flags(
+/// The rows of a table failing any of `by`: its staged columns, a row index and one boolean
+/// column per rule of `rules`, named by the rule's id. Reference rules join the target's key
+/// set. Columns no rule reads are converted to their staged type for these rows only
+/// ([`Snapshot::scan_for_pass`]).
+pub fn failing(
+    snapshot: &Snapshot,
+    table: &'static TableSpec,
+    rules: &[Rule],
+    by: &[&Rule],
+) -> Result<LazyFrame, RegistryError> {
+    let (scan, after) = snapshot.scan_for_pass(table)?;
+    let converted: Vec<&str> = after.iter().map(|(c, _)| *c).collect();
+    let found: Vec<String> = converted.iter().map(|c| format!("__found_{c}")).collect();
+    Ok(flags(scan, snapshot, table, rules)?
+        .filter(any_failed(by))
+        .drop(cols(converted))
+        .with_columns(after.into_iter().map(|(_, e)| e).collect::<Vec<_>>())
+        .drop(cols(found)))
+}
+
+/// `scan` (a table's staged columns) with a row index and one boolean column per rule.
+fn flags(
+    scan: LazyFrame,
     snapshot: &Snapshot,
     table: &'static TableSpec,
     rules: &[Rule],
 ) -> Result<LazyFrame, RegistryError> {
-    let mut lf = snapshot.scan(table)?.with_row_index(ROW_INDEX, None);
+    let mut lf = scan.with_row_index(ROW_INDEX, None);
     let mut row_flags = Vec::new();
     let mut coded: Vec<&str> = Vec::new();
     for rule in rules {
@@ -343,7 +360,14 @@ pub fn flags(
                     )
                     .alias("__key")
                 };
-                let dups = duplicated_keys(snapshot, table, packed.clone())?;
+                let dups = match keys {
+                    // An identifier key: the identifiers seen twice come with the table's set
+                    // of them, which other tables' reference rules read too.
+                    [key] if is_id(key) => {
+                        Series::new("__key".into(), IdSet::shared(snapshot, table, key)?.repeated_keys())
+                    }
+                    _ => duplicated_keys(snapshot, table, packed.clone())?,
+                };
                 row_flags.push(if dups.is_empty() {
                     lit(false).alias(rule.id.as_str())
                 } else {
@@ -359,7 +383,8 @@ pub fn flags(
                         .map(
                             move |c: Column| {
                                 let ca = c.str()?;
-                                let missing = ca.iter().map(|v| v.is_some_and(|v| !keys.contains(v)));
+                                let found = keys.contains_each(ca);
+                                let missing = ca.iter().zip(found).map(|(v, found)| v.is_some() && !found);
                                 Ok(crate::frames::bool_column(c.name().clone(), missing))
                             },
                             |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
@@ -432,9 +457,12 @@ pub struct IdSet {
     index: Vec<u32>,
     shift: u32,
     others: std::collections::HashSet<String>,
+    /// The values seen more than once ([`IdSet::repeated`]).
+    repeated_numbers: Vec<u64>,
+    repeated_others: std::collections::HashSet<String>,
 }
 
-/// Buckets of an [`IdSet`]'s index: 2^22 (16 MB of offsets).
+/// Buckets of an [`IdSet`]'s index: at most 2^22 (16 MB of offsets).
 const ID_BUCKET_BITS: u32 = 22;
 
 /// The identifier sets read last, by file, column and the file's size and time: staging
@@ -493,20 +521,48 @@ impl IdSet {
             index: Vec::new(),
             shift: 0,
             others: Default::default(),
+            repeated_numbers: Vec::new(),
+            repeated_others: Default::default(),
         };
         for v in values.iter().flatten() {
             match digits12(v) {
                 Some(n) => set.numbers.push(n),
                 None => {
-                    set.others.insert(v.to_string());
+                    if !set.others.insert(v.to_string()) {
+                        set.repeated_others.insert(v.to_string());
+                    }
                 }
             }
         }
-        if !set.numbers.is_sorted() {
-            use rayon::slice::ParallelSliceMut;
-            set.numbers.par_sort_unstable();
+        sort_nearly_sorted(&mut set.numbers);
+        for w in set.numbers.windows(2) {
+            if w[0] == w[1] && set.repeated_numbers.last() != Some(&w[1]) {
+                set.repeated_numbers.push(w[1]);
+            }
         }
         set.numbers.dedup();
+        set.index_buckets();
+        set
+    }
+
+    /// The values that occur more than once in the column the set was made of, as
+    /// [`id_number`] gives them.
+    fn repeated_keys(&self) -> Vec<u64> {
+        let mut keys = self.repeated_numbers.clone();
+        keys.extend(self.repeated_others.iter().map(|s| malformed_key(s)));
+        keys
+    }
+
+    /// The set of the values that occur more than once in the column the set was made of.
+    pub fn repeated(&self) -> IdSet {
+        let mut set = IdSet {
+            numbers: self.repeated_numbers.clone(),
+            index: Vec::new(),
+            shift: 0,
+            others: self.repeated_others.clone(),
+            repeated_numbers: Vec::new(),
+            repeated_others: Default::default(),
+        };
         set.index_buckets();
         set
     }
@@ -514,7 +570,10 @@ impl IdSet {
     /// Builds the bucket index over the sorted numbers.
     fn index_buckets(&mut self) {
         let max = self.numbers.last().copied().unwrap_or(0);
-        self.shift = (u64::BITS - max.leading_zeros()).saturating_sub(ID_BUCKET_BITS);
+        // About one number per bucket, at most 2^ID_BUCKET_BITS buckets: a small set (the
+        // slices' domain) keeps an index that stays in the cache.
+        let bits = (usize::BITS - self.numbers.len().leading_zeros()).clamp(4, ID_BUCKET_BITS);
+        self.shift = (u64::BITS - max.leading_zeros()).saturating_sub(bits);
         let buckets = (max >> self.shift) as usize + 1;
         self.index = Vec::with_capacity(buckets + 1);
         let mut at = 0usize;
@@ -537,18 +596,138 @@ impl IdSet {
 
     pub fn contains(&self, v: &str) -> bool {
         match digits12(v) {
-            Some(n) => {
-                let b = (n >> self.shift) as usize;
-                match (self.index.get(b), self.index.get(b + 1)) {
-                    (Some(&lo), Some(&hi)) => {
-                        self.numbers[lo as usize..hi as usize].binary_search(&n).is_ok()
-                    }
-                    _ => false,
-                }
-            }
+            Some(n) => self.has_number(n),
             None => self.others.contains(v),
         }
     }
+
+    fn has_number(&self, n: u64) -> bool {
+        let b = (n >> self.shift) as usize;
+        match (self.index.get(b), self.index.get(b + 1)) {
+            (Some(&lo), Some(&hi)) => holds(&self.numbers[lo as usize..hi as usize], n),
+            _ => false,
+        }
+    }
+
+    /// [`IdSet::contains`] of every value of a column (false for nulls), in the column's
+    /// order. The values are looked up in ascending order, sorting them first unless they
+    /// are sorted already: then consecutive lookups read neighbouring memory, where values in
+    /// the file's order (civil acts by act, heads by organization) would each miss the cache
+    /// two or three times over 20 M numbers.
+    pub fn contains_each(&self, values: &StringChunked) -> Vec<bool> {
+        let mut found = vec![false; values.len()];
+        let mut numbers: Vec<(u64, u32)> = Vec::with_capacity(values.len());
+        for (at, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                match digits12(v) {
+                    Some(n) => numbers.push((n, at as u32)),
+                    None => found[at] = self.others.contains(v),
+                }
+            }
+        }
+        if !numbers.is_sorted_by_key(|&(n, _)| n) {
+            // Sorted, the lookups read ascending memory; the branchless search lets the
+            // processor overlap their cache misses.
+            numbers.sort_unstable_by_key(|&(n, _)| n);
+            for (n, at) in numbers {
+                found[at as usize] = self.has_number(n);
+            }
+            return found;
+        }
+        // Sorted as they came (a registry sorted by this key): each lookup gallops forward
+        // from where the last one ended (or from its bucket, if that starts later), mostly
+        // a step or two.
+        let mut pos = 0usize;
+        for (n, at) in numbers {
+            let b = (n >> self.shift) as usize;
+            let (Some(&lo), Some(&hi)) = (self.index.get(b), self.index.get(b + 1)) else {
+                continue;
+            };
+            let (start, hi) = (pos.max(lo as usize), hi as usize);
+            if start < hi {
+                pos = start + lower_bound(&self.numbers[start..hi], n);
+                found[at as usize] = pos < hi && self.numbers[pos] == n;
+            }
+        }
+        found
+    }
+}
+
+/// Sorts `values`, in linear time when few are out of place (a registry sorted by its key
+/// but for some rows, as SCHEMA.md advises and real extracts come): the values that break
+/// the ascending run are set aside, sorted, and merged back from the end. More than one in
+/// eight out of place, and they are sorted in parallel as a whole.
+fn sort_nearly_sorted<T: Ord + Copy + Send>(values: &mut [T]) {
+    use rayon::slice::ParallelSliceMut;
+    if values.is_sorted() {
+        return;
+    }
+    let mut last = None;
+    let out_of_place = values
+        .iter()
+        .filter(|&&v| {
+            let keep = last.is_none_or(|l| l <= v);
+            if keep {
+                last = Some(v);
+            }
+            !keep
+        })
+        .count();
+    if out_of_place > values.len() / 8 {
+        values.par_sort_unstable();
+        return;
+    }
+    let mut aside = Vec::with_capacity(out_of_place);
+    let mut kept = 0;
+    for i in 0..values.len() {
+        let v = values[i];
+        if kept == 0 || values[kept - 1] <= v {
+            values[kept] = v;
+            kept += 1;
+        } else {
+            aside.push(v);
+        }
+    }
+    // `values[..kept]` ascends; `values[kept..]` holds stale copies, as many as `aside`.
+    aside.sort_unstable();
+    let (mut i, mut j, mut out) = (kept, aside.len(), values.len());
+    while j > 0 {
+        out -= 1;
+        if i > 0 && values[i - 1] > aside[j - 1] {
+            values[out] = values[i - 1];
+            i -= 1;
+        } else {
+            values[out] = aside[j - 1];
+            j -= 1;
+        }
+    }
+}
+
+/// The first position of sorted `numbers` holding `n` or more, searched from the front in
+/// doubling steps: cheap when it is near, as it is for ascending lookups.
+fn lower_bound(numbers: &[u64], n: u64) -> usize {
+    let mut end = 1;
+    while end <= numbers.len() && numbers[end - 1] < n {
+        end *= 2;
+    }
+    let from = end / 2;
+    from + numbers[from..end.min(numbers.len())].partition_point(|&x| x < n)
+}
+
+/// Whether sorted `numbers` hold `n`: a binary search without branches on the values (a
+/// conditional move per step), so the processor can run the next lookups' memory reads
+/// while this one waits for its own.
+fn holds(numbers: &[u64], n: u64) -> bool {
+    if numbers.is_empty() {
+        return false;
+    }
+    let (mut base, mut size) = (0usize, numbers.len());
+    while size > 1 {
+        let half = size / 2;
+        base = if numbers[base + half] <= n { base + half } else { base };
+        size -= half;
+    }
+    numbers[base] == n
 }
 
 /// A value of exactly 12 ASCII digits, as a number.
@@ -560,10 +739,7 @@ fn digits12(s: &str) -> Option<u64> {
 
 /// The values that occur more than once, each once, in ascending order.
 fn repeated<T: Ord + Copy + Send>(mut values: Vec<T>) -> Vec<T> {
-    use rayon::slice::ParallelSliceMut;
-    if !values.is_sorted() {
-        values.par_sort_unstable();
-    }
+    sort_nearly_sorted(&mut values);
     let mut out: Vec<T> = Vec::new();
     for w in values.windows(2) {
         if w[0] == w[1] && out.last() != Some(&w[1]) {
@@ -585,7 +761,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     proptest! {
-        /// Sorted or not, `repeated` finds exactly the values that occur more than once.
         #[test]
         /// The bucket index answers as a search of all the numbers would: for values
         /// clustered like IINs (a birth date, then a serial) and spread, present or not,
@@ -603,12 +778,66 @@ mod tests {
             let text: Vec<String> = values.iter().map(|n| format!("{n:012}")).collect();
             let set = super::IdSet::of(&StringChunked::from_iter_values("v".into(), text.iter().map(String::as_str)));
             let truth: std::collections::BTreeSet<u64> = values.iter().copied().collect();
+            let mut asked = Vec::new();
             for n in values.iter().chain(probes.iter()).flat_map(|n| [*n, n.saturating_sub(1), n + 1]) {
                 let s = format!("{n:012}");
                 prop_assert_eq!(set.contains(&s), truth.contains(&n) && s.len() == 12, "{}", s);
+                asked.push(Some(s));
+            }
+            // All at once, in any order and sorted, with nulls and malformed values: the same.
+            asked.extend([None, Some("12345".into()), Some("12345678901x".into())]);
+            for sorted in [false, true] {
+                if sorted {
+                    asked.sort();
+                }
+                let column = StringChunked::from_iter_options("v".into(), asked.iter().map(|v| v.as_deref()));
+                let one_by_one: Vec<bool> = asked.iter().map(|v| v.as_deref().is_some_and(|v| set.contains(v))).collect();
+                prop_assert_eq!(set.contains_each(&column), one_by_one);
             }
         }
 
+        /// Sorting a nearly sorted vector (some values out of place, anywhere) or any other
+        /// gives what a plain sort gives.
+        #[test]
+        fn nearly_sorted_values_sort_as_any_others(
+            len in 0usize..400,
+            moved in prop::collection::vec((any::<prop::sample::Index>(), 0u64..500), 0..60),
+        ) {
+            let mut values: Vec<u64> = (0..len as u64).map(|v| v + v / 3).collect();
+            for (at, v) in &moved {
+                if !values.is_empty() {
+                    let i = at.index(values.len());
+                    values[i] = *v;
+                }
+            }
+            let mut expected = values.clone();
+            expected.sort();
+            super::sort_nearly_sorted(&mut values);
+            prop_assert_eq!(values, expected);
+        }
+
+        /// An identifier set knows the values its column holds more than once, numbers and
+        /// malformed values alike, nulls never.
+        #[test]
+        fn an_id_set_knows_its_repeated_values(picks in prop::collection::vec(0usize..8, 0..60), sort in any::<bool>()) {
+            use polars::prelude::*;
+            let pool = [Some("870101300123"), Some("870101300124"), Some("000000000001"), Some("999999999999"),
+                Some("8701013001"), Some("87010130012x"), Some(""), None];
+            let mut values: Vec<Option<&str>> = picks.iter().map(|&i| pool[i]).collect();
+            if sort {
+                values.sort();
+            }
+            let set = super::IdSet::of(&StringChunked::from_iter_options("v".into(), values.iter().copied()));
+            let twice = set.repeated();
+            for v in pool.iter().flatten() {
+                let n = values.iter().filter(|x| **x == Some(*v)).count();
+                prop_assert_eq!(twice.contains(v), n > 1, "{} seen {} times", v, n);
+                prop_assert_eq!(set.contains(v), n > 0);
+            }
+        }
+
+        /// Sorted or not, `repeated` finds exactly the values that occur more than once.
+        #[test]
         fn repeated_is_the_values_seen_twice(mut values in prop::collection::vec(0u64..50, 0..200), sort in any::<bool>()) {
             if sort {
                 values.sort();

@@ -100,22 +100,23 @@ pub fn domain(snapshot: &Snapshot) -> Result<DataFrame, RegistryError> {
 /// order.
 pub fn rows(snapshot: &Snapshot, table: &TableSpec, domain: Arc<IdSet>) -> Result<DataFrame, RegistryError> {
     let unreadable = |source| RegistryError::Unreadable { file: snapshot.path(table), source };
+    crate::frames::collect_streaming(snapshot.scan(table)?.filter(member(table, domain))).map_err(unreadable)
+}
+
+/// True on the rows of a sliced registry with a domain key in one of its key columns.
+pub fn member(table: &TableSpec, domain: Arc<IdSet>) -> Expr {
     let columns = key_columns(table).unwrap_or_default();
     let member = |column: &str| {
         let domain = domain.clone();
         col(column).map(
             move |c: Column| {
                 let ca = c.str()?;
-                Ok(crate::frames::bool_column(
-                    c.name().clone(),
-                    ca.iter().map(|v| v.is_some_and(|v| domain.contains(v))),
-                ))
+                Ok(crate::frames::bool_column(c.name().clone(), domain.contains_each(ca).into_iter()))
             },
             |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
         )
     };
-    let keep = columns.iter().map(|c| member(c)).reduce(|a, b| a.or(b)).unwrap_or_else(|| lit(false));
-    crate::frames::collect_streaming(snapshot.scan(table)?.filter(keep)).map_err(unreadable)
+    columns.iter().map(|c| member(c)).reduce(|a, b| a.or(b)).unwrap_or_else(|| lit(false))
 }
 
 /// A staged slice: its domain and its rows (those validation leaves out skipped).

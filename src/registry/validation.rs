@@ -2,7 +2,7 @@
 //! per rule, the failing rows with masked examples, and per table, the quarantined rows
 //! (every row that fails any rule, with the ids of the rules it fails).
 
-use super::rules::{any_failed, flags, rules, Rule, ROW_INDEX};
+use super::rules::{failing, rules, Rule, ROW_INDEX};
 use super::{RegistryError, Severity, Snapshot, TableSpec, TABLES};
 use crate::ids::mask;
 use polars::prelude::*;
@@ -119,9 +119,7 @@ pub fn validate_table(
     .alias(FAILED_RULES);
     let clock = std::time::Instant::now();
     let failing = crate::frames::collect_streaming(
-        flags(snapshot, table, &rules)?
-            .filter(any_failed(&all))
-            .sort([ROW_INDEX], SortMultipleOptions::default()),
+        failing(snapshot, table, &rules, &all)?.sort([ROW_INDEX], SortMultipleOptions::default()),
     )
     .map_err(evaluate(table))?;
     tracing::debug!("{}: rules evaluated in {:.2} s", table.file_name(), clock.elapsed().as_secs_f64());

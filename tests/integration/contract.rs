@@ -116,6 +116,66 @@ fn timestamps_in_any_accepted_form_become_almaty_wall_clock() {
     }
 }
 
+/// Validation converts a zoned time only for the rows it keeps, unless a rule reads it: a
+/// rule still sees the Almaty wall clock (a time recorded late on 3 March UTC is 4 March in
+/// Almaty, not before a change on 4 March), and a quarantined row holds the staged value.
+#[test]
+fn validation_sees_and_keeps_times_as_almaty_wall_clock() {
+    use sdu::registry::validation::validate_table;
+    // 2026-03-03 20:00 UTC is 2026-03-04 01:00 in Almaty.
+    let utc = chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap().and_hms_opt(20, 0, 0).unwrap();
+    let local = chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap().and_hms_opt(1, 0, 0).unwrap();
+    let micros = utc.and_utc().timestamp_micros();
+    for tz in [TimeZone::UTC, TimeZone::from_chrono(&chrono_tz::Asia::Almaty)] {
+        let mut tables = valid_snapshot();
+        let utc_times = |name: &str, n: usize| {
+            Int64Chunked::from_vec(name.into(), vec![micros; n])
+                .into_datetime(TimeUnit::Microseconds, Some(tz.clone()))
+                .into_column()
+        };
+        let mut renames = tables["legal_entity_renames"].clone();
+        renames.with_column(utc_times("recorded_at", 1)).unwrap();
+        renames
+            .with_column(Column::new(
+                "changed_on".into(),
+                [chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()],
+            ))
+            .unwrap();
+        tables.insert("legal_entity_renames", renames);
+        let mut mab = tables["mobile_base"].clone();
+        mab.with_column(utc_times("registered_at", 2)).unwrap();
+        // Not a mobile number: a warning, so the row is in the quarantine.
+        mab.with_column(Column::new("phone".into(), ["+77511234567", "+77771234567"])).unwrap();
+        tables.insert("mobile_base", mab);
+        let tmp = tempfile::tempdir().unwrap();
+        write_snapshot(tmp.path(), &tables);
+        let snap = Snapshot::open(tmp.path()).unwrap();
+
+        let (results, _) = validate_table(&snap, table("legal_entity_renames")).unwrap();
+        let late =
+            results.iter().find(|r| r.rule == "legal_entity_renames.recorded_at.after_change").unwrap();
+        assert_eq!(late.failing_rows, 0, "{tz:?}: 01:00 on 4 March in Almaty is not before 4 March");
+
+        let (results, quarantine) = validate_table(&snap, table("mobile_base")).unwrap();
+        let mobile = results.iter().find(|r| r.rule == "mobile_base.phone.mobile").unwrap();
+        assert_eq!(mobile.failing_rows, 1);
+        assert_eq!(quarantine.height(), 1);
+        let kept = quarantine.column("registered_at").unwrap();
+        assert_eq!(
+            kept.dtype(),
+            snap.scan(table("mobile_base"))
+                .unwrap()
+                .collect()
+                .unwrap()
+                .column("registered_at")
+                .unwrap()
+                .dtype()
+        );
+        let got = kept.datetime().unwrap().phys.get(0).unwrap();
+        assert_eq!(got, local.and_utc().timestamp_micros(), "{tz:?}: the quarantine holds the staged time");
+    }
+}
+
 #[test]
 fn the_binary_reports_a_schema_break_and_a_missing_snapshot() {
     let tmp = tempfile::tempdir().unwrap();

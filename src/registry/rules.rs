@@ -317,21 +317,21 @@ pub fn failing(
     let (scan, after) = snapshot.scan_for_pass(table)?;
     let converted: Vec<&str> = after.iter().map(|(c, _)| *c).collect();
     let found: Vec<String> = converted.iter().map(|c| format!("__found_{c}")).collect();
-    Ok(flags(scan, snapshot, table, rules, &converted)?
+    Ok(flags(scan, snapshot, table, rules, &after)?
         .filter(any_failed(by))
         .drop(cols(converted))
         .with_columns(after.into_iter().map(|(_, e)| e).collect::<Vec<_>>())
         .drop(cols(found)))
 }
 
-/// `scan` (a table's staged columns, and `__found_<column>` for the `converted` ones) with a
-/// row index and one boolean column per rule.
+/// `scan` (a table's staged columns, and `__found_<column>` for the columns `converted`
+/// stages after the pass) with a row index and one boolean column per rule.
 fn flags(
     scan: LazyFrame,
     snapshot: &Snapshot,
     table: &'static TableSpec,
     rules: &[Rule],
-    converted: &[&str],
+    converted: &[super::StagedAfter],
 ) -> Result<LazyFrame, RegistryError> {
     let mut lf = scan.with_row_index(ROW_INDEX, None);
     let mut row_flags = Vec::new();
@@ -350,13 +350,13 @@ fn flags(
                 row_flags.push(col(format!("__id_{column}").as_str()).eq(lit(*code)).alias(rule.id.as_str()))
             }
             Check::Row(e) => row_flags.push(e.clone().alias(rule.id.as_str())),
-            Check::NotNull(column) => {
-                let read = match converted.contains(column) {
-                    true => col(format!("__found_{column}").as_str()),
-                    false => col(*column),
-                };
-                row_flags.push(read.is_null().alias(rule.id.as_str()))
-            }
+            Check::NotNull(column) => row_flags.push(
+                match converted.iter().find(|(c, _)| c == column) {
+                    Some((_, staging)) => staged_is_null(&format!("__found_{column}"), staging.clone()),
+                    None => col(*column).is_null(),
+                }
+                .alias(rule.id.as_str()),
+            ),
             Check::Unique(keys) => {
                 // The duplicated keys are few: find them once (grouping a 12-digit
                 // identifier as a number, several times faster than grouping strings),
@@ -427,6 +427,57 @@ fn flags(
     }
     let helpers: Vec<String> = coded.iter().map(|c| format!("__id_{c}")).collect();
     Ok(lf.with_columns(row_flags).drop(cols(helpers)))
+}
+
+/// Whether a column's staged value is null, from its value as found (`found`) and the
+/// expression that stages it (`staging`, reading `found`), without staging every value: a
+/// time stages to null only when it is null or far out of range (milliseconds beyond what
+/// microseconds hold overflow), so only values near the ends of the range are staged here
+/// to see. A value polars cannot convert at all (it panics, where staging every row used to
+/// stop the command) counts as missing. Anything but a time is staged whole.
+fn staged_is_null(found: &str, staging: Expr) -> Expr {
+    let name = PlSmallStr::from(found);
+    col(found).map(
+        move |c: Column| {
+            let Ok(times) = c.datetime() else {
+                let df = DataFrame::new(c.len(), vec![c.clone()])?;
+                let staged = df.lazy().select([staging.clone()]).collect()?;
+                return Ok(staged.columns()[0].is_null().into_column());
+            };
+            // Within about 250,000 years of 1970 (in nanoseconds, what the type holds less two
+            // days), a time stages to a time: no overflow, and within what the time zone
+            // conversion can represent.
+            let limit = match times.time_unit() {
+                TimeUnit::Milliseconds => 8_000_000_000_000_000,
+                TimeUnit::Microseconds => 8_000_000_000_000_000_000,
+                TimeUnit::Nanoseconds => i64::MAX - 2 * 86_400 * 1_000_000_000,
+            };
+            let mut null: Vec<bool> = Vec::with_capacity(c.len());
+            let mut edge: Vec<IdxSize> = Vec::new();
+            for (at, v) in times.phys.iter().enumerate() {
+                null.push(v.is_none());
+                if v.is_some_and(|v| v <= -limit || v >= limit) {
+                    edge.push(at as IdxSize);
+                }
+            }
+            if !edge.is_empty() {
+                let values = c.take(&IdxCa::from_vec("at".into(), edge.clone()))?.with_name(name.clone());
+                let df = DataFrame::new(values.len(), vec![values])?;
+                // A value polars cannot convert at all (it panics) is as good as missing.
+                let staged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    df.lazy().select([staging.clone()]).collect()
+                }));
+                for (k, at) in edge.iter().enumerate() {
+                    null[*at as usize] = match &staged {
+                        Ok(Ok(df)) => df.columns()[0].get(k).map_or(true, |v| v.is_null()),
+                        _ => true,
+                    };
+                }
+            }
+            Ok(crate::frames::bool_column(c.name().clone(), null.into_iter()))
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+    )
 }
 
 /// The values of a table's packed key (`__key`) that occur on more than one row.

@@ -176,6 +176,30 @@ fn validation_sees_and_keeps_times_as_almaty_wall_clock() {
     }
 }
 
+/// A time that stages to nothing (milliseconds beyond what microseconds hold) is not set:
+/// the not-null rule counts it, though it reads the column as the file has it.
+#[test]
+fn a_time_out_of_range_is_not_set() {
+    use sdu::registry::validation::validate_table;
+    let mut tables = valid_snapshot();
+    let mut mab = tables["mobile_base"].clone();
+    let ms = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let times =
+        Int64Chunked::from_vec("registered_at".into(), vec![1i64 << 62, ms.and_utc().timestamp_millis()])
+            .into_datetime(TimeUnit::Milliseconds, None)
+            .into_column();
+    mab.with_column(times).unwrap();
+    tables.insert("mobile_base", mab);
+    let tmp = tempfile::tempdir().unwrap();
+    write_snapshot(tmp.path(), &tables);
+    let snap = Snapshot::open(tmp.path()).unwrap();
+    let (results, quarantine) = validate_table(&snap, table("mobile_base")).unwrap();
+    let not_set = results.iter().find(|r| r.rule == "mobile_base.registered_at.not_null").unwrap();
+    assert_eq!(not_set.failing_rows, 1);
+    assert_eq!(quarantine.height(), 1);
+    assert_eq!(quarantine.column("registered_at").unwrap().null_count(), 1, "staged, it is null");
+}
+
 #[test]
 fn the_binary_reports_a_schema_break_and_a_missing_snapshot() {
     let tmp = tempfile::tempdir().unwrap();

@@ -27,32 +27,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# The same folders, scales, runs and date as bench/candidates.py, and its plain DuckDB peer.
+# The same folders, scales, runs and date as bench/candidates.py, its timing and its plain DuckDB
+# peer.
+import candidates  # noqa: E402
 from candidates import AS_OF, OUT, ROOT, RUNS, SCALES, TARGET, TWIN, plain_sql  # noqa: E402
 
 STAGE_RUNS = int(os.environ.get("STAGE_RUNS", "1"))
 BACKFILL_DAYS = int(os.environ.get("BACKFILL_DAYS", "0"))
 
 
-def timed(cmd):
-    """(wall s, peak MB) of one process; `validate` exits 1 on a dirty snapshot, and stages all
-    the same."""
-    with tempfile.NamedTemporaryFile("r") as t:
-        done = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", t.name, *cmd],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if done.returncode not in (0, 1) or (done.returncode == 1 and "validate" not in cmd):
-            raise SystemExit(f"{cmd}: exit {done.returncode}: {done.stderr[-2000:]}")
-        wall, kb = t.read().split()[-2:]
-    return float(wall), int(kb) / 1024
-
-
 def median_of(runs, cmd, before=None):
-    got = []
-    for _ in range(runs):
-        if before:
-            before()
-        got.append(timed(cmd))
-    return statistics.median(w for w, _ in got), statistics.median(m for _, m in got)
+    """(wall s, peak MB): bench/candidates.py's medians without the CPU time."""
+    wall, _, mb = candidates.median_of(runs, cmd, before)
+    return wall, mb
 
 
 def fmt(x):
@@ -130,7 +117,7 @@ def backfill(sdu, world, store, work):
     out = work / "backfill"
     last = date.fromisoformat(AS_OF)
     first = last - timedelta(days=BACKFILL_DAYS - 1)
-    wall, mb = timed([str(sdu), "-q", "backfill", "--snapshot", str(world), "--from", first.isoformat(), "--to",
+    wall, _, mb = candidates.timed([str(sdu), "-q", "backfill", "--snapshot", str(world), "--from", first.isoformat(), "--to",
                       AS_OF, "--out", str(out), "--store", str(store), "--simulate-portal"])
     done = []
     for d in sorted(p for p in out.iterdir() if p.is_dir() and p.name[:2] == "20" and len(p.name) == 10):
